@@ -1,0 +1,189 @@
+"""The archive use case: store every version once, then advance each latest row.
+
+For each message the version blobs are written first (create-only), then the row is
+moved to the newest version, so a row never points at a missing blob. A redelivery
+after a crash between the two writes finds the blob stored and repairs the row: the
+row step runs whether the blob was new or a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from archiver.errors import AlreadyStored, ConcurrentUpdate, StorageError, StorageUnavailable
+from archiver.layout import (
+    LatestRow,
+    latest_row,
+    message_document,
+    quarantine_document,
+    thread_document,
+)
+from archiver.plan import MessageWrites, Write, plan
+from archiver.records import Action, MessageVersion, Quarantined, Record, ThreadEvent
+from archiver.storage.ports import Storage
+from archiver.versions import supersedes
+
+# Enough for a hot message with many concurrent writers; each lost race means another
+# writer advanced the row, so running out means contention, not a lost write.
+ROW_ATTEMPTS = 12
+
+
+class Outcome(enum.StrEnum):
+    """What happened to one event of a request."""
+
+    ARCHIVED = "archived"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of each event of a request, in request order."""
+
+    outcomes: tuple[Outcome, ...]
+
+    def summary(self) -> dict[str, int]:
+        """Counts by outcome, with the keys the webhook answers with."""
+        counts = {outcome: self.outcomes.count(outcome) for outcome in Outcome}
+        return {
+            "received": len(self.outcomes),
+            "archived": counts[Outcome.ARCHIVED],
+            "duplicates": counts[Outcome.DUPLICATE],
+            "quarantined": counts[Outcome.QUARANTINED],
+            "ignored": counts[Outcome.IGNORED],
+        }
+
+
+class Archive:
+    """Writes records to storage idempotently, whatever the order or repetition."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        concurrency: int,
+        timeout_seconds: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._storage = storage
+        self._limit = asyncio.Semaphore(concurrency)
+        self._timeout = timeout_seconds
+        self._clock = clock
+        self._prepared = False
+        self._preparing = asyncio.Lock()
+
+    async def store(self, records: Sequence[Record]) -> Report:
+        """Store every record durably, or raise StorageUnavailable (nothing is lost)."""
+        work = plan(records)
+        outcomes = [Outcome.IGNORED] * len(records)
+        jobs = [self._message(m) for m in work.messages] + [self._other(w) for w in work.others]
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._prepare()
+                results = await asyncio.gather(*jobs, return_exceptions=True)
+        except TimeoutError as exc:
+            raise StorageUnavailable("storage did not finish within the request time") from exc
+        _raise_first_failure(results)
+        for result in results:
+            assert not isinstance(result, BaseException)
+            for write, created in result:
+                _record_outcomes(outcomes, write, created=created)
+        return Report(tuple(outcomes))
+
+    async def _prepare(self) -> None:
+        # Once per process: containers and tables are created before the first write.
+        if self._prepared:
+            return
+        async with self._preparing:
+            if not self._prepared:
+                await self._storage.prepare()
+                self._prepared = True
+
+    async def _message(self, message: MessageWrites) -> list[tuple[Write, bool]]:
+        results = await asyncio.gather(
+            *(self._create(w) for w in message.writes), return_exceptions=True
+        )
+        _raise_first_failure(results)
+        created = {w.name: r for w, r in zip(message.writes, results, strict=True)}
+        newest = next(w for w in message.writes if w.record is message.newest)
+        await self._advance(message.newest, fresh=created[newest.name] is True)
+        return [(w, created[w.name] is True) for w in message.writes]
+
+    async def _other(self, write: Write) -> list[tuple[Write, bool]]:
+        return [(write, await self._create(write))]
+
+    async def _create(self, write: Write) -> bool:
+        content = _document(write.record, archived_at=self._clock())
+        try:
+            async with self._limit:
+                await self._storage.blobs.create(write.name, content)
+        except AlreadyStored:
+            return False
+        return True
+
+    async def _advance(self, version: MessageVersion, *, fresh: bool) -> None:
+        """Make the row hold `version` unless it already holds a newer one."""
+        row = latest_row(version)
+        if fresh and version.action is Action.RECEIVED:
+            # A newly stored received version is almost always its message's first
+            # version, so the row most likely does not exist yet: insert blind.
+            try:
+                async with self._limit:
+                    return await self._storage.messages.insert(row)
+            except ConcurrentUpdate:
+                pass
+        for _ in range(ROW_ATTEMPTS):
+            try:
+                async with self._limit:
+                    return await self._advance_once(row)
+            except ConcurrentUpdate:
+                continue
+        raise StorageUnavailable(
+            f"row {row.thread_key}/{row.message_key} kept changing; gave up after "
+            f"{ROW_ATTEMPTS} attempts"
+        )
+
+    async def _advance_once(self, row: LatestRow) -> None:
+        """Read the row, decide, write it conditionally; ConcurrentUpdate if raced."""
+        table = self._storage.messages
+        current = await table.current(row.thread_key, row.message_key)
+        if current is None:
+            await table.insert(row)
+        elif supersedes(row.stamp, current.stamp):
+            await table.replace(row, etag=current.etag)
+
+
+def _document(
+    record: MessageVersion | ThreadEvent | Quarantined, *, archived_at: datetime
+) -> bytes:
+    if isinstance(record, MessageVersion):
+        return message_document(record, archived_at=archived_at)
+    if isinstance(record, ThreadEvent):
+        return thread_document(record, archived_at=archived_at)
+    return quarantine_document(record, archived_at=archived_at)
+
+
+def _record_outcomes(outcomes: list[Outcome], write: Write, *, created: bool) -> None:
+    if isinstance(write.record, Quarantined):
+        for index in write.events:
+            outcomes[index] = Outcome.QUARANTINED
+        return
+    first, *repeats = write.events
+    outcomes[first] = Outcome.ARCHIVED if created else Outcome.DUPLICATE
+    for index in repeats:
+        outcomes[index] = Outcome.DUPLICATE
+
+
+def _raise_first_failure(results: Sequence[object]) -> None:
+    """Raise after every job has finished: a bug as itself, a storage failure as 503."""
+    failures = [r for r in results if isinstance(r, BaseException)]
+    for failure in failures:
+        if not isinstance(failure, StorageError):
+            raise failure
+    if failures:
+        raise StorageUnavailable(str(failures[0])) from failures[0]

@@ -1,0 +1,104 @@
+"""`python -m archiver`: the command line, one subcommand per job.
+
+Errors a user can fix (a bad setting, Azurite missing) print one line and exit 2;
+nothing prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from archiver import emulator
+from archiver.bootstrap import build
+from archiver.errors import ConfigurationError
+from archiver.settings import Settings, read_local_settings
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command in `argv`; return the process exit code."""
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        return int(arguments.run(arguments))
+    except ConfigurationError as exc:
+        print(f"archiver: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m archiver",
+        description="Archive Azure Communication Services chat events to Azure storage.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the webhook locally (for machines without Core Tools)",
+        description="Serve POST/OPTIONS /api/events, GET /api/health and the native "
+        "trigger URL locally, with the settings of local.settings.json "
+        "(Values) overridden by the environment.",
+        epilog="example: python -m archiver serve --azurite --port 7071",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7071, help="port to bind (7071)")
+    serve.add_argument(
+        "--settings",
+        type=Path,
+        default=Path("local.settings.json"),
+        help="local.settings.json to read Values from",
+    )
+    serve.add_argument(
+        "--azurite",
+        action="store_true",
+        help="start Azurite from node_modules if nothing listens on "
+        "its default ports (data kept in .azurite/)",
+    )
+    serve.add_argument(
+        "--function-key",
+        help="require this key on /api/events (`code` query or x-functions-key header)",
+    )
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def load_settings(path: Path) -> Settings:
+    """Settings from local.settings.json Values, overridden by the environment."""
+    return Settings.from_mapping({**read_local_settings(path), **os.environ})
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    from archiver.devhost import serve
+
+    settings = load_settings(arguments.settings)
+    if arguments.function_key:
+        settings = dataclasses.replace(settings, local_function_key=arguments.function_key)
+    azurite = None
+    if arguments.azurite and not emulator.Endpoints().listening():
+        location = PROJECT / ".azurite"
+        location.mkdir(exist_ok=True)
+        azurite = emulator.start(
+            PROJECT, emulator.Endpoints(), location=location, log=location / "azurite.log"
+        )
+        logging.getLogger("archiver").info("Started Azurite (data in %s)", location)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(build(settings), host=arguments.host, port=arguments.port))
+    finally:
+        if azurite is not None:
+            emulator.stop(azurite)
+    return 0

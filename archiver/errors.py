@@ -1,0 +1,68 @@
+"""Errors the archiver raises, as one tree.
+
+* ArchiverError
+  x ConfigurationError      a setting is missing or invalid; the message names it
+  x RequestRejected         the HTTP request as a whole is refused; nothing is written
+  | + InvalidBody           not JSON, or not an event or an array of events   -> 400
+  | + TopicNotAllowed       an event comes from a topic outside the allow-list -> 403
+  | + BodyTooLarge          the body exceeds ARCHIVE_MAX_BODY_BYTES             -> 413
+  x InvalidEvent            one event failed parsing or validation -> quarantine entry
+  x StorageError
+    + AlreadyStored         a create-only write found the name taken (a duplicate)
+    + ConcurrentUpdate      an ETag-conditional write lost a race; read again and retry
+    + NotFound              a blob or row that was asked for does not exist
+    + StorageUnavailable    storage failed or did not answer in time             -> 503
+
+Azure SDK exceptions are translated into this tree in `archiver.storage.azure` only,
+and HTTP status codes are chosen in `archiver.webhook` only.
+"""
+
+from __future__ import annotations
+
+
+class ArchiverError(Exception):
+    """Base class of every error the archiver raises on purpose."""
+
+
+class ConfigurationError(ArchiverError):
+    """A setting is missing or invalid; the message names the setting."""
+
+
+class RequestRejected(ArchiverError):
+    """The request as a whole is refused before anything is written."""
+
+
+class InvalidBody(RequestRejected):
+    """The body is not JSON, or not an Event Grid / CloudEvents event or array."""
+
+
+class TopicNotAllowed(RequestRejected):
+    """An event comes from a topic that ARCHIVE_ALLOWED_TOPICS does not list."""
+
+
+class BodyTooLarge(RequestRejected):
+    """The body is larger than ARCHIVE_MAX_BODY_BYTES."""
+
+
+class InvalidEvent(ArchiverError):
+    """One event cannot be archived as a chat record; it goes to quarantine."""
+
+
+class StorageError(ArchiverError):
+    """A storage operation did not do what was asked."""
+
+
+class AlreadyStored(StorageError):
+    """A create-only write found an object under that name already."""
+
+
+class ConcurrentUpdate(StorageError):
+    """A conditional write lost to a concurrent writer."""
+
+
+class NotFound(StorageError):
+    """A blob or row that was asked for does not exist."""
+
+
+class StorageUnavailable(StorageError):
+    """Storage failed, refused, or did not answer in time; retrying later may work."""

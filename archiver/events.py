@@ -1,0 +1,195 @@
+"""ACS chat event payloads: typed, frozen models, and the record each event becomes.
+
+`classify` never raises for a bad event: it returns a Quarantined record with the
+reason, so one malformed event never costs the rest of its batch.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from azure.eventgrid import SystemEventNames as Names
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from archiver.envelopes import RawEvent, open_envelope
+from archiver.errors import InvalidEvent
+from archiver.fields import Timestamp, Version, describe
+from archiver.identifiers import Identifier, party
+from archiver.keys import encode_key
+from archiver.records import (
+    Action,
+    Ignored,
+    MessageVersion,
+    Quarantined,
+    Record,
+    ThreadChange,
+    ThreadEvent,
+)
+
+MESSAGE_EVENTS: dict[str, Action] = {
+    Names.AcsChatMessageReceivedEventName: Action.RECEIVED,
+    Names.AcsChatMessageReceivedInThreadEventName: Action.RECEIVED,
+    Names.AcsChatMessageEditedEventName: Action.EDITED,
+    Names.AcsChatMessageEditedInThreadEventName: Action.EDITED,
+    Names.AcsChatMessageDeletedEventName: Action.DELETED,
+    Names.AcsChatMessageDeletedInThreadEventName: Action.DELETED,
+}
+THREAD_EVENTS: dict[str, ThreadChange] = {
+    Names.AcsChatThreadCreatedEventName: ThreadChange.CREATED,
+    Names.AcsChatThreadCreatedWithUserEventName: ThreadChange.CREATED,
+    Names.AcsChatThreadPropertiesUpdatedEventName: ThreadChange.PROPERTIES_UPDATED,
+    Names.AcsChatThreadPropertiesUpdatedPerUserEventName: ThreadChange.PROPERTIES_UPDATED,
+    Names.AcsChatThreadDeletedEventName: ThreadChange.DELETED,
+    Names.AcsChatThreadWithUserDeletedEventName: ThreadChange.DELETED,
+    Names.AcsChatThreadParticipantAddedEventName: ThreadChange.PARTICIPANT_ADDED,
+    Names.AcsChatParticipantAddedToThreadWithUserEventName: ThreadChange.PARTICIPANT_ADDED,
+    Names.AcsChatThreadParticipantRemovedEventName: ThreadChange.PARTICIPANT_REMOVED,
+    Names.AcsChatParticipantRemovedFromThreadWithUserEventName: (ThreadChange.PARTICIPANT_REMOVED),
+}
+ARCHIVED_EVENT_TYPES = frozenset(MESSAGE_EVENTS) | frozenset(THREAD_EVENTS)
+
+_Payload = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+_Id = Annotated[str, Field(min_length=1, strict=True)]
+_Text = Annotated[str | None, Field(strict=True)]
+_StringMap = Annotated[dict[str, Annotated[str, Field(strict=True)]] | None, Field(strict=True)]
+
+
+class ChatMessageData(BaseModel):
+    """`data` of the six ChatMessage* events (per-user and InThread)."""
+
+    model_config = _Payload
+    thread_id: _Id = Field(alias="threadId")
+    message_id: _Id = Field(alias="messageId")
+    version: Version
+    type: _Text = None
+    message_body: _Text = Field(default=None, alias="messageBody")
+    metadata: _StringMap = None
+    sender: Identifier | None = Field(default=None, alias="senderCommunicationIdentifier")
+    sender_id: _Text = Field(default=None, alias="senderId")
+    sender_display_name: _Text = Field(default=None, alias="senderDisplayName")
+    compose_time: Timestamp | None = Field(default=None, alias="composeTime")
+    edit_time: Timestamp | None = Field(default=None, alias="editTime")
+    delete_time: Timestamp | None = Field(default=None, alias="deleteTime")
+
+
+class Participant(BaseModel):
+    """A participant as thread events describe one."""
+
+    model_config = _Payload
+    identifier: Identifier | None = Field(default=None, alias="participantCommunicationIdentifier")
+    display_name: _Text = Field(default=None, alias="displayName")
+
+
+class ChatThreadData(BaseModel):
+    """`data` of the thread and participant events (per-user and thread-level)."""
+
+    model_config = _Payload
+    thread_id: _Id = Field(alias="threadId")
+    version: Version
+    create_time: Timestamp | None = Field(default=None, alias="createTime")
+    edit_time: Timestamp | None = Field(default=None, alias="editTime")
+    delete_time: Timestamp | None = Field(default=None, alias="deleteTime")
+    time: Timestamp | None = None
+    created_by: Identifier | None = Field(default=None, alias="createdByCommunicationIdentifier")
+    edited_by: Identifier | None = Field(default=None, alias="editedByCommunicationIdentifier")
+    deleted_by: Identifier | None = Field(default=None, alias="deletedByCommunicationIdentifier")
+    added_by: Identifier | None = Field(default=None, alias="addedByCommunicationIdentifier")
+    removed_by: Identifier | None = Field(default=None, alias="removedByCommunicationIdentifier")
+    participant_added: Participant | None = Field(default=None, alias="participantAdded")
+    participant_removed: Participant | None = Field(default=None, alias="participantRemoved")
+    participants: Annotated[tuple[Participant, ...] | None, Field(strict=False)] = None
+    properties: Annotated[dict[str, Any] | None, Field(strict=True)] = None
+    metadata: _StringMap = None
+
+
+def classify(event: RawEvent) -> Record:
+    """Return the record an event becomes: a message version, a thread event, or not."""
+    event_type = event.event_type
+    if event_type not in ARCHIVED_EVENT_TYPES:
+        return Ignored(event_type=event_type)
+    try:
+        envelope = open_envelope(event)
+        if event_type in MESSAGE_EVENTS:
+            return _message(
+                ChatMessageData.model_validate(envelope.data),
+                MESSAGE_EVENTS[event_type],
+                event_type,
+                event.text,
+            )
+        return _thread(
+            ChatThreadData.model_validate(envelope.data),
+            THREAD_EVENTS[event_type],
+            event_type,
+            event.text,
+        )
+    except ValidationError as exc:
+        return Quarantined(
+            reason=f"invalid {event_type} data: {describe(exc)}",
+            event_type=event_type,
+            raw=event.text,
+        )
+    except InvalidEvent as exc:
+        return Quarantined(reason=str(exc), event_type=event_type, raw=event.text)
+
+
+def _message(data: ChatMessageData, action: Action, event_type: str, raw: str) -> MessageVersion:
+    if action is not Action.DELETED and data.message_body is None:
+        raise InvalidEvent(f"{event_type} has no messageBody")
+    return MessageVersion(
+        thread_id=data.thread_id,
+        thread_key=encode_key(data.thread_id, field="threadId"),
+        message_id=data.message_id,
+        message_key=encode_key(data.message_id, field="messageId"),
+        version=data.version,
+        action=action,
+        sender=party(
+            data.sender, fallback_raw_id=data.sender_id, display_name=data.sender_display_name
+        ),
+        type=data.type.lower() if data.type else None,
+        body=data.message_body if action is not Action.DELETED else None,
+        metadata=data.metadata,
+        compose_time=data.compose_time,
+        edit_time=data.edit_time,
+        delete_time=data.delete_time,
+        event_type=event_type,
+        raw=raw,
+    )
+
+
+def _thread(data: ChatThreadData, change: ThreadChange, event_type: str, raw: str) -> ThreadEvent:
+    subject = data.participant_added or data.participant_removed
+    participant = (
+        party(subject.identifier, display_name=subject.display_name)
+        if subject is not None
+        else None
+    )
+    is_participant_change = change in (
+        ThreadChange.PARTICIPANT_ADDED,
+        ThreadChange.PARTICIPANT_REMOVED,
+    )
+    if is_participant_change and (participant is None or participant.raw_id is None):
+        raise InvalidEvent(f"{event_type} does not identify the participant")
+    actor = data.created_by or data.edited_by or data.deleted_by or data.added_by or data.removed_by
+    return ThreadEvent(
+        thread_id=data.thread_id,
+        thread_key=encode_key(data.thread_id, field="threadId"),
+        version=data.version,
+        change=change,
+        actor=party(actor),
+        participant=participant,
+        participant_key=(
+            encode_key(participant.raw_id, field="participant rawId")
+            if participant and participant.raw_id and is_participant_change
+            else None
+        ),
+        time=data.time or data.edit_time or data.delete_time or data.create_time,
+        properties=data.properties,
+        metadata=data.metadata,
+        participants=(
+            tuple(party(p.identifier, display_name=p.display_name) for p in data.participants)
+            if data.participants is not None
+            else None
+        ),
+        event_type=event_type,
+        raw=raw,
+    )

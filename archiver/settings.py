@@ -1,0 +1,185 @@
+"""Settings, read once from the environment into frozen values.
+
+Library code never reads os.environ: an entry point calls `Settings.from_mapping` with
+the environment (and, for the local host, local.settings.json) and passes the result
+in. Every invalid value fails here, at start, with the setting's name in the message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from archiver.errors import ConfigurationError
+
+DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
+DEFAULT_CONTAINER = "chat-archive"
+DEFAULT_MESSAGES_TABLE = "ChatMessages"
+# Event Grid caps a delivery at 1 MB of events; the margin covers envelopes and
+# pretty-printing, so a legal batch is never refused.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024 + 128 * 1024
+DEFAULT_STORAGE_CONCURRENCY = 32
+# Event Grid waits 30 s for an answer; 20 s leaves room for the host and the network.
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 20.0
+
+_CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageSettings:
+    """Where the archive lives: a connection string, or service URIs plus an identity."""
+
+    connection_string: str | None = DEVELOPMENT_STORAGE
+    blob_service_uri: str | None = None
+    table_service_uri: str | None = None
+    client_id: str | None = None
+
+    @property
+    def uses_identity(self) -> bool:
+        """True when the archive is reached with Microsoft Entra ID, not a key."""
+        return self.connection_string is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the archiver can be told, validated."""
+
+    storage: StorageSettings = StorageSettings()
+    container: str = DEFAULT_CONTAINER
+    messages_table: str = DEFAULT_MESSAGES_TABLE
+    allowed_topics: frozenset[str] = frozenset()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    allowed_rate: str = "*"
+    storage_concurrency: int = DEFAULT_STORAGE_CONCURRENCY
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    local_function_key: str | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        """Read settings from environment-style values; raise ConfigurationError."""
+        return cls(
+            storage=_storage(values),
+            container=_matching(
+                values,
+                "ARCHIVE_CONTAINER",
+                DEFAULT_CONTAINER,
+                _CONTAINER_NAME,
+                "3-63 lower-case letters, digits and single hyphens",
+            ),
+            messages_table=_matching(
+                values,
+                "ARCHIVE_MESSAGES_TABLE",
+                DEFAULT_MESSAGES_TABLE,
+                _TABLE_NAME,
+                "3-63 letters and digits, starting with a letter",
+            ),
+            allowed_topics=_topics(values.get("ARCHIVE_ALLOWED_TOPICS", "")),
+            max_body_bytes=_number(
+                values, "ARCHIVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int, minimum=1024
+            ),
+            allowed_rate=_rate(values.get("ARCHIVE_WEBHOOK_ALLOWED_RATE", "*")),
+            storage_concurrency=_number(
+                values, "ARCHIVE_STORAGE_CONCURRENCY", DEFAULT_STORAGE_CONCURRENCY, int, minimum=1
+            ),
+            request_timeout_seconds=_number(
+                values,
+                "ARCHIVE_REQUEST_TIMEOUT_SECONDS",
+                DEFAULT_REQUEST_TIMEOUT_SECONDS,
+                float,
+                minimum=1,
+            ),
+            local_function_key=values.get("ARCHIVE_LOCAL_FUNCTION_KEY") or None,
+        )
+
+    def topic_allowed(self, topic: str | None) -> bool:
+        """True when no allow-list is set, or `topic` is on it (case-insensitive)."""
+        if not self.allowed_topics:
+            return True
+        return topic is not None and topic.strip().lower() in self.allowed_topics
+
+
+def read_local_settings(path: Path) -> dict[str, str]:
+    """Return the `Values` of a local.settings.json, as Core Tools reads them."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{path} is not readable JSON: {exc}") from exc
+    values = document.get("Values", {}) if isinstance(document, dict) else None
+    if not isinstance(values, dict):
+        raise ConfigurationError(f"{path}: 'Values' must be a JSON object")
+    return {str(key): "" if value is None else str(value) for key, value in values.items()}
+
+
+def _storage(values: Mapping[str, str]) -> StorageSettings:
+    blob_uri = values.get("ARCHIVE_STORAGE__blobServiceUri") or None
+    table_uri = values.get("ARCHIVE_STORAGE__tableServiceUri") or None
+    if blob_uri or table_uri:
+        for name, uri in (
+            ("ARCHIVE_STORAGE__blobServiceUri", blob_uri),
+            ("ARCHIVE_STORAGE__tableServiceUri", table_uri),
+        ):
+            if not uri:
+                raise ConfigurationError(
+                    f"{name} is required when identity-based storage is configured"
+                )
+            if urlsplit(uri).scheme not in ("https", "http") or not urlsplit(uri).netloc:
+                raise ConfigurationError(f"{name} must be an http(s) URL, got {uri!r}")
+        return StorageSettings(
+            connection_string=None,
+            blob_service_uri=blob_uri,
+            table_service_uri=table_uri,
+            client_id=values.get("ARCHIVE_STORAGE__clientId") or None,
+        )
+    connection = values.get("ARCHIVE_STORAGE", "").strip() or DEVELOPMENT_STORAGE
+    if connection != DEVELOPMENT_STORAGE and "=" not in connection:
+        raise ConfigurationError(
+            "ARCHIVE_STORAGE must be a storage connection string "
+            "(for example 'UseDevelopmentStorage=true')"
+        )
+    return StorageSettings(connection_string=connection)
+
+
+def _matching(
+    values: Mapping[str, str], name: str, default: str, pattern: re.Pattern[str], rule: str
+) -> str:
+    value = values.get(name, "").strip() or default
+    if not pattern.match(value):
+        raise ConfigurationError(f"{name} must be {rule}, got {value!r}")
+    return value
+
+
+def _number(
+    values: Mapping[str, str], name: str, default: _T, kind: Callable[[str], _T], *, minimum: float
+) -> _T:
+    text = values.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value >= minimum:  # type: ignore[operator]
+        raise ConfigurationError(f"{name} must be a number >= {minimum}, got {text!r}")
+    return value
+
+
+def _topics(text: str) -> frozenset[str]:
+    return frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+
+
+def _rate(text: str) -> str:
+    value = text.strip() or "*"
+    if value != "*" and not (value.isdigit() and int(value) > 0):
+        raise ConfigurationError(
+            f"ARCHIVE_WEBHOOK_ALLOWED_RATE must be '*' or a positive integer, got {text!r}"
+        )
+    return value

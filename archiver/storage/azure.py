@@ -1,0 +1,349 @@
+"""Azure Blob + Table adapters over the async SDK clients.
+
+Create-only blobs are `If-None-Match: *` uploads; latest rows are inserts and
+ETag-conditional replaces. Every Azure, aiohttp or socket error is translated here,
+once, into archiver.errors; nothing from azure.* escapes this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import EdmType, EntityProperty, UpdateMode
+from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.storage.blob import ContentSettings
+from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRetry
+
+from archiver.errors import (
+    AlreadyStored,
+    ConcurrentUpdate,
+    NotFound,
+    StorageError,
+    StorageUnavailable,
+)
+from archiver.layout import LatestRow
+from archiver.records import Action
+from archiver.settings import DEVELOPMENT_STORAGE, Settings, StorageSettings
+from archiver.storage.ports import Current
+from archiver.versions import UNREADABLE, Stamp
+
+# Azurite 3.35 (the newest that runs on Node 20) speaks blob API 2025-11-05; the SDK
+# defaults to a newer one, which the emulator refuses unless started leniently.
+EMULATOR_BLOB_API_VERSION = "2025-11-05"
+_JSON = ContentSettings(content_type="application/json; charset=utf-8")
+_ROW_STAMP = ["version", "action"]
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Turn whatever storage or the network raised into an archiver StorageError."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except ResourceModifiedError as exc:
+        raise ConcurrentUpdate(f"{what}: {_code(exc)}") from exc
+    except (AzureError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise StorageUnavailable(f"{what} failed: {_code(exc)}") from exc
+
+
+def _code(exc: BaseException) -> str:
+    # Only the status and the service's error code: messages can echo URLs with SAS.
+    if isinstance(exc, HttpResponseError):
+        headers = getattr(exc.response, "headers", None) or {}
+        code = getattr(exc, "error_code", None) or headers.get("x-ms-error-code") or ""
+        return f"{type(exc).__name__} {exc.status_code} {code}".strip()
+    return type(exc).__name__
+
+
+class AzureBlobArchive:
+    """Blobs in one container, written create-only."""
+
+    def __init__(self, container: ContainerClient) -> None:
+        self._container = container
+
+    async def create(self, name: str, content: bytes) -> None:
+        """Store `content` under `name`; raise AlreadyStored if the name is taken."""
+        with _translated(f"writing blob {name}"):
+            try:
+                await self._container.upload_blob(
+                    name, content, overwrite=False, content_settings=_JSON
+                )
+            except ResourceExistsError as exc:
+                raise AlreadyStored(name) from exc
+
+    async def read(self, name: str) -> bytes:
+        """Return a blob's content; raise NotFound if there is none."""
+        with _translated(f"reading blob {name}"):
+            try:
+                download = await self._container.download_blob(name)
+                return await download.readall()
+            except ResourceNotFoundError as exc:
+                raise NotFound(name) from exc
+
+    async def names(self, prefix: str = "") -> AsyncIterator[str]:
+        """Yield the names that start with `prefix`, in lexicographic order."""
+        with _translated(f"listing blobs under {prefix!r}"):
+            async for blob in self._container.list_blobs(name_starts_with=prefix or None):
+                yield blob.name
+
+
+class AzureMessageTable:
+    """The latest-message table, written with inserts and ETag-checked replaces."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    async def current(self, thread_key: str, message_key: str) -> Current | None:
+        """Return the row's stamp and ETag, or None when there is no row."""
+        entity = await self._entity(thread_key, message_key, select=_ROW_STAMP)
+        if entity is None:
+            return None
+        return Current(_stamp(entity), entity.metadata["etag"])
+
+    async def insert(self, row: LatestRow) -> None:
+        """Create the row; raise ConcurrentUpdate if it already exists."""
+        with _translated(f"inserting row {row.thread_key}/{row.message_key}"):
+            try:
+                await self._table.create_entity(_to_entity(row))
+            except ResourceExistsError as exc:
+                raise ConcurrentUpdate("row already exists") from exc
+
+    async def replace(self, row: LatestRow, *, etag: str) -> None:
+        """Replace the row if it still has `etag`; raise ConcurrentUpdate otherwise."""
+        with _translated(f"replacing row {row.thread_key}/{row.message_key}"):
+            try:
+                await self._table.update_entity(
+                    _to_entity(row),
+                    mode=UpdateMode.REPLACE,
+                    etag=etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except ResourceNotFoundError as exc:
+                raise ConcurrentUpdate("row was deleted") from exc
+
+    async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
+        """Return the whole row, or None."""
+        entity = await self._entity(thread_key, message_key)
+        return None if entity is None else _from_entity(entity)
+
+    async def _entity(
+        self, thread_key: str, message_key: str, select: list[str] | None = None
+    ) -> Any:
+        with _translated(f"reading row {thread_key}/{message_key}"):
+            try:
+                return await self._table.get_entity(thread_key, message_key, select=select)
+            except ResourceNotFoundError:
+                return None
+
+
+class AzureStorage:
+    """The archive container and tables of one storage account."""
+
+    def __init__(
+        self,
+        *,
+        blob_service: BlobServiceClient,
+        table_service: TableServiceClient,
+        container: str,
+        messages_table: str,
+        credential: Any = None,
+    ) -> None:
+        self._blob_service = blob_service
+        self._table_service = table_service
+        self._container = blob_service.get_container_client(container)
+        self._messages_name = messages_table
+        self._blobs = AzureBlobArchive(self._container)
+        self._messages = AzureMessageTable(table_service.get_table_client(messages_table))
+        self._credential = credential
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AzureStorage:
+        """Clients for the configured account; no network traffic until first use."""
+        blob_service, table_service, credential = _clients(settings.storage)
+        return cls(
+            blob_service=blob_service,
+            table_service=table_service,
+            container=settings.container,
+            messages_table=settings.messages_table,
+            credential=credential,
+        )
+
+    @property
+    def blobs(self) -> AzureBlobArchive:
+        """The blob container."""
+        return self._blobs
+
+    @property
+    def messages(self) -> AzureMessageTable:
+        """The latest-message table."""
+        return self._messages
+
+    async def prepare(self) -> None:
+        """Create the container and table when missing; safe to call again."""
+        with _translated("creating the archive container and table"):
+            with contextlib.suppress(ResourceExistsError):
+                await self._container.create_container()
+            await self._table_service.create_table_if_not_exists(self._messages_name)
+
+    async def ping(self) -> None:
+        """Return when both services answer; raise StorageUnavailable otherwise."""
+        with _translated("checking storage"):
+            with contextlib.suppress(ResourceNotFoundError):
+                await self._container.get_container_properties()
+            await self._messages.current("~ping", "~ping")
+
+    async def close(self) -> None:
+        """Release connections and the credential."""
+        await self._blob_service.close()
+        await self._table_service.close()
+        if self._credential is not None:
+            await self._credential.close()
+
+
+def _clients(storage: StorageSettings) -> tuple[BlobServiceClient, TableServiceClient, Any]:
+    # Short, bounded retries: Event Grid retries for 24 hours, so a request should
+    # fail fast (503) rather than spend its 30 seconds waiting on one call.
+    blob_retry = LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)
+    if storage.connection_string is not None:
+        connection = storage.connection_string
+        emulator = (
+            connection == DEVELOPMENT_STORAGE
+            or "accountname=devstoreaccount1" in connection.lower()
+        )
+        blob_service = BlobServiceClient.from_connection_string(
+            connection,
+            api_version=EMULATOR_BLOB_API_VERSION if emulator else None,
+            retry_policy=blob_retry,
+            connection_timeout=5,
+            read_timeout=10,
+        )
+        table_service = TableServiceClient.from_connection_string(
+            connection,
+            retry_total=2,
+            retry_backoff_factor=0.4,
+            retry_backoff_max=2,
+            connection_timeout=5,
+            read_timeout=10,
+        )
+        return blob_service, table_service, None
+    credential = _credential(storage.client_id)
+    if not (storage.blob_service_uri and storage.table_service_uri):
+        raise AssertionError("identity-based settings carry both service URIs")
+    return (
+        BlobServiceClient(
+            storage.blob_service_uri,
+            credential=credential,
+            retry_policy=blob_retry,
+            connection_timeout=5,
+            read_timeout=10,
+        ),
+        TableServiceClient(
+            storage.table_service_uri,
+            credential=credential,
+            retry_total=2,
+            retry_backoff_factor=0.4,
+            retry_backoff_max=2,
+            connection_timeout=5,
+            read_timeout=10,
+        ),
+        credential,
+    )
+
+
+def _credential(client_id: str | None) -> Any:
+    # Imported here: azure.identity is only needed for identity-based connections.
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    if client_id:
+        return ManagedIdentityCredential(client_id=client_id)
+    return DefaultAzureCredential()
+
+
+def _to_entity(row: LatestRow) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": row.thread_key,
+        "RowKey": row.message_key,
+        "threadId": row.thread_id,
+        "messageId": row.message_id,
+        "version": EntityProperty(row.version, EdmType.INT64),
+        "action": str(row.action),
+        "senderId": row.sender_id,
+        "senderKind": row.sender_kind,
+        "senderDisplayName": row.sender_display_name,
+        "type": row.type,
+        "body": row.body,
+        "metadata": row.metadata,
+        "composeTime": row.compose_time,
+        "editTime": row.edit_time,
+        "deleteTime": row.delete_time,
+        "blobName": row.blob_name,
+    }
+    if row.truncated:
+        entity["truncated"] = True
+    return entity
+
+
+def _from_entity(entity: Any) -> LatestRow:
+    return LatestRow(
+        thread_key=entity["PartitionKey"],
+        message_key=entity["RowKey"],
+        thread_id=entity["threadId"],
+        message_id=entity["messageId"],
+        version=_int(entity.get("version")),
+        action=Action(entity["action"]),
+        sender_id=entity.get("senderId"),
+        sender_kind=entity.get("senderKind", "unknown"),
+        sender_display_name=entity.get("senderDisplayName"),
+        type=entity.get("type"),
+        body=entity.get("body"),
+        metadata=entity.get("metadata"),
+        compose_time=_time(entity.get("composeTime")),
+        edit_time=_time(entity.get("editTime")),
+        delete_time=_time(entity.get("deleteTime")),
+        blob_name=entity["blobName"],
+        truncated=bool(entity.get("truncated", False)),
+    )
+
+
+def _stamp(entity: Any) -> Stamp:
+    try:
+        return Stamp.of(_int(entity.get("version")), Action(entity.get("action")))
+    except (TypeError, ValueError):
+        return UNREADABLE
+
+
+def _int(value: Any) -> int:
+    number = value.value if isinstance(value, EntityProperty) else value
+    if type(number) is not int:
+        raise TypeError(f"expected an integer version, got {number!r}")
+    return number
+
+
+def _time(value: Any) -> datetime | None:
+    # The SDK returns a datetime subclass; hand back a plain aware datetime.
+    if value is None:
+        return None
+    moment: datetime = value
+    return datetime(
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+        tzinfo=moment.tzinfo,
+    )

@@ -1,0 +1,110 @@
+"""In-memory storage: a real adapter for tests and dry runs, held to the same contract.
+
+Every operation yields to the event loop first, so concurrent callers interleave the
+way they do against a network store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+
+from archiver.errors import AlreadyStored, ConcurrentUpdate, NotFound
+from archiver.layout import LatestRow
+from archiver.storage.ports import Current
+
+
+class MemoryBlobArchive:
+    """Blobs in a dict; create-only like the Azure adapter."""
+
+    def __init__(self) -> None:
+        self.contents: dict[str, bytes] = {}
+
+    async def create(self, name: str, content: bytes) -> None:
+        """Store `content` under `name`; raise AlreadyStored if the name is taken."""
+        await asyncio.sleep(0)
+        if name in self.contents:
+            raise AlreadyStored(name)
+        self.contents[name] = bytes(content)
+
+    async def read(self, name: str) -> bytes:
+        """Return a blob's content; raise NotFound if there is none."""
+        await asyncio.sleep(0)
+        if name not in self.contents:
+            raise NotFound(name)
+        return self.contents[name]
+
+    async def names(self, prefix: str = "") -> AsyncIterator[str]:
+        """Yield the names that start with `prefix`, in lexicographic order."""
+        await asyncio.sleep(0)
+        for name in sorted(self.contents):
+            if name.startswith(prefix):
+                yield name
+
+
+class MemoryMessageTable:
+    """Rows in a dict, each with an ETag that changes on every write."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], tuple[LatestRow, str]] = {}
+        self._etags = itertools.count(1)
+
+    async def current(self, thread_key: str, message_key: str) -> Current | None:
+        """Return the row's stamp and ETag, or None when there is no row."""
+        await asyncio.sleep(0)
+        found = self.rows.get((thread_key, message_key))
+        return None if found is None else Current(found[0].stamp, found[1])
+
+    async def insert(self, row: LatestRow) -> None:
+        """Create the row; raise ConcurrentUpdate if it already exists."""
+        await asyncio.sleep(0)
+        key = (row.thread_key, row.message_key)
+        if key in self.rows:
+            raise ConcurrentUpdate(f"row {key} already exists")
+        self.rows[key] = (row, self._etag())
+
+    async def replace(self, row: LatestRow, *, etag: str) -> None:
+        """Replace the row if it still has `etag`; raise ConcurrentUpdate otherwise."""
+        await asyncio.sleep(0)
+        key = (row.thread_key, row.message_key)
+        found = self.rows.get(key)
+        if found is None or found[1] != etag:
+            raise ConcurrentUpdate(f"row {key} changed")
+        self.rows[key] = (row, self._etag())
+
+    async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
+        """Return the whole row, or None."""
+        await asyncio.sleep(0)
+        found = self.rows.get((thread_key, message_key))
+        return None if found is None else found[0]
+
+    def _etag(self) -> str:
+        return f'W/"{next(self._etags)}"'
+
+
+class MemoryStorage:
+    """Both in-memory stores, shaped like the Azure adapter."""
+
+    def __init__(self) -> None:
+        self._blobs = MemoryBlobArchive()
+        self._messages = MemoryMessageTable()
+
+    @property
+    def blobs(self) -> MemoryBlobArchive:
+        """The blob container."""
+        return self._blobs
+
+    @property
+    def messages(self) -> MemoryMessageTable:
+        """The latest-message table."""
+        return self._messages
+
+    async def prepare(self) -> None:
+        """Nothing to create in memory."""
+
+    async def ping(self) -> None:
+        """Memory always answers."""
+
+    async def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,76 @@
+"""Azure Functions entry point (Python v2 programming model).
+
+Only adapts the Functions types; all decisions live in the `archiver` package. Settings
+are read at import, so a bad setting fails at start with its name. Storage clients are
+built on first use and reused by every invocation of this worker.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import azure.functions as func
+
+from archiver.bootstrap import Runtime
+from archiver.envelopes import RawEvent
+from archiver.settings import Settings
+from archiver.webhook import HttpRequest, HttpResponse, health
+
+runtime = Runtime(Settings.from_mapping(os.environ))
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.route(route="events", methods=["POST", "OPTIONS"])
+async def events(req: func.HttpRequest) -> func.HttpResponse:
+    """The Event Grid webhook: handshakes and notifications (function key)."""
+    request = HttpRequest(req.method.upper(), req.get_body(), dict(req.headers))
+    return _send(await runtime.services().webhook.handle(request))
+
+
+@app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def health_check(req: func.HttpRequest) -> func.HttpResponse:
+    """200 when archive storage answers, 503 otherwise."""
+    return _send(await health(runtime.services().storage))
+
+
+@app.event_grid_trigger(arg_name="event")
+async def archive_event(event: func.EventGridEvent) -> None:
+    """Native Event Grid trigger: one event per invocation, same path as the webhook.
+
+    Raising makes the host answer 500, so Event Grid redelivers (or dead-letters).
+    """
+    await runtime.services().intake.accept([RawEvent.from_value(_as_json(event))])
+
+
+def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
+    """The event as Event Grid sent it, rebuilt from what the host passes in."""
+    if isinstance(event, func.CloudEvent):
+        fields = {
+            "specversion": event.specversion,
+            "id": event.id,
+            "source": event.source,
+            "type": event.type,
+            "subject": event.subject,
+            "time": event.time.isoformat() if event.time else None,
+            "datacontenttype": event.datacontenttype,
+            "data": event.get_json(),
+            **event.extension_attrs,
+        }
+    else:
+        fields = {
+            "id": event.id,
+            "topic": event.topic,
+            "subject": event.subject,
+            "eventType": event.event_type,
+            "eventTime": event.event_time.isoformat() if event.event_time else None,
+            "data": event.get_json(),
+            "dataVersion": event.data_version,
+        }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _send(response: HttpResponse) -> func.HttpResponse:
+    return func.HttpResponse(
+        body=response.body, status_code=response.status, headers=response.headers
+    )

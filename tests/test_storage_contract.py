@@ -1,0 +1,144 @@
+"""The storage contract: every adapter (in-memory and Azure on Azurite) behaves alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from archiver.errors import AlreadyStored, ConcurrentUpdate, NotFound
+from archiver.layout import LatestRow
+from archiver.records import Action
+from archiver.storage.ports import Storage
+from archiver.versions import Stamp
+
+
+def row(**changes: object) -> LatestRow:
+    values: dict[str, object] = {
+        "thread_key": "19:6e5d6ca1d75044a49a36a7965ec4a906@thread.v2",
+        "message_key": "1613694358927",
+        "thread_id": "19:6e5d6ca1d75044a49a36a7965ec4a906@thread.v2",
+        "message_id": "1613694358927",
+        "version": 1613694358927,
+        "action": Action.RECEIVED,
+        "sender_id": "8:acs:109f0644-b956-4cd9-87b1-71024f6e2f44_00000008-578d-7caf",
+        "sender_kind": "communicationUser",
+        "sender_display_name": "Bob(Admin)",
+        "type": "text",
+        "body": "Welcome to Azure Communication Services ✅ — ünïcødé 👋",
+        "metadata": '{"key":"value"}',
+        "compose_time": datetime(2021, 2, 19, 0, 25, 58, 927000, tzinfo=UTC),
+        "edit_time": None,
+        "delete_time": None,
+        "blob_name": "messages/19:6e5d/1613694358927/00000001613694358927-received.json",
+    }
+    return LatestRow(**(values | changes))  # type: ignore[arg-type]
+
+
+async def test_a_blob_is_created_once_and_a_second_create_is_a_duplicate(storage: Storage):
+    await storage.blobs.create("messages/t/m/1-received.json", b'{"first": true}')
+
+    with pytest.raises(AlreadyStored):
+        await storage.blobs.create("messages/t/m/1-received.json", b'{"second": true}')
+
+    assert await storage.blobs.read("messages/t/m/1-received.json") == b'{"first": true}'
+
+
+async def test_reading_a_blob_that_does_not_exist_raises_not_found(storage: Storage):
+    with pytest.raises(NotFound):
+        await storage.blobs.read("messages/nothing/here.json")
+
+
+async def test_names_are_listed_in_lexicographic_order_under_a_prefix(storage: Storage):
+    for name in ["messages/b/2.json", "threads/a/1.json", "messages/a/~2F~3F.json",
+                 "messages/a/19:x@thread.v2.json"]:
+        await storage.blobs.create(name, b"{}")
+
+    names = [name async for name in storage.blobs.names("messages/")]
+
+    assert names == ["messages/a/19:x@thread.v2.json", "messages/a/~2F~3F.json",
+                     "messages/b/2.json"]
+
+
+async def test_a_row_reads_back_exactly_as_written(storage: Storage):
+    written = row(edit_time=datetime(2021, 2, 19, 0, 28, 20, 784000, tzinfo=UTC),
+                  action=Action.EDITED, truncated=True)
+
+    await storage.messages.insert(written)
+
+    assert await storage.messages.get(written.thread_key, written.message_key) == written
+
+
+async def test_empty_fields_of_a_deletion_read_back_as_none(storage: Storage):
+    written = row(action=Action.DELETED, body=None, metadata=None, type=None,
+                  sender_display_name=None,
+                  delete_time=datetime(2021, 2, 19, 0, 43, 10, 140000, tzinfo=UTC))
+
+    await storage.messages.insert(written)
+
+    assert await storage.messages.get(written.thread_key, written.message_key) == written
+
+
+async def test_a_second_insert_of_the_same_row_is_a_conflict(storage: Storage):
+    await storage.messages.insert(row())
+
+    with pytest.raises(ConcurrentUpdate):
+        await storage.messages.insert(row(version=1613694358999))
+
+    current = await storage.messages.get(row().thread_key, row().message_key)
+    assert current is not None
+    assert current.version == 1613694358927
+
+
+async def test_current_is_none_when_there_is_no_row(storage: Storage):
+    assert await storage.messages.current("19:none@thread.v2", "1") is None
+    assert await storage.messages.get("19:none@thread.v2", "1") is None
+
+
+async def test_current_reports_the_stamp_of_the_row(storage: Storage):
+    await storage.messages.insert(row(version=2**62, action=Action.EDITED))
+
+    current = await storage.messages.current(row().thread_key, row().message_key)
+
+    assert current is not None
+    assert current.stamp == Stamp.of(2**62, Action.EDITED)
+
+
+async def test_replace_with_the_current_etag_succeeds_and_changes_the_etag(storage: Storage):
+    await storage.messages.insert(row())
+    before = await storage.messages.current(row().thread_key, row().message_key)
+    assert before is not None
+
+    await storage.messages.replace(row(version=1613694500784, action=Action.EDITED),
+                                   etag=before.etag)
+
+    after = await storage.messages.current(row().thread_key, row().message_key)
+    assert after is not None
+    assert after.stamp == Stamp.of(1613694500784, Action.EDITED)
+    assert after.etag != before.etag
+
+
+async def test_replace_with_a_stale_etag_is_a_conflict_and_changes_nothing(storage: Storage):
+    await storage.messages.insert(row())
+    stale = await storage.messages.current(row().thread_key, row().message_key)
+    assert stale is not None
+    await storage.messages.replace(row(version=2, action=Action.EDITED), etag=stale.etag)
+
+    with pytest.raises(ConcurrentUpdate):
+        await storage.messages.replace(row(version=3, action=Action.DELETED), etag=stale.etag)
+
+    current = await storage.messages.current(row().thread_key, row().message_key)
+    assert current is not None
+    assert current.stamp == Stamp.of(2, Action.EDITED)
+
+
+async def test_replace_of_a_row_that_does_not_exist_is_a_conflict(storage: Storage):
+    with pytest.raises(ConcurrentUpdate):
+        await storage.messages.replace(row(), etag='W/"datetime\'2021-02-19T00%3A25%3A59Z\'"')
+
+
+async def test_prepare_can_run_again_and_ping_answers(storage: Storage):
+    await storage.prepare()
+    await storage.prepare()
+
+    await storage.ping()
