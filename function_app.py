@@ -71,6 +71,8 @@ def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
 
 
 def _send(response: HttpResponse) -> func.HttpResponse:
+    headers = dict(response.headers)
+    content_type = headers.pop("Content-Type", None)
     return func.HttpResponse(
-        body=response.body, status_code=response.status, headers=response.headers
+        body=response.body, status_code=response.status, headers=headers, mimetype=content_type
     )

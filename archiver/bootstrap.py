@@ -59,3 +59,9 @@ class Runtime:
         if self._services is None:
             self._services = build(self.settings)
         return self._services
+
+    async def close(self) -> None:
+        """Close the services if they were built; the next use builds them again."""
+        if self._services is not None:
+            services, self._services = self._services, None
+            await services.close()

@@ -102,8 +102,9 @@ def start(
     command += ["--location", str(location)] if location else ["--inMemoryPersistence"]
     with open(log, "ab") if log else open(os.devnull, "wb") as output:
         # The child keeps its own handle on the log; the parent's closes here.
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + timeout_seconds
     while not endpoints.listening():
         if process.poll() is not None:

@@ -34,19 +34,33 @@ def payload(schema: str, name: str) -> dict[str, Any]:
     return value
 
 
+def published(schema: str) -> list[dict[str, Any]]:
+    """Every published example of one schema, in file-name order."""
+    return [json.loads(path.read_text()) for path in sorted((PAYLOADS / schema).glob("*.json"))]
+
+
 def identifier(raw_id: str) -> dict[str, Any]:
     """A CommunicationIdentifierModel for `raw_id`, shaped as ACS sends it."""
     if raw_id.startswith("8:acs:"):
         return {"rawId": raw_id, "communicationUser": {"id": raw_id}}
     if raw_id.startswith("8:orgid:"):
         user = raw_id.removeprefix("8:orgid:")
-        return {"rawId": raw_id, "kind": "microsoftTeamsUser",
-                "microsoftTeamsUser": {"userId": user, "cloud": "public"}}
+        return {
+            "rawId": raw_id,
+            "kind": "microsoftTeamsUser",
+            "microsoftTeamsUser": {"userId": user, "cloud": "public"},
+        }
     if raw_id.startswith("4:"):
-        return {"rawId": raw_id, "kind": "phoneNumber",
-                "phoneNumber": {"value": raw_id.removeprefix("4:")}}
-    return {"rawId": raw_id, "kind": "microsoftTeamsApp",
-            "microsoftTeamsApp": {"appId": raw_id.split(":")[-1], "cloud": "public"}}
+        return {
+            "rawId": raw_id,
+            "kind": "phoneNumber",
+            "phoneNumber": {"value": raw_id.removeprefix("4:")},
+        }
+    return {
+        "rawId": raw_id,
+        "kind": "microsoftTeamsApp",
+        "microsoftTeamsApp": {"appId": raw_id.split(":")[-1], "cloud": "public"},
+    }
 
 
 def new_message_id() -> str:
@@ -54,12 +68,20 @@ def new_message_id() -> str:
     return str(next(_ids))
 
 
-def message_event(action: str = "received", *, message_id: str = "1613694358927",
-                  version: int | str | None = None, thread_id: str = THREAD,
-                  body: str | None = "Welcome to Azure Communication Services",
-                  sender: str = ALICE, recipient: str | None = None,
-                  metadata: dict[str, str] | None = None, message_type: str = "Text",
-                  topic: str = TOPIC, schema: str = "eventgrid") -> dict[str, Any]:
+def message_event(
+    action: str = "received",
+    *,
+    message_id: str = "1613694358927",
+    version: int | str | None = None,
+    thread_id: str = THREAD,
+    body: str | None = "Welcome to Azure Communication Services",
+    sender: str = ALICE,
+    recipient: str | None = None,
+    metadata: dict[str, str] | None = None,
+    message_type: str = "Text",
+    topic: str = TOPIC,
+    schema: str = "eventgrid",
+) -> dict[str, Any]:
     """A ChatMessage{Received,Edited,Deleted}[InThread] event.
 
     With `recipient` it is the per-user event (one copy per recipient), otherwise the
@@ -94,42 +116,71 @@ def message_event(action: str = "received", *, message_id: str = "1613694358927"
     return _envelope(kind, data, subject=subject, topic=topic, schema=schema)
 
 
-def thread_event(kind: str, *, version: int = 1613782482822, thread_id: str = THREAD,
-                 participant: str | None = None, actor: str = ALICE,
-                 recipient: str | None = None, topic: str = TOPIC,
-                 schema: str = "eventgrid") -> dict[str, Any]:
+def thread_event(
+    kind: str,
+    *,
+    version: int = 1613782482822,
+    thread_id: str = THREAD,
+    participant: str | None = None,
+    actor: str = ALICE,
+    recipient: str | None = None,
+    topic: str = TOPIC,
+    schema: str = "eventgrid",
+) -> dict[str, Any]:
     """A thread or participant event, e.g. kind='ChatThreadParticipantAdded'."""
-    data: dict[str, Any] = {"version": version, "threadId": thread_id,
-                            "createTime": "2021-02-20T00:31:54.365+00:00",
-                            "transactionId": "9q6cO7i4FkaZ+5RRVzshVw.1.1.1.1.974913783.1"}
+    data: dict[str, Any] = {
+        "version": version,
+        "threadId": thread_id,
+        "createTime": "2021-02-20T00:31:54.365+00:00",
+        "transactionId": "9q6cO7i4FkaZ+5RRVzshVw.1.1.1.1.974913783.1",
+    }
     if "ParticipantAdded" in kind:
-        data |= {"time": "2021-02-20T00:54:42.8622646+00:00",
-                 "addedByCommunicationIdentifier": identifier(actor),
-                 "participantAdded": {"displayName": "Bob", "participantCommunicationIdentifier":
-                                      identifier(participant or BOB)}}
+        data |= {
+            "time": "2021-02-20T00:54:42.8622646+00:00",
+            "addedByCommunicationIdentifier": identifier(actor),
+            "participantAdded": {
+                "displayName": "Bob",
+                "participantCommunicationIdentifier": identifier(participant or BOB),
+            },
+        }
     elif "ParticipantRemoved" in kind:
-        data |= {"time": "2021-02-20T00:56:18.1118006+00:00",
-                 "removedByCommunicationIdentifier": identifier(actor),
-                 "participantRemoved": {"displayName": "Bob", "participantCommunicationIdentifier":
-                                        identifier(participant or BOB)}}
+        data |= {
+            "time": "2021-02-20T00:56:18.1118006+00:00",
+            "removedByCommunicationIdentifier": identifier(actor),
+            "participantRemoved": {
+                "displayName": "Bob",
+                "participantCommunicationIdentifier": identifier(participant or BOB),
+            },
+        }
     elif "Created" in kind:
-        data |= {"createdByCommunicationIdentifier": identifier(actor),
-                 "properties": {"topic": "Talk about new Thread Events in commuication services"},
-                 "participants": [{"displayName": "Bob",
-                                   "participantCommunicationIdentifier": identifier(ALICE)},
-                                  {"displayName": "Scott",
-                                   "participantCommunicationIdentifier": identifier(BOB)}]}
+        data |= {
+            "createdByCommunicationIdentifier": identifier(actor),
+            "properties": {"topic": "Talk about new Thread Events in commuication services"},
+            "participants": [
+                {"displayName": "Bob", "participantCommunicationIdentifier": identifier(ALICE)},
+                {"displayName": "Scott", "participantCommunicationIdentifier": identifier(BOB)},
+            ],
+        }
     elif "PropertiesUpdated" in kind:
-        data |= {"editedByCommunicationIdentifier": identifier(actor),
-                 "editTime": "2021-02-20T00:04:07.7152073+00:00",
-                 "properties": {"topic": "Updated topic"}}
+        data |= {
+            "editedByCommunicationIdentifier": identifier(actor),
+            "editTime": "2021-02-20T00:04:07.7152073+00:00",
+            "properties": {"topic": "Updated topic"},
+        }
     else:
-        data |= {"deletedByCommunicationIdentifier": identifier(actor),
-                 "deleteTime": "2021-02-20T00:00:40.1271809+00:00"}
+        data |= {
+            "deletedByCommunicationIdentifier": identifier(actor),
+            "deleteTime": "2021-02-20T00:00:40.1271809+00:00",
+        }
     if recipient:
         data["recipientCommunicationIdentifier"] = identifier(recipient)
-    return _envelope(f"Microsoft.Communication.{kind}", data,
-                     subject=f"thread/{thread_id}", topic=topic, schema=schema)
+    return _envelope(
+        f"Microsoft.Communication.{kind}",
+        data,
+        subject=f"thread/{thread_id}",
+        topic=topic,
+        schema=schema,
+    )
 
 
 def fan_out(recipients: Iterable[str], **message: Any) -> list[dict[str, Any]]:
@@ -143,10 +194,12 @@ def validation_event(code: str = "512d38b6-c7b8-40c8-89fe-f46f9e9622b6") -> dict
         "id": "2d1781af-3a4c-4d7c-bd0c-e34b19da4e66",
         "topic": "/subscriptions/6a1f1d3e-0a2b-4c5d-8e9f-0123456789ab",
         "subject": "",
-        "data": {"validationCode": code,
-                 "validationUrl": "https://rp-eastus2.eventgrid.azure.net:553/eventsubscriptions"
-                                  f"/estest/validate?id={code}&t=2018-04-26T20:30:54.4538837Z"
-                                  "&apiVersion=2018-05-01-preview&token=1A1A1A1A"},
+        "data": {
+            "validationCode": code,
+            "validationUrl": "https://rp-eastus2.eventgrid.azure.net:553/eventsubscriptions"
+            f"/estest/validate?id={code}&t=2018-04-26T20:30:54.4538837Z"
+            "&apiVersion=2018-05-01-preview&token=1A1A1A1A",
+        },
         "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
         "eventTime": "2018-01-25T22:12:19.4556811Z",
         "metadataVersion": "1",
@@ -159,13 +212,27 @@ def body(*events: dict[str, Any]) -> bytes:
     return json.dumps(list(events)).encode()
 
 
-def _envelope(kind: str, data: dict[str, Any], *, subject: str, topic: str,
-              schema: str) -> dict[str, Any]:
+def _envelope(
+    kind: str, data: dict[str, Any], *, subject: str, topic: str, schema: str
+) -> dict[str, Any]:
     event_id = str(uuid.uuid4())
     if schema == "cloudevents":
-        return {"source": topic, "subject": subject, "type": kind,
-                "time": "2021-02-19T00:25:59.9436666Z", "id": event_id, "data": data,
-                "specversion": "1.0"}
-    return {"id": event_id, "topic": topic, "subject": subject, "data": data,
-            "eventType": kind, "dataVersion": "1.0", "metadataVersion": "1",
-            "eventTime": "2021-02-19T00:25:59.9436666Z"}
+        return {
+            "source": topic,
+            "subject": subject,
+            "type": kind,
+            "time": "2021-02-19T00:25:59.9436666Z",
+            "id": event_id,
+            "data": data,
+            "specversion": "1.0",
+        }
+    return {
+        "id": event_id,
+        "topic": topic,
+        "subject": subject,
+        "data": data,
+        "eventType": kind,
+        "dataVersion": "1.0",
+        "metadataVersion": "1",
+        "eventTime": "2021-02-19T00:25:59.9436666Z",
+    }

@@ -56,8 +56,10 @@ def record_of(event: dict) -> object:
 
 
 def test_the_published_examples_cover_every_archived_event_type():
-    published = {payload("cloudevents", path.stem)["type"]
-                 for path in (PAYLOADS / "cloudevents").glob("*.json")}
+    published = {
+        payload("cloudevents", path.stem)["type"]
+        for path in (PAYLOADS / "cloudevents").glob("*.json")
+    }
 
     assert published >= ARCHIVED_EVENT_TYPES
     assert len(ARCHIVED_EVENT_TYPES) == 16
@@ -98,15 +100,22 @@ def test_each_published_thread_event_becomes_a_thread_event(schema, name, change
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
-@pytest.mark.parametrize("name", ["chat_typing_indicator_received_in_thread",
-                                  "chat_azure_bot_command_received_in_thread"])
+@pytest.mark.parametrize(
+    "name",
+    ["chat_typing_indicator_received_in_thread", "chat_azure_bot_command_received_in_thread"],
+)
 def test_typing_indicators_and_bot_commands_are_ignored(schema, name):
     assert isinstance(record_of(payload(schema, name)), Ignored)
 
 
-@pytest.mark.parametrize("event_type", ["Microsoft.Communication.SMSReceived",
-                                        "Microsoft.Storage.BlobCreated",
-                                        "Microsoft.EventGrid.SubscriptionDeletedEvent"])
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "Microsoft.Communication.SMSReceived",
+        "Microsoft.Storage.BlobCreated",
+        "Microsoft.EventGrid.SubscriptionDeletedEvent",
+    ],
+)
 def test_other_event_types_are_ignored(event_type):
     event = message_event() | {"eventType": event_type}
 
@@ -130,14 +139,19 @@ def test_a_version_may_be_a_number_or_a_numeric_string(version):
     assert record.version == 1613694358927
 
 
-@pytest.mark.parametrize(("stamp", "expected"), [
-    ("2021-02-19T00:25:58.927Z", datetime(2021, 2, 19, 0, 25, 58, 927000, tzinfo=UTC)),
-    ("2021-02-20T00:58:05.964+00:00", datetime(2021, 2, 20, 0, 58, 5, 964000, tzinfo=UTC)),
-    ("2021-02-19T17:07:10.064-08:00",
-     datetime(2021, 2, 19, 17, 7, 10, 64000, tzinfo=timezone(timedelta(hours=-8)))),
-    ("2021-02-19T00:25:59.9436666Z", datetime(2021, 2, 19, 0, 25, 59, 943666, tzinfo=UTC)),
-    ("2021-02-19T00:25:58", datetime(2021, 2, 19, 0, 25, 58, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2021-02-19T00:25:58.927Z", datetime(2021, 2, 19, 0, 25, 58, 927000, tzinfo=UTC)),
+        ("2021-02-20T00:58:05.964+00:00", datetime(2021, 2, 20, 0, 58, 5, 964000, tzinfo=UTC)),
+        (
+            "2021-02-19T17:07:10.064-08:00",
+            datetime(2021, 2, 19, 17, 7, 10, 64000, tzinfo=timezone(timedelta(hours=-8))),
+        ),
+        ("2021-02-19T00:25:59.9436666Z", datetime(2021, 2, 19, 0, 25, 59, 943666, tzinfo=UTC)),
+        ("2021-02-19T00:25:58", datetime(2021, 2, 19, 0, 25, 58, tzinfo=UTC)),
+    ],
+)
 def test_times_with_z_offsets_or_seven_digit_fractions_are_read(stamp, expected):
     event = message_event()
     event["data"]["composeTime"] = stamp
@@ -148,9 +162,10 @@ def test_times_with_z_offsets_or_seven_digit_fractions_are_read(stamp, expected)
     assert record.compose_time == expected
 
 
-@pytest.mark.parametrize(("message_type", "normalized"), [("Text", "text"), ("text", "text"),
-                                                         ("html", "html"), ("RichText/Html",
-                                                                            "richtext/html")])
+@pytest.mark.parametrize(
+    ("message_type", "normalized"),
+    [("Text", "text"), ("text", "text"), ("html", "html"), ("RichText/Html", "richtext/html")],
+)
 def test_the_message_type_is_kept_in_lower_case(message_type, normalized):
     record = record_of(message_event(message_type=message_type))
 
@@ -168,10 +183,15 @@ def test_missing_metadata_is_none_and_present_metadata_is_kept():
     assert with_.metadata == {"ticket": "INC-42", "lang": "fr"}
 
 
-@pytest.mark.parametrize(("sender", "kind"), [(ALICE, "communicationUser"),
-                                              (TEAMS_USER, "microsoftTeamsUser"),
-                                              (PHONE, "phoneNumber"),
-                                              (TEAMS_APP, "microsoftTeamsApp")])
+@pytest.mark.parametrize(
+    ("sender", "kind"),
+    [
+        (ALICE, "communicationUser"),
+        (TEAMS_USER, "microsoftTeamsUser"),
+        (PHONE, "phoneNumber"),
+        (TEAMS_APP, "microsoftTeamsApp"),
+    ],
+)
 def test_the_sender_keeps_its_raw_id_and_kind(sender, kind):
     record = record_of(message_event(sender=sender))
 
@@ -213,34 +233,39 @@ def _with(field: str, value: object, action: str = "received") -> dict:
     return event
 
 
-@pytest.mark.parametrize(("event", "says"), [
-    (_without("messageId"), "messageId"),
-    (_without("threadId"), "threadId"),
-    (_without("version"), "version"),
-    (_without("messageBody"), "has no messageBody"),
-    (_with("version", -1), "version"),
-    (_with("version", 2**63), "version"),
-    (_with("version", "12a"), "version"),
-    (_with("version", True), "version"),
-    (_with("version", 1.5), "version"),
-    (_with("messageId", 1613694358927), "messageId"),
-    (_with("messageId", ""), "messageId"),
-    (_with("messageBody", {"text": "hi"}), "messageBody"),
-    (_with("metadata", {"key": 1}), "metadata"),
-    (_with("metadata", ["a"]), "metadata"),
-    (_with("composeTime", "last tuesday"), "composeTime"),
-    (_with("composeTime", 1613694358), "composeTime"),
-    (_with("composeTime", "0001-01-01T00:00:00Z"), "composeTime"),
-    (_with("senderDisplayName", 12), "senderDisplayName"),
-    (_with("senderCommunicationIdentifier", "8:acs:x"), "senderCommunicationIdentifier"),
-    (_with("threadId", "19:" + "x" * 300), "threadId is too long"),
-    (message_event() | {"data": "not an object"}, "data"),
-    (message_event() | {"data": None}, "data"),
-    (message_event() | {"id": 12}, "envelope"),
-    (thread_event("ChatThreadParticipantAdded") | {"data": {"threadId": "19:a@thread.v2",
-                                                            "version": 1}},
-     "does not identify the participant"),
-])
+@pytest.mark.parametrize(
+    ("event", "says"),
+    [
+        (_without("messageId"), "messageId"),
+        (_without("threadId"), "threadId"),
+        (_without("version"), "version"),
+        (_without("messageBody"), "has no messageBody"),
+        (_with("version", -1), "version"),
+        (_with("version", 2**63), "version"),
+        (_with("version", "12a"), "version"),
+        (_with("version", True), "version"),
+        (_with("version", 1.5), "version"),
+        (_with("messageId", 1613694358927), "messageId"),
+        (_with("messageId", ""), "messageId"),
+        (_with("messageBody", {"text": "hi"}), "messageBody"),
+        (_with("metadata", {"key": 1}), "metadata"),
+        (_with("metadata", ["a"]), "metadata"),
+        (_with("composeTime", "last tuesday"), "composeTime"),
+        (_with("composeTime", 1613694358), "composeTime"),
+        (_with("composeTime", "0001-01-01T00:00:00Z"), "composeTime"),
+        (_with("senderDisplayName", 12), "senderDisplayName"),
+        (_with("senderCommunicationIdentifier", "8:acs:x"), "senderCommunicationIdentifier"),
+        (_with("threadId", "19:" + "x" * 300), "threadId is too long"),
+        (message_event() | {"data": "not an object"}, "data"),
+        (message_event() | {"data": None}, "data"),
+        (message_event() | {"id": 12}, "envelope"),
+        (
+            thread_event("ChatThreadParticipantAdded")
+            | {"data": {"threadId": "19:a@thread.v2", "version": 1}},
+            "does not identify the participant",
+        ),
+    ],
+)
 def test_an_event_that_fails_validation_is_quarantined_with_the_reason(event, says):
     record = record_of(event)
 
@@ -261,4 +286,6 @@ def test_every_published_payload_file_is_covered_by_these_tests():
     names = {path.stem for path in Path(PAYLOADS, "eventgrid").glob("*.json")}
 
     assert names == set(MESSAGE_PAYLOADS) | set(THREAD_PAYLOADS) | {
-        "chat_typing_indicator_received_in_thread", "chat_azure_bot_command_received_in_thread"}
+        "chat_typing_indicator_received_in_thread",
+        "chat_azure_bot_command_received_in_thread",
+    }

@@ -13,9 +13,26 @@ REAL_IDS = [
     "1613694358927",
     "8:acs:109f0644-b956-4cd9-87b1-71024f6e2f44_00000008-578d-7caf-07fd-084822001724",
 ]
-HOSTILE_IDS = ["a/b", "a\\b", "#1", "what?", "..", ".", "../../etc", "tab\there",
-               "nul\x00", "del\x7f", "c1\x85", "100%", "it's", "~7E", "∑ ünï 👋",
-               "lone \ud800 surrogate", " spaced ", "a" * 80]
+HOSTILE_IDS = [
+    "a/b",
+    "a\\b",
+    "#1",
+    "what?",
+    "..",
+    ".",
+    "../../etc",
+    "tab\there",
+    "nul\x00",
+    "del\x7f",
+    "c1\x85",
+    "100%",
+    "it's",
+    "~7E",
+    "∑ ünï 👋",
+    "lone \ud800 surrogate",
+    " spaced ",
+    "a" * 80,
+]
 
 
 @pytest.mark.parametrize("thread_id", REAL_IDS)

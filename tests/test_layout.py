@@ -40,16 +40,20 @@ def test_a_message_version_blob_is_named_by_thread_message_version_and_action():
 
     assert message_blob_name(version) == (
         "messages/19:e07c8ddc5bab4c059ea9f11d29b544b6@thread.v2/1613782685964/"
-        "00000001613782750464-edited.json")
+        "00000001613782750464-edited.json"
+    )
 
 
 def test_hostile_ids_cannot_leave_their_prefix():
-    version = version_of(message_event(thread_id="../../quarantine", message_id="a/../../b",
-                                       version=1613694358927))
+    version = version_of(
+        message_event(thread_id="../../quarantine", message_id="a/../../b", version=1613694358927)
+    )
 
     name = message_blob_name(version)
 
-    assert name == "messages/~2E.~2F..~2Fquarantine/a~2F..~2F..~2Fb/00000001613694358927-received.json"
+    assert (
+        name == "messages/~2E.~2F..~2Fquarantine/a~2F..~2F..~2Fb/00000001613694358927-received.json"
+    )
     assert name.count("/") == 3
 
 
@@ -58,8 +62,11 @@ def test_thread_blobs_are_named_by_version_change_and_participant():
     added = thread_of(thread_event("ChatThreadParticipantAdded", version=8, participant=TEAMS_USER))
 
     assert thread_blob_name(created) == (
-        "threads/19:6e5d6ca1d75044a49a36a7965ec4a906@thread.v2/00000000000000000007-created.json")
-    assert thread_blob_name(added).endswith(f"/00000000000000000008-participantAdded-{TEAMS_USER}.json")
+        "threads/19:6e5d6ca1d75044a49a36a7965ec4a906@thread.v2/00000000000000000007-created.json"
+    )
+    assert thread_blob_name(added).endswith(
+        f"/00000000000000000008-participantAdded-{TEAMS_USER}.json"
+    )
 
 
 def test_the_message_document_holds_the_normalized_record_and_the_event_as_received():
@@ -107,8 +114,7 @@ def test_the_thread_document_names_actor_participant_and_time():
 
     assert document["change"] == "participantRemoved"
     assert document["actor"] == {"id": ALICE, "kind": "communicationUser", "displayName": None}
-    assert document["participant"] == {"id": BOB, "kind": "communicationUser",
-                                       "displayName": "Bob"}
+    assert document["participant"] == {"id": BOB, "kind": "communicationUser", "displayName": "Bob"}
     assert document["time"] == "2021-02-20T00:56:18.111800Z"
     assert document["event"] == event
 
@@ -119,10 +125,15 @@ def test_a_quarantine_entry_is_named_by_content_and_keeps_the_event_and_reason()
     document = json.loads(quarantine_document(entry, archived_at=ARCHIVED_AT))
 
     assert quarantine_blob_name(entry) == quarantine_blob_name(
-        Quarantined(reason="another reason", event_type=None, raw='{"eventType": "T"}'))
+        Quarantined(reason="another reason", event_type=None, raw='{"eventType": "T"}')
+    )
     assert quarantine_blob_name(entry).startswith("quarantine/")
-    assert document == {"reason": "version: Field required", "eventType": "T",
-                        "archivedAt": "2026-11-21T12:00:00.123Z", "event": {"eventType": "T"}}
+    assert document == {
+        "reason": "version: Field required",
+        "eventType": "T",
+        "archivedAt": "2026-11-21T12:00:00.123Z",
+        "event": {"eventType": "T"},
+    }
 
 
 def test_the_latest_row_carries_the_version_and_points_at_its_blob():
@@ -131,7 +142,11 @@ def test_the_latest_row_carries_the_version_and_points_at_its_blob():
     row = latest_row(version)
 
     assert (row.thread_id, row.message_id, row.version, row.action) == (
-        version.thread_id, version.message_id, version.version, version.action)
+        version.thread_id,
+        version.message_id,
+        version.version,
+        version.action,
+    )
     assert row.blob_name == message_blob_name(version)
     assert row.metadata == '{"ticket":"INC-42"}'
     assert row.body == "Welcome to Azure Communication Services"

@@ -23,9 +23,14 @@ def test_a_higher_version_is_newer_whatever_the_action():
     assert not supersedes(Stamp.of(1, Action.DELETED), Stamp.of(2, Action.RECEIVED))
 
 
-@pytest.mark.parametrize(("newer", "older"), [(Action.DELETED, Action.EDITED),
-                                              (Action.EDITED, Action.RECEIVED),
-                                              (Action.DELETED, Action.RECEIVED)])
+@pytest.mark.parametrize(
+    ("newer", "older"),
+    [
+        (Action.DELETED, Action.EDITED),
+        (Action.EDITED, Action.RECEIVED),
+        (Action.DELETED, Action.RECEIVED),
+    ],
+)
 def test_at_equal_versions_deleted_beats_edited_beats_received(newer, older):
     assert supersedes(Stamp.of(5, newer), Stamp.of(5, older))
     assert not supersedes(Stamp.of(5, older), Stamp.of(5, newer))
@@ -46,15 +51,20 @@ def test_per_user_copies_of_a_version_collapse_into_one_write():
 
 
 def test_thread_level_and_per_user_copies_of_a_version_collapse_too():
-    work = plan(records(message_event(message_id="42"),
-                        message_event(message_id="42", recipient=BOB)))
+    work = plan(
+        records(message_event(message_id="42"), message_event(message_id="42", recipient=BOB))
+    )
 
     assert [w.events for w in work.messages[0].writes] == [(0, 1)]
 
 
 def test_each_message_gets_one_row_candidate_its_newest_version():
-    events = [message_event("received", message_id="7"), message_event("edited", message_id="7"),
-              message_event("deleted", message_id="7"), message_event(message_id="8")]
+    events = [
+        message_event("received", message_id="7"),
+        message_event("edited", message_id="7"),
+        message_event("deleted", message_id="7"),
+        message_event(message_id="8"),
+    ]
 
     for order in itertools.permutations(events):
         work = plan(records(*order))
@@ -65,10 +75,12 @@ def test_each_message_gets_one_row_candidate_its_newest_version():
 
 
 def test_thread_events_collapse_per_user_copies_and_ignored_events_are_listed():
-    added = [thread_event("ChatParticipantAddedToThreadWithUser", recipient=r)
-             for r in (BOB, CAROL)]
+    added = [
+        thread_event("ChatParticipantAddedToThreadWithUser", recipient=r) for r in (BOB, CAROL)
+    ]
     typing = message_event() | {
-        "eventType": "Microsoft.Communication.ChatTypingIndicatorReceivedInThread"}
+        "eventType": "Microsoft.Communication.ChatTypingIndicatorReceivedInThread"
+    }
 
     work = plan(records(*added, typing))
 

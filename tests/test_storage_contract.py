@@ -50,19 +50,41 @@ async def test_reading_a_blob_that_does_not_exist_raises_not_found(storage: Stor
 
 
 async def test_names_are_listed_in_lexicographic_order_under_a_prefix(storage: Storage):
-    for name in ["messages/b/2.json", "threads/a/1.json", "messages/a/~2F~3F.json",
-                 "messages/a/19:x@thread.v2.json"]:
+    for name in [
+        "messages/b/2.json",
+        "threads/a/1.json",
+        "messages/a/~2F~3F.json",
+        "messages/a/19:x@thread.v2.json",
+    ]:
         await storage.blobs.create(name, b"{}")
 
     names = [name async for name in storage.blobs.names("messages/")]
 
-    assert names == ["messages/a/19:x@thread.v2.json", "messages/a/~2F~3F.json",
-                     "messages/b/2.json"]
+    assert names == [
+        "messages/a/19:x@thread.v2.json",
+        "messages/a/~2F~3F.json",
+        "messages/b/2.json",
+    ]
+
+
+async def test_a_store_nothing_was_written_to_lists_no_names(settings):
+    from archiver.storage.azure import AzureStorage
+    from archiver.storage.memory import MemoryStorage
+
+    unprepared = AzureStorage.from_settings(settings)
+    try:
+        for store in (unprepared, MemoryStorage()):
+            assert [name async for name in store.blobs.names()] == []
+    finally:
+        await unprepared.close()
 
 
 async def test_a_row_reads_back_exactly_as_written(storage: Storage):
-    written = row(edit_time=datetime(2021, 2, 19, 0, 28, 20, 784000, tzinfo=UTC),
-                  action=Action.EDITED, truncated=True)
+    written = row(
+        edit_time=datetime(2021, 2, 19, 0, 28, 20, 784000, tzinfo=UTC),
+        action=Action.EDITED,
+        truncated=True,
+    )
 
     await storage.messages.insert(written)
 
@@ -70,9 +92,14 @@ async def test_a_row_reads_back_exactly_as_written(storage: Storage):
 
 
 async def test_empty_fields_of_a_deletion_read_back_as_none(storage: Storage):
-    written = row(action=Action.DELETED, body=None, metadata=None, type=None,
-                  sender_display_name=None,
-                  delete_time=datetime(2021, 2, 19, 0, 43, 10, 140000, tzinfo=UTC))
+    written = row(
+        action=Action.DELETED,
+        body=None,
+        metadata=None,
+        type=None,
+        sender_display_name=None,
+        delete_time=datetime(2021, 2, 19, 0, 43, 10, 140000, tzinfo=UTC),
+    )
 
     await storage.messages.insert(written)
 
@@ -109,8 +136,9 @@ async def test_replace_with_the_current_etag_succeeds_and_changes_the_etag(stora
     before = await storage.messages.current(row().thread_key, row().message_key)
     assert before is not None
 
-    await storage.messages.replace(row(version=1613694500784, action=Action.EDITED),
-                                   etag=before.etag)
+    await storage.messages.replace(
+        row(version=1613694500784, action=Action.EDITED), etag=before.etag
+    )
 
     after = await storage.messages.current(row().thread_key, row().message_key)
     assert after is not None
@@ -134,7 +162,7 @@ async def test_replace_with_a_stale_etag_is_a_conflict_and_changes_nothing(stora
 
 async def test_replace_of_a_row_that_does_not_exist_is_a_conflict(storage: Storage):
     with pytest.raises(ConcurrentUpdate):
-        await storage.messages.replace(row(), etag='W/"datetime\'2021-02-19T00%3A25%3A59Z\'"')
+        await storage.messages.replace(row(), etag="W/\"datetime'2021-02-19T00%3A25%3A59Z'\"")
 
 
 async def test_prepare_can_run_again_and_ping_answers(storage: Storage):

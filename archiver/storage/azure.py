@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -21,7 +20,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import EdmType, EntityProperty, UpdateMode
+from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRetry
@@ -34,10 +33,9 @@ from archiver.errors import (
     StorageUnavailable,
 )
 from archiver.layout import LatestRow
-from archiver.records import Action
 from archiver.settings import DEVELOPMENT_STORAGE, Settings, StorageSettings
+from archiver.storage.entities import from_entity, stamp_of, to_entity
 from archiver.storage.ports import Current
-from archiver.versions import UNREADABLE, Stamp
 
 # Azurite 3.35 (the newest that runs on Node 20) speaks blob API 2025-11-05; the SDK
 # defaults to a newer one, which the emulator refuses unless started leniently.
@@ -96,8 +94,11 @@ class AzureBlobArchive:
     async def names(self, prefix: str = "") -> AsyncIterator[str]:
         """Yield the names that start with `prefix`, in lexicographic order."""
         with _translated(f"listing blobs under {prefix!r}"):
-            async for blob in self._container.list_blobs(name_starts_with=prefix or None):
-                yield blob.name
+            try:
+                async for blob in self._container.list_blobs(name_starts_with=prefix or None):
+                    yield blob.name
+            except ResourceNotFoundError:
+                return  # no container yet: an archive nothing was written to is empty
 
 
 class AzureMessageTable:
@@ -111,13 +112,13 @@ class AzureMessageTable:
         entity = await self._entity(thread_key, message_key, select=_ROW_STAMP)
         if entity is None:
             return None
-        return Current(_stamp(entity), entity.metadata["etag"])
+        return Current(stamp_of(entity), entity.metadata["etag"])
 
     async def insert(self, row: LatestRow) -> None:
         """Create the row; raise ConcurrentUpdate if it already exists."""
         with _translated(f"inserting row {row.thread_key}/{row.message_key}"):
             try:
-                await self._table.create_entity(_to_entity(row))
+                await self._table.create_entity(to_entity(row))
             except ResourceExistsError as exc:
                 raise ConcurrentUpdate("row already exists") from exc
 
@@ -126,7 +127,7 @@ class AzureMessageTable:
         with _translated(f"replacing row {row.thread_key}/{row.message_key}"):
             try:
                 await self._table.update_entity(
-                    _to_entity(row),
+                    to_entity(row),
                     mode=UpdateMode.REPLACE,
                     etag=etag,
                     match_condition=MatchConditions.IfNotModified,
@@ -137,7 +138,7 @@ class AzureMessageTable:
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""
         entity = await self._entity(thread_key, message_key)
-        return None if entity is None else _from_entity(entity)
+        return None if entity is None else from_entity(entity)
 
     async def _entity(
         self, thread_key: str, message_key: str, select: list[str] | None = None
@@ -270,80 +271,3 @@ def _credential(client_id: str | None) -> Any:
     if client_id:
         return ManagedIdentityCredential(client_id=client_id)
     return DefaultAzureCredential()
-
-
-def _to_entity(row: LatestRow) -> dict[str, Any]:
-    entity: dict[str, Any] = {
-        "PartitionKey": row.thread_key,
-        "RowKey": row.message_key,
-        "threadId": row.thread_id,
-        "messageId": row.message_id,
-        "version": EntityProperty(row.version, EdmType.INT64),
-        "action": str(row.action),
-        "senderId": row.sender_id,
-        "senderKind": row.sender_kind,
-        "senderDisplayName": row.sender_display_name,
-        "type": row.type,
-        "body": row.body,
-        "metadata": row.metadata,
-        "composeTime": row.compose_time,
-        "editTime": row.edit_time,
-        "deleteTime": row.delete_time,
-        "blobName": row.blob_name,
-    }
-    if row.truncated:
-        entity["truncated"] = True
-    return entity
-
-
-def _from_entity(entity: Any) -> LatestRow:
-    return LatestRow(
-        thread_key=entity["PartitionKey"],
-        message_key=entity["RowKey"],
-        thread_id=entity["threadId"],
-        message_id=entity["messageId"],
-        version=_int(entity.get("version")),
-        action=Action(entity["action"]),
-        sender_id=entity.get("senderId"),
-        sender_kind=entity.get("senderKind", "unknown"),
-        sender_display_name=entity.get("senderDisplayName"),
-        type=entity.get("type"),
-        body=entity.get("body"),
-        metadata=entity.get("metadata"),
-        compose_time=_time(entity.get("composeTime")),
-        edit_time=_time(entity.get("editTime")),
-        delete_time=_time(entity.get("deleteTime")),
-        blob_name=entity["blobName"],
-        truncated=bool(entity.get("truncated", False)),
-    )
-
-
-def _stamp(entity: Any) -> Stamp:
-    try:
-        return Stamp.of(_int(entity.get("version")), Action(entity.get("action")))
-    except (TypeError, ValueError):
-        return UNREADABLE
-
-
-def _int(value: Any) -> int:
-    number = value.value if isinstance(value, EntityProperty) else value
-    if type(number) is not int:
-        raise TypeError(f"expected an integer version, got {number!r}")
-    return number
-
-
-def _time(value: Any) -> datetime | None:
-    # The SDK returns a datetime subclass; hand back a plain aware datetime.
-    if value is None:
-        return None
-    moment: datetime = value
-    return datetime(
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-        tzinfo=moment.tzinfo,
-    )

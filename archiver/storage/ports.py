@@ -32,7 +32,7 @@ class BlobArchive(Protocol):
         """Return a blob's content; raise NotFound if there is none."""
 
     def names(self, prefix: str = "") -> AsyncIterator[str]:
-        """Yield the names that start with `prefix`, in lexicographic order."""
+        """Yield the names that start with `prefix`, in order; none before any write."""
 
 
 class MessageTable(Protocol):

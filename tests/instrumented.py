@@ -1,0 +1,86 @@
+"""A wrapper around a real storage adapter that counts calls and injects failures.
+
+It changes nothing about how the wrapped store behaves; it only records what the
+archiver asked of it, and can make chosen operations fail the way an outage would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+from archiver.errors import StorageUnavailable
+from archiver.layout import LatestRow
+from archiver.storage.ports import Current, Storage
+
+
+class Instrumented:
+    """Storage that counts `calls`, fails `failing` ops N times, never answers `stalling`."""
+
+    def __init__(
+        self,
+        inner: Storage,
+        *,
+        failing: dict[str, int] | None = None,
+        stalling: frozenset[str] = frozenset(),
+    ) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+        self.failing = Counter(failing or {})
+        self.stalling = stalling
+        self.blobs = _Blobs(self)
+        self.messages = _Messages(self)
+
+    async def hit(self, operation: str) -> None:
+        self.calls[operation] += 1
+        if operation in self.stalling:
+            await asyncio.sleep(3600)
+        if self.failing[operation] > 0:
+            self.failing[operation] -= 1
+            raise StorageUnavailable(f"injected failure of {operation}")
+
+    async def prepare(self) -> None:
+        await self.inner.prepare()
+
+    async def ping(self) -> None:
+        await self.inner.ping()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class _Blobs:
+    def __init__(self, owner: Instrumented) -> None:
+        self._owner = owner
+
+    async def create(self, name: str, content: bytes) -> None:
+        await self._owner.hit("create")
+        await self._owner.inner.blobs.create(name, content)
+
+    async def read(self, name: str) -> bytes:
+        return await self._owner.inner.blobs.read(name)
+
+    async def names(self, prefix: str = "") -> AsyncIterator[str]:
+        async for name in self._owner.inner.blobs.names(prefix):
+            yield name
+
+
+class _Messages:
+    def __init__(self, owner: Instrumented) -> None:
+        self._owner = owner
+
+    async def current(self, thread_key: str, message_key: str) -> Current | None:
+        await self._owner.hit("current")
+        return await self._owner.inner.messages.current(thread_key, message_key)
+
+    async def insert(self, row: LatestRow) -> None:
+        await self._owner.hit("insert")
+        await self._owner.inner.messages.insert(row)
+
+    async def replace(self, row: LatestRow, *, etag: str) -> None:
+        await self._owner.hit("replace")
+        await self._owner.inner.messages.replace(row, etag=etag)
+
+    async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
+        return await self._owner.inner.messages.get(thread_key, message_key)
