@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +74,15 @@ def _parser() -> argparse.ArgumentParser:
         help="require this key on /api/events (`code` query or x-functions-key header)",
     )
     serve.set_defaults(run=_serve)
+    azurite = commands.add_parser(
+        "azurite",
+        help="run Azurite from node_modules on its default ports",
+        description="Run the Azurite storage emulator in the foreground, with data kept "
+        "in .azurite/, unless something already listens on ports 10000-10002. "
+        "Use it beside `func start`.",
+        epilog="example: python -m archiver azurite",
+    )
+    azurite.set_defaults(run=_azurite)
     return parser
 
 
@@ -102,3 +112,29 @@ def _serve(arguments: argparse.Namespace) -> int:
         if azurite is not None:
             emulator.stop(azurite)
     return 0
+
+
+def _azurite(arguments: argparse.Namespace) -> int:
+    process = _start_azurite()
+    if process is None:
+        return 0
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        emulator.stop(process)
+    return 0
+
+
+def _start_azurite() -> subprocess.Popen[bytes] | None:
+    """Azurite on the default ports with data in .azurite/, unless one already runs."""
+    log = logging.getLogger("archiver")
+    if emulator.Endpoints().listening():
+        log.info("Azurite (or another storage emulator) is already listening; using it")
+        return None
+    location = PROJECT / ".azurite"
+    location.mkdir(exist_ok=True)
+    process = emulator.start(
+        PROJECT, emulator.Endpoints(), location=location, log=location / "azurite.log"
+    )
+    log.info("Started Azurite on ports 10000-10002 (data in %s)", location)
+    return process
