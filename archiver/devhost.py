@@ -9,8 +9,10 @@ Core Tools gives the native Event Grid trigger, invoking it once per event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
+import signal
 
 from aiohttp import web
 
@@ -120,13 +122,19 @@ def _send(response: HttpResponse) -> web.Response:
 
 
 async def serve(services: Services, *, host: str, port: int) -> None:
-    """Serve until cancelled, then close the storage clients."""
+    """Serve until SIGINT or SIGTERM, then close the storage clients."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers
+            loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(create_app(services), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
         log.info("Serving the archiver on http://%s:%s (POST /api/events)", host, port)
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("Stopping")
     finally:
         await runner.cleanup()
         await services.close()

@@ -10,13 +10,17 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 
-from archiver.errors import StorageUnavailable
+from archiver.errors import ConcurrentUpdate, StorageUnavailable
 from archiver.layout import LatestRow
 from archiver.storage.ports import Current, Storage
 
 
 class Instrumented:
-    """Storage that counts `calls`, fails `failing` ops N times, never answers `stalling`."""
+    """Storage that counts `calls` and misbehaves on chosen operations.
+
+    `failing` ops raise StorageUnavailable N times, `stalling` ops never answer, `racing`
+    ops always lose to another writer, and `broken` ops raise a plain bug.
+    """
 
     def __init__(
         self,
@@ -24,11 +28,15 @@ class Instrumented:
         *,
         failing: dict[str, int] | None = None,
         stalling: frozenset[str] = frozenset(),
+        racing: frozenset[str] = frozenset(),
+        broken: frozenset[str] = frozenset(),
     ) -> None:
         self.inner = inner
         self.calls: Counter[str] = Counter()
         self.failing = Counter(failing or {})
         self.stalling = stalling
+        self.racing = racing
+        self.broken = broken
         self.blobs = _Blobs(self)
         self.messages = _Messages(self)
 
@@ -36,6 +44,10 @@ class Instrumented:
         self.calls[operation] += 1
         if operation in self.stalling:
             await asyncio.sleep(3600)
+        if operation in self.racing:
+            raise ConcurrentUpdate(f"another writer changed the row first ({operation})")
+        if operation in self.broken:
+            raise RuntimeError(f"a bug in {operation}")
         if self.failing[operation] > 0:
             self.failing[operation] -= 1
             raise StorageUnavailable(f"injected failure of {operation}")

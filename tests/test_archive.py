@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from archiver.archive import Archive, Outcome, Report
+from archiver.archive import ROW_ATTEMPTS, Archive, Outcome, Report
 from archiver.envelopes import RawEvent
 from archiver.errors import StorageUnavailable
 from archiver.events import classify
@@ -257,3 +257,25 @@ async def test_storage_that_never_answers_fails_the_request_in_bounded_time(stor
 
     with pytest.raises(StorageUnavailable, match="within the request time"):
         await deliver(archive_on(stalled, timeout_seconds=0.2), message_event())
+
+
+async def test_a_row_that_never_stops_changing_gives_up_as_unavailable(storage: Storage):
+    message_id = new_message_id()
+    await deliver(archive_on(storage), message_event(message_id=message_id))
+    contested = Instrumented(storage, racing=frozenset({"replace"}))
+
+    with pytest.raises(StorageUnavailable, match="kept changing"):
+        await deliver(archive_on(contested), message_event("edited", message_id=message_id))
+
+    assert contested.calls["replace"] == ROW_ATTEMPTS
+
+
+async def test_a_bug_is_raised_as_itself_not_disguised_as_an_outage(storage: Storage):
+    broken = Instrumented(storage, broken=frozenset({"insert"}))
+
+    with pytest.raises(RuntimeError, match="a bug in insert"):
+        await deliver(
+            archive_on(broken),
+            message_event(message_id=new_message_id()),
+            message_event(message_id=new_message_id()),
+        )

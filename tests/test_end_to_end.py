@@ -157,8 +157,9 @@ def served(azurite: emulator.Endpoints, tmp_path: Path) -> Iterator[tuple[str, S
         yield url, settings
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        exit_code = process.wait(timeout=10)
         log.close()
+    assert exit_code == 0, "the local host should stop cleanly on SIGTERM"
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -297,3 +297,43 @@ async def test_health_is_ok_when_storage_answers(client: TestClient):
 
     assert response.status == 200
     assert await response.json() == {"status": "ok"}
+
+
+async def test_an_unexpected_failure_answers_500_without_internals(settings: Settings):
+    from archiver.storage.azure import AzureStorage
+    from tests.instrumented import Instrumented
+
+    broken = build(
+        settings,
+        storage=Instrumented(AzureStorage.from_settings(settings), broken=frozenset({"create"})),
+    )
+    async with TestClient(TestServer(create_app(broken))) as client:
+        response = await post(client, body(message_event(message_id=new_message_id())))
+        problem = await response.json()
+    await broken.close()
+
+    assert response.status == 500
+    assert problem["title"] == "Internal Server Error"
+    assert "bug" not in problem["detail"]
+    assert "Traceback" not in problem["detail"]
+
+
+async def test_identity_based_storage_that_cannot_authenticate_is_reported_unhealthy():
+    from archiver.storage.azure import AzureStorage
+    from archiver.webhook import health
+
+    settings = Settings.from_mapping(
+        {
+            "ARCHIVE_STORAGE__blobServiceUri": "https://127.0.0.1:9/devstoreaccount1",
+            "ARCHIVE_STORAGE__tableServiceUri": "https://127.0.0.1:9/devstoreaccount1",
+            "ARCHIVE_STORAGE__clientId": "8e0f7b1c-0000-4000-8000-000000000001",
+        }
+    )
+    storage = AzureStorage.from_settings(settings)
+    try:
+        response = await health(storage)
+    finally:
+        await storage.close()
+
+    assert response.status == 503
+    assert json.loads(response.body) == {"status": "unavailable"}
