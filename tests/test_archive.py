@@ -153,6 +153,18 @@ async def test_an_edit_costs_one_blob_one_read_and_one_conditional_row_write(sto
     assert counted.calls == {"create": 1, "current": 1, "replace": 1}
 
 
+async def test_a_redelivered_version_costs_one_refused_create_and_one_row_read(
+    storage: Storage,
+):
+    events = fan_out(RECIPIENTS, action="edited", message_id=new_message_id())
+    await deliver(archive_on(storage), *events)
+    counted = Instrumented(storage)
+
+    await deliver(archive_on(counted), *events)
+
+    assert counted.calls == {"create": 1, "current": 1}
+
+
 async def test_a_request_writes_each_message_row_once_however_many_versions_it_holds(
     storage: Storage,
 ):
