@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -118,11 +119,19 @@ def _azurite(arguments: argparse.Namespace) -> int:
     process = _start_azurite()
     if process is None:
         return 0
+    # Azurite runs in its own session, so it must be stopped here on SIGTERM as on Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         process.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
         emulator.stop(process)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _start_azurite() -> subprocess.Popen[bytes] | None:
