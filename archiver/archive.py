@@ -18,6 +18,7 @@ from archiver.errors import AlreadyStored, ConcurrentUpdate, StorageError, Stora
 from archiver.layout import (
     LatestRow,
     latest_row,
+    message_blob_name,
     message_document,
     quarantine_document,
     thread_document,
@@ -81,18 +82,22 @@ class Archive:
         """Store every record durably, or raise StorageUnavailable (nothing is lost)."""
         work = plan(records)
         outcomes = [Outcome.IGNORED] * len(records)
-        jobs = [self._message(m) for m in work.messages] + [self._other(w) for w in work.others]
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._prepare()
-                results = await asyncio.gather(*jobs, return_exceptions=True)
-        except TimeoutError as exc:
-            raise StorageUnavailable("storage did not finish within the request time") from exc
-        _raise_first_failure(results)
-        for result in results:
-            assert not isinstance(result, BaseException)
-            for write, created in result:
-                _record_outcomes(outcomes, write, created=created)
+        if work.messages or work.others:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._prepare()
+                    results = await asyncio.gather(
+                        *(self._message(m) for m in work.messages),
+                        *(self._other(w) for w in work.others),
+                        return_exceptions=True,
+                    )
+            except TimeoutError as exc:
+                raise StorageUnavailable("storage did not finish within the request time") from exc
+            _raise_first_failure(results)
+            for result in results:
+                assert not isinstance(result, BaseException)
+                for write, created in result:
+                    _record_outcomes(outcomes, write, created=created)
         return Report(tuple(outcomes))
 
     async def _prepare(self) -> None:
@@ -109,10 +114,9 @@ class Archive:
             *(self._create(w) for w in message.writes), return_exceptions=True
         )
         _raise_first_failure(results)
-        created = {w.name: r for w, r in zip(message.writes, results, strict=True)}
-        newest = next(w for w in message.writes if w.record is message.newest)
-        await self._advance(message.newest, fresh=created[newest.name] is True)
-        return [(w, created[w.name] is True) for w in message.writes]
+        created = {w.name: bool(r) for w, r in zip(message.writes, results, strict=True)}
+        await self._advance(message.newest, fresh=created[message_blob_name(message.newest)])
+        return [(w, created[w.name]) for w in message.writes]
 
     async def _other(self, write: Write) -> list[tuple[Write, bool]]:
         return [(write, await self._create(write))]

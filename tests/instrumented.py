@@ -40,6 +40,11 @@ class Instrumented:
         self.blobs = _Blobs(self)
         self.messages = _Messages(self)
 
+    @property
+    def requests(self) -> Counter[str]:
+        """Storage requests made for the deliveries: all calls but the once-per-process prepare."""
+        return Counter({op: n for op, n in self.calls.items() if op != "prepare"})
+
     async def hit(self, operation: str) -> None:
         self.calls[operation] += 1
         if operation in self.stalling:
@@ -53,6 +58,7 @@ class Instrumented:
             raise StorageUnavailable(f"injected failure of {operation}")
 
     async def prepare(self) -> None:
+        await self.hit("prepare")
         await self.inner.prepare()
 
     async def ping(self) -> None:

@@ -139,7 +139,7 @@ async def test_per_user_copies_cost_the_writes_of_one_version(storage: Storage):
         "quarantined": 0,
         "ignored": 0,
     }
-    assert counted.calls == {"create": 1, "insert": 1}
+    assert counted.requests == {"create": 1, "insert": 1}
 
 
 async def test_an_edit_costs_one_blob_one_read_and_one_conditional_row_write(storage: Storage):
@@ -150,7 +150,7 @@ async def test_an_edit_costs_one_blob_one_read_and_one_conditional_row_write(sto
 
     await deliver(archive_on(counted), *fan_out(RECIPIENTS, action="edited", message_id=message_id))
 
-    assert counted.calls == {"create": 1, "current": 1, "replace": 1}
+    assert counted.requests == {"create": 1, "current": 1, "replace": 1}
 
 
 async def test_a_redelivered_version_costs_one_refused_create_and_one_row_read(
@@ -162,7 +162,7 @@ async def test_a_redelivered_version_costs_one_refused_create_and_one_row_read(
 
     await deliver(archive_on(counted), *events)
 
-    assert counted.calls == {"create": 1, "current": 1}
+    assert counted.requests == {"create": 1, "current": 1}
 
 
 async def test_a_request_writes_each_message_row_once_however_many_versions_it_holds(
@@ -173,8 +173,8 @@ async def test_a_request_writes_each_message_row_once_however_many_versions_it_h
 
     await deliver(archive_on(counted), *random.Random(7).sample(events, len(events)))
 
-    assert counted.calls["create"] == 12
-    assert counted.calls["insert"] + counted.calls["replace"] == 3
+    assert counted.requests["create"] == 12
+    assert counted.requests["insert"] + counted.requests["replace"] == 3
 
 
 async def test_a_crash_between_blob_and_row_is_repaired_by_redelivery(storage: Storage):
@@ -253,15 +253,30 @@ async def test_malformed_events_are_quarantined_beside_good_ones(storage: Storag
     assert await latest(storage, good["data"]["messageId"]) is not None
 
 
-async def test_ignored_events_are_counted_and_never_stored(storage: Storage):
+async def test_ignored_events_are_counted_and_never_touch_storage(storage: Storage):
     typing = message_event() | {
         "eventType": "Microsoft.Communication.ChatTypingIndicatorReceivedInThread"
     }
+    counted = Instrumented(storage)
 
-    report = await deliver(archive_on(storage), typing, typing)
+    report = await deliver(archive_on(counted), typing, typing)
 
     assert report.summary()["ignored"] == 2
+    assert counted.requests == {}
     assert await names(storage) == []
+
+
+async def test_when_preparing_storage_fails_the_next_request_prepares_again(storage: Storage):
+    flaky = Instrumented(storage, failing={"prepare": 1})
+    archive = archive_on(flaky)
+
+    with pytest.raises(StorageUnavailable):
+        await deliver(archive, message_event(message_id=new_message_id()))
+    report = await deliver(archive, message_event(message_id=new_message_id()))
+    await deliver(archive, message_event(message_id=new_message_id()))
+
+    assert report.outcomes == (Outcome.ARCHIVED,)
+    assert flaky.calls["prepare"] == 2
 
 
 async def test_storage_that_never_answers_fails_the_request_in_bounded_time(storage: Storage):

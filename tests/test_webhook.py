@@ -96,6 +96,18 @@ async def test_a_validation_request_carrying_other_events_is_refused(
     assert await blob_names(services) == []
 
 
+async def test_a_subscription_deletion_notice_is_acknowledged_and_ignored(client: TestClient):
+    notice = validation_event() | {
+        "eventType": "Microsoft.EventGrid.SubscriptionDeletedEvent",
+        "data": {"eventSubscriptionId": "/subscriptions/x/es"},
+    }
+
+    response = await post(client, body(notice), **{"aeg-event-type": "SubscriptionDeletion"})
+
+    assert response.status == 200
+    assert (await response.json())["ignored"] == 1
+
+
 async def test_the_cloudevents_handshake_allows_the_requesting_origin(client: TestClient):
     response = await client.options(
         "/api/events",
