@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
@@ -107,8 +106,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         )
         logging.getLogger("archiver").info("Started Azurite (data in %s)", location)
     try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(build(settings), host=arguments.host, port=arguments.port))
+        asyncio.run(serve(build(settings), host=arguments.host, port=arguments.port))
     finally:
         if azurite is not None:
             emulator.stop(azurite)

@@ -19,7 +19,14 @@ from aiohttp import web
 from archiver.bootstrap import Services
 from archiver.envelopes import split_body, validation_code
 from archiver.errors import InvalidBody, StorageUnavailable, TopicNotAllowed
-from archiver.webhook import HttpRequest, HttpResponse, health, json_response, problem
+from archiver.webhook import (
+    HttpRequest,
+    HttpResponse,
+    health,
+    json_response,
+    problem,
+    too_large,
+)
 
 log = logging.getLogger("archiver")
 TRIGGER_FUNCTION = "archive_event"
@@ -28,7 +35,7 @@ _SERVICES = web.AppKey("services", Services)
 
 def create_app(services: Services) -> web.Application:
     """The aiohttp application for `services`."""
-    app = web.Application(client_max_size=services.settings.max_body_bytes + 1)
+    app = web.Application()
     app[_SERVICES] = services
     app.router.add_route("POST", "/api/events", _events)
     app.router.add_route("OPTIONS", "/api/events", _events)
@@ -48,7 +55,10 @@ async def _events(request: web.Request) -> web.StreamResponse:
                 "(the `code` query parameter or `x-functions-key` header).",
             )
         )
-    body = await _read(request, services.settings.max_body_bytes)
+    limit = services.settings.max_body_bytes
+    body = await _read(request, limit) if request.method == "POST" else b""
+    if body is None:
+        return _send(too_large(limit))
     response = await services.webhook.handle(
         HttpRequest(request.method, body, dict(request.headers))
     )
@@ -70,8 +80,11 @@ async def _native_trigger(request: web.Request) -> web.StreamResponse:
                 f"No Event Grid trigger function named {request.query.get('functionName')!r}.",
             )
         )
+    body = await _read(request, services.settings.max_body_bytes)
+    if body is None:
+        return _send(too_large(services.settings.max_body_bytes))
     try:
-        events = split_body(await _read(request, services.settings.max_body_bytes))
+        events = split_body(body)
     except InvalidBody as exc:
         return _send(problem(400, "Bad Request", str(exc)))
     kind = request.headers.get("aeg-event-type")
@@ -105,15 +118,15 @@ def _authorized(request: web.Request, key: str | None) -> bool:
     return hmac.compare_digest(given.encode(), key.encode())
 
 
-async def _read(request: web.Request, limit: int) -> bytes:
-    """The body, or its first limit+1 bytes: enough for the webhook to answer 413."""
+async def _read(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `limit` bytes."""
     if request.content_length is not None and request.content_length > limit:
-        return b"\0" * (limit + 1)
+        return None
     body = bytearray()
     async for chunk in request.content.iter_chunked(64 * 1024):
         body += chunk
         if len(body) > limit:
-            break
+            return None
     return bytes(body)
 
 

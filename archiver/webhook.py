@@ -73,6 +73,21 @@ def problem(status: int, title: str, detail: str) -> HttpResponse:
     return HttpResponse(status, json.dumps(body).encode(), {"Content-Type": _PROBLEM})
 
 
+def too_large(limit: int) -> HttpResponse:
+    """The 413 answer for a body over `limit` bytes; hosts send it without reading on."""
+    return _rejected(
+        BodyTooLarge(
+            f"The body is larger than {limit} bytes (ARCHIVE_MAX_BODY_BYTES); send smaller batches."
+        )
+    )
+
+
+def _rejected(exc: RequestRejected) -> HttpResponse:
+    status, title = _STATUS[type(exc)]
+    log.warning("Refused a request (%s): %s", status, exc)
+    return problem(status, title, str(exc))
+
+
 class Webhook:
     """Answers Event Grid: handshakes, notifications, and the errors in between."""
 
@@ -90,9 +105,7 @@ class Webhook:
                 return HttpResponse(405, b"", {"Allow": "POST, OPTIONS"})
             return await self._notification(request)
         except RequestRejected as exc:
-            status, title = _STATUS[type(exc)]
-            log.warning("Refused a request (%s): %s", status, exc)
-            return problem(status, title, str(exc))
+            return _rejected(exc)
         except StorageUnavailable as exc:
             log.error("Storage failed; answering 503 so Event Grid redelivers: %s", exc)
             response = problem(
@@ -112,10 +125,7 @@ class Webhook:
 
     async def _notification(self, request: HttpRequest) -> HttpResponse:
         if len(request.body) > self._max_body_bytes:
-            raise BodyTooLarge(
-                f"The body is larger than {self._max_body_bytes} bytes "
-                "(ARCHIVE_MAX_BODY_BYTES); send smaller batches."
-            )
+            return too_large(self._max_body_bytes)
         events = split_body(request.body)
         wants_validation = request.header("aeg-event-type") == "SubscriptionValidation"
         codes = [validation_code(event) for event in events]

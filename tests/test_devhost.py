@@ -118,3 +118,15 @@ async def test_the_native_trigger_url_refuses_what_the_functions_host_refuses(
     response = await client.post(url, data=body(message_event()), headers=headers)
 
     assert response.status == status
+
+
+async def test_the_native_trigger_url_refuses_an_oversized_body_with_413(settings):
+    services = build(dataclasses.replace(settings, max_body_bytes=2048))
+    async with TestClient(TestServer(create_app(services))) as client:
+        big = body(*[message_event(message_id=new_message_id()) for _ in range(5)])
+
+        response = await client.post(TRIGGER, data=big, headers={"aeg-event-type": "Notification"})
+
+        assert response.status == 413
+        assert [n async for n in services.storage.blobs.names()] == []
+    await services.close()
