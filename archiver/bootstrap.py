@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archiver.archive import Archive
+from archiver.feed import Feed
 from archiver.intake import Intake
 from archiver.settings import Settings
 from archiver.storage.ports import Storage
@@ -23,6 +24,7 @@ class Services:
     storage: Storage
     intake: Intake
     webhook: Webhook
+    feed: Feed | None = None
 
     async def close(self) -> None:
         """Release the storage clients."""
@@ -40,11 +42,13 @@ def build(settings: Settings, *, storage: Storage | None = None) -> Services:
         concurrency=settings.storage_concurrency,
         timeout_seconds=settings.request_timeout_seconds,
     )
-    intake = Intake(archive, settings)
+    # The viewer's feed exists only when asked for (the local host's --viewer).
+    feed = Feed() if settings.viewer else None
+    intake = Intake(archive, settings, feed=feed)
     webhook = Webhook(
         intake, max_body_bytes=settings.max_body_bytes, allowed_rate=settings.allowed_rate
     )
-    return Services(settings=settings, storage=storage, intake=intake, webhook=webhook)
+    return Services(settings=settings, storage=storage, intake=intake, webhook=webhook, feed=feed)
 
 
 class Runtime:

@@ -21,6 +21,7 @@ from archiver import emulator
 from archiver.bootstrap import build
 from archiver.errors import ConfigurationError
 from archiver.settings import Settings, read_local_settings
+from archiver.trial import add_commands
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXIT_USAGE = 2
@@ -73,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
         "--function-key",
         help="require this key on /api/events (`code` query or x-functions-key header)",
     )
+    serve.add_argument(
+        "--viewer",
+        action="store_true",
+        help="serve the live event viewer on /viewer (also ARCHIVE_VIEWER=true)",
+    )
     serve.set_defaults(run=_serve)
     azurite = commands.add_parser(
         "azurite",
@@ -83,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: python -m archiver azurite",
     )
     azurite.set_defaults(run=_azurite)
+    add_commands(commands, load_settings=load_settings)
     return parser
 
 
@@ -97,6 +104,8 @@ def _serve(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.settings)
     if arguments.function_key:
         settings = dataclasses.replace(settings, local_function_key=arguments.function_key)
+    if arguments.viewer:
+        settings = dataclasses.replace(settings, viewer=True)
     azurite = None
     if arguments.azurite and not emulator.Endpoints().listening():
         location = PROJECT / ".azurite"

@@ -60,6 +60,7 @@ class Settings:
     storage_concurrency: int = DEFAULT_STORAGE_CONCURRENCY
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
     local_function_key: str | None = None
+    viewer: bool = False
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -96,6 +97,7 @@ class Settings:
                 minimum=1,
             ),
             local_function_key=values.get("ARCHIVE_LOCAL_FUNCTION_KEY") or None,
+            viewer=_flag(values, "ARCHIVE_VIEWER"),
         )
 
     def topic_allowed(self, topic: str | None) -> bool:
@@ -170,6 +172,15 @@ def _number(
     if value is None or not value >= minimum:  # type: ignore[operator]
         raise ConfigurationError(f"{name} must be a number >= {minimum}, got {text!r}")
     return value
+
+
+def _flag(values: Mapping[str, str], name: str) -> bool:
+    text = values.get(name, "").strip().lower()
+    if text in ("", "false", "0", "no", "off"):
+        return False
+    if text in ("true", "1", "yes", "on"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {text!r}")
 
 
 def _topics(text: str) -> frozenset[str]:

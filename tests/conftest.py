@@ -6,6 +6,13 @@ that instruction. Nothing is skipped.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -62,3 +69,73 @@ async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
         yield azure
     finally:
         await azure.close()
+
+
+def archiver_command(*arguments: str) -> list[str]:
+    """`python -m archiver ...` with this interpreter."""
+    return [sys.executable, "-m", "archiver", *arguments]
+
+
+def storage_environment(settings: Settings) -> dict[str, str]:
+    """The environment that points a child process at `settings`' storage."""
+    assert settings.storage.connection_string is not None
+    return os.environ | {
+        "ARCHIVE_STORAGE": settings.storage.connection_string,
+        "ARCHIVE_CONTAINER": settings.container,
+        "ARCHIVE_MESSAGES_TABLE": settings.messages_table,
+    }
+
+
+@contextlib.contextmanager
+def serving(settings: Settings, log_path: Path, *options: str) -> Iterator[str]:
+    """`python -m archiver serve` in its own process; yields its base URL.
+
+    On exit it is stopped with SIGTERM and must exit cleanly.
+    """
+    [port] = emulator.free_ports(1)
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        archiver_command(
+            "serve",
+            "--port",
+            str(port),
+            "--settings",
+            str(log_path.parent / "absent.json"),
+            *options,
+        ),
+        cwd=PROJECT,
+        env=storage_environment(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        exit_code = process.wait(timeout=10)
+        log.close()
+    assert exit_code == 0, "the local host should stop cleanly on SIGTERM"
+
+
+@pytest.fixture
+def served(azurite: emulator.Endpoints, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+    """`python -m archiver serve` in its own process, against the session's Azurite."""
+    settings = fresh_settings(azurite.connection_string)
+    with serving(settings, tmp_path / "serve.log") as url:
+        yield url, settings
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Return once the local host answers /api/health with 200."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the local host exited early"
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError("the local host did not become healthy within 30 s")

@@ -102,3 +102,7 @@ class _Messages:
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         return await self._owner.inner.messages.get(thread_key, message_key)
+
+    async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
+        async for row in self._owner.inner.messages.scan(thread_key):
+            yield row

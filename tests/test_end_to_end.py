@@ -11,19 +11,12 @@ import os
 import random
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from archiver import emulator
-from archiver.settings import Settings
 from archiver.storage.azure import AzureStorage
 from tests.builders import ALICE, BOB, CAROL, PHONE, TEAMS_USER, message_event, thread_event
-from tests.conftest import PROJECT, fresh_settings
+from tests.conftest import PROJECT
 
 PEOPLE = [ALICE, BOB, CAROL, TEAMS_USER, PHONE]
 ACTIONS = {"Received": "received", "Edited": "edited", "Deleted": "deleted"}
@@ -122,57 +115,6 @@ def expected(events: list[dict]) -> tuple[set[str], dict[tuple[str, str], tuple[
                 f"threads/{thread}/{version:020d}-participantAdded-{who.replace('+', '~2B')}.json"
             )
     return names, newest
-
-
-@pytest.fixture
-def served(azurite: emulator.Endpoints, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
-    """`python -m archiver serve` in its own process, against the session's Azurite."""
-    settings = fresh_settings(azurite.connection_string)
-    [port] = emulator.free_ports(1)
-    environment = os.environ | {
-        "ARCHIVE_STORAGE": azurite.connection_string,
-        "ARCHIVE_CONTAINER": settings.container,
-        "ARCHIVE_MESSAGES_TABLE": settings.messages_table,
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "archiver",
-            "serve",
-            "--port",
-            str(port),
-            "--settings",
-            str(tmp_path / "absent.json"),
-        ],
-        cwd=PROJECT,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
-        yield url, settings
-    finally:
-        process.terminate()
-        exit_code = process.wait(timeout=10)
-        log.close()
-    assert exit_code == 0, "the local host should stop cleanly on SIGTERM"
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the local host exited early"
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    raise AssertionError("the local host did not become healthy within 30 s")
 
 
 def post(url: str, events: list[dict]) -> dict:

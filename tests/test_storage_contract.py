@@ -106,6 +106,38 @@ async def test_empty_fields_of_a_deletion_read_back_as_none(storage: Storage):
     assert await storage.messages.get(written.thread_key, written.message_key) == written
 
 
+async def test_scan_yields_every_row_in_key_order_or_one_threads_rows(storage: Storage):
+    rows = [
+        row(thread_key="19:b@thread.v2", message_key="2"),
+        row(thread_key="19:a@thread.v2", message_key="9"),
+        row(thread_key="19:a@thread.v2", message_key="10"),
+    ]
+    for each in rows:
+        await storage.messages.insert(each)
+
+    everything = [(r.thread_key, r.message_key) async for r in storage.messages.scan()]
+    one_thread = [r async for r in storage.messages.scan("19:a@thread.v2")]
+
+    assert everything == [
+        ("19:a@thread.v2", "10"),
+        ("19:a@thread.v2", "9"),
+        ("19:b@thread.v2", "2"),
+    ]
+    assert one_thread == [rows[2], rows[1]]
+
+
+async def test_a_table_nothing_was_written_to_scans_no_rows(settings):
+    from archiver.storage.azure import AzureStorage
+    from archiver.storage.memory import MemoryStorage
+
+    unprepared = AzureStorage.from_settings(settings)
+    try:
+        for store in (unprepared, MemoryStorage()):
+            assert [r async for r in store.messages.scan()] == []
+    finally:
+        await unprepared.close()
+
+
 async def test_a_second_insert_of_the_same_row_is_a_conflict(storage: Storage):
     await storage.messages.insert(row())
 

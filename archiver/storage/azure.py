@@ -140,6 +140,21 @@ class AzureMessageTable:
         entity = await self._entity(thread_key, message_key)
         return None if entity is None else from_entity(entity)
 
+    async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
+        """Yield every row, or one thread's, in key order."""
+        with _translated("listing rows"):
+            try:
+                if thread_key is None:
+                    pages = self._table.list_entities()
+                else:
+                    pages = self._table.query_entities(
+                        "PartitionKey eq @thread", parameters={"thread": thread_key}
+                    )
+                async for entity in pages:
+                    yield from_entity(entity)
+            except ResourceNotFoundError:
+                return  # no table yet: nothing was archived
+
     async def _entity(
         self, thread_key: str, message_key: str, select: list[str] | None = None
     ) -> Any:

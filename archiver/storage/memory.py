@@ -79,6 +79,13 @@ class MemoryMessageTable:
         found = self.rows.get((thread_key, message_key))
         return None if found is None else found[0]
 
+    async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
+        """Yield every row, or one thread's, in key order."""
+        await asyncio.sleep(0)
+        for key in sorted(self.rows):
+            if thread_key is None or key[0] == thread_key:
+                yield self.rows[key][0]
+
     def _etag(self) -> str:
         return f'W/"{next(self._etags)}"'
 

@@ -50,6 +50,9 @@ class MessageTable(Protocol):
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""
 
+    def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
+        """Yield every row, or one thread's, in key order; none before any write."""
+
 
 class Storage(Protocol):
     """The archive's storage, as one thing to prepare, check and close."""

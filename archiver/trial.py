@@ -1,0 +1,179 @@
+"""The commands for trying the archiver on one machine: simulate and verify.
+
+`simulate` exits 0 when every event was delivered, 1 when any was dead-lettered or
+the handshake failed; `verify` exits 0 when the archive is right, 1 when it is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+from archiver.bootstrap import build
+from archiver.conversations import MAX_PARTICIPANTS, Shape
+from archiver.delivery import Policy
+from archiver.errors import ConfigurationError
+from archiver.publication import Flavour, Schema
+from archiver.schedule import Batching
+from archiver.simulator import DEFAULT_URL, Simulation, describe, simulate
+from archiver.truth import GroundTruth
+from archiver.verifier import as_json, report, verify
+
+EXIT_PROBLEM = 1
+
+
+def add_commands(commands: Any, *, load_settings: Any) -> None:
+    """Register `simulate` and `verify` on the CLI's subparsers."""
+    _simulate_parser(commands)
+    check = commands.add_parser(
+        "verify",
+        help="check the archive against a ground-truth file, or for consistency",
+        description="Read the archive (Blob + Table, with the service's settings) and report "
+        "what is missing, extra, wrong or outside the storage contract. With --truth, the "
+        "threads of that simulation are judged (all of the archive with --exact); without, "
+        "every row must point at an existing blob of its version and be no older than its "
+        "message's newest blob.",
+        epilog="example: python -m archiver verify --truth ground-truth.json",
+    )
+    check.add_argument("--truth", type=Path, help="ground-truth file written by simulate")
+    check.add_argument(
+        "--exact", action="store_true", help="the whole archive must be exactly the truth"
+    )
+    check.add_argument(
+        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
+    )
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    check.add_argument("--limit", type=int, default=20, help="lines shown per kind (20)")
+    check.set_defaults(run=lambda arguments: _verify(arguments, load_settings))
+
+
+def _simulate_parser(commands: Any) -> None:
+    run = commands.add_parser(
+        "simulate",
+        help="play ACS + Event Grid: generate chat traffic and deliver it to a webhook",
+        description="Generate realistic ACS chat conversations and deliver their events like "
+        "Event Grid (batched, shuffled, repeated, retried), write the ground truth, and "
+        "print a summary. The same --seed gives the same run.",
+        epilog="example: python -m archiver simulate --threads 5 --messages 40 "
+        "--flavour per-user --redelivery 0.3 --concurrency 8",
+    )
+    run.add_argument("--url", default=DEFAULT_URL, help=f"webhook URL ({DEFAULT_URL})")
+    run.add_argument("--function-key", help="sent as x-functions-key")
+    run.add_argument("--mirror", help="also deliver the same batches to this URL")
+    run.add_argument("--seed", type=int, help="random seed (default: a new one, printed)")
+    run.add_argument("--threads", type=_positive, default=3, help="threads (3)")
+    run.add_argument("--messages", type=_positive, default=20, help="new messages per thread (20)")
+    run.add_argument(
+        "--participants", type=_span, default=(2, 6), help="participants per thread, MIN-MAX (2-6)"
+    )
+    run.add_argument("--flavour", type=Flavour, choices=list(Flavour), default=Flavour.THREAD)
+    run.add_argument("--schema", type=Schema, choices=list(Schema), default=Schema.EVENTGRID)
+    run.add_argument("--max-events", type=_positive, default=10, help="maxEventsPerBatch (10)")
+    run.add_argument(
+        "--preferred-kb", type=_positive, default=64, help="preferredBatchSizeInKilobytes (64)"
+    )
+    run.add_argument("--shuffle-window", type=int, default=50, help="reordering distance (50)")
+    run.add_argument("--redelivery", type=_share, default=0.0, help="share redelivered (0)")
+    run.add_argument("--concurrency", type=_positive, default=4, help="parallel senders (4)")
+    run.add_argument("--max-attempts", type=_positive, default=30, help="attempts per batch (30)")
+    run.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
+    run.add_argument("--rate", type=float, help="events per second (default: as fast as possible)")
+    run.add_argument("--handshake", action="store_true", help="validate the subscription first")
+    run.add_argument(
+        "--truth", type=Path, default=Path("ground-truth.json"), help="(ground-truth.json)"
+    )
+    run.add_argument("--dead-letter", type=Path, help="write dead-lettered events here (JSONL)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(run=_simulate)
+
+
+def _simulate(arguments: argparse.Namespace) -> int:
+    seed = arguments.seed if arguments.seed is not None else random.SystemRandom().randrange(10**6)
+    simulation = Simulation(
+        url=arguments.url,
+        mirror=arguments.mirror,
+        function_key=arguments.function_key,
+        seed=seed,
+        shape=Shape(
+            threads=arguments.threads,
+            messages=arguments.messages,
+            participants=arguments.participants,
+        ),
+        flavour=arguments.flavour,
+        schema=arguments.schema,
+        batching=Batching(
+            max_events=arguments.max_events,
+            preferred_kb=arguments.preferred_kb,
+            shuffle_window=arguments.shuffle_window,
+            redelivery=arguments.redelivery,
+        ),
+        policy=Policy(
+            concurrency=arguments.concurrency,
+            max_attempts=arguments.max_attempts,
+            timeout_seconds=arguments.timeout,
+            rate=arguments.rate,
+        ),
+        handshake=arguments.handshake,
+        truth_path=arguments.truth,
+        dead_letter_path=arguments.dead_letter,
+        progress=not arguments.no_progress and not arguments.json,
+    )
+    outcome = asyncio.run(simulate(simulation))
+    if arguments.json:
+        print(json.dumps(outcome.to_json(), indent=1))
+    else:
+        describe(outcome, sys.stdout)
+    return 0 if outcome.ok else EXIT_PROBLEM
+
+
+def _verify(arguments: argparse.Namespace, load_settings: Any) -> int:
+    truth = GroundTruth.read(arguments.truth) if arguments.truth else None
+    if arguments.exact and truth is None:
+        raise ConfigurationError("--exact needs --truth")
+    services = build(load_settings(arguments.settings))
+
+    async def run() -> Any:
+        try:
+            return await verify(services.storage, truth, exact=arguments.exact)
+        finally:
+            await services.close()
+
+    findings = asyncio.run(run())
+    if arguments.json:
+        print(as_json(findings))
+    else:
+        report(findings, sys.stdout, limit=arguments.limit)
+    return 0 if findings.ok else EXIT_PROBLEM
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _span(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        span = (int(low), int(high or low))
+    except ValueError:
+        span = (0, 0)
+    if not 2 <= span[0] <= span[1] <= MAX_PARTICIPANTS:
+        raise argparse.ArgumentTypeError(
+            f"must be MIN-MAX with 2 <= MIN <= MAX <= {MAX_PARTICIPANTS}, got {text!r}"
+        )
+    return span
