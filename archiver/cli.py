@@ -106,14 +106,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, local_function_key=arguments.function_key)
     if arguments.viewer:
         settings = dataclasses.replace(settings, viewer=True)
-    azurite = None
-    if arguments.azurite and not emulator.Endpoints().listening():
-        location = PROJECT / ".azurite"
-        location.mkdir(exist_ok=True)
-        azurite = emulator.start(
-            PROJECT, emulator.Endpoints(), location=location, log=location / "azurite.log"
-        )
-        logging.getLogger("archiver").info("Started Azurite (data in %s)", location)
+    azurite = emulator.start_local(PROJECT) if arguments.azurite else None
+    if azurite is not None:
+        logging.getLogger("archiver").info("Started Azurite (data in %s)", PROJECT / ".azurite")
     try:
         asyncio.run(serve(build(settings), host=arguments.host, port=arguments.port))
     finally:
@@ -144,13 +139,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def _start_azurite() -> subprocess.Popen[bytes] | None:
     """Azurite on the default ports with data in .azurite/, unless one already runs."""
     log = logging.getLogger("archiver")
-    if emulator.Endpoints().listening():
+    process = emulator.start_local(PROJECT)
+    if process is None:
         log.info("Azurite (or another storage emulator) is already listening; using it")
-        return None
-    location = PROJECT / ".azurite"
-    location.mkdir(exist_ok=True)
-    process = emulator.start(
-        PROJECT, emulator.Endpoints(), location=location, log=location / "azurite.log"
-    )
-    log.info("Started Azurite on ports 10000-10002 (data in %s)", location)
+    else:
+        log.info("Started Azurite on ports 10000-10002 (data in %s)", PROJECT / ".azurite")
     return process

@@ -135,3 +135,16 @@ def _open(host: str, port: int) -> bool:
     with contextlib.closing(socket.socket()) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def start_local(project: Path) -> subprocess.Popen[bytes] | None:
+    """Azurite on its default ports with data kept in `project`/.azurite/.
+
+    Returns None, starting nothing, when something already listens there (an Azurite
+    started by Core Tools, VS Code or an earlier command is used as it is).
+    """
+    if Endpoints().listening():
+        return None
+    location = project / ".azurite"
+    location.mkdir(exist_ok=True)
+    return start(project, Endpoints(), location=location, log=location / "azurite.log")

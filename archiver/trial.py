@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from archiver.truth import GroundTruth
 from archiver.verifier import as_json, report, verify
 
 EXIT_PROBLEM = 1
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def add_commands(commands: Any, *, load_settings: Any) -> None:
@@ -50,6 +52,29 @@ def add_commands(commands: Any, *, load_settings: Any) -> None:
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     check.add_argument("--limit", type=int, default=20, help="lines shown per kind (20)")
     check.set_defaults(run=lambda arguments: _verify(arguments, load_settings))
+    show = commands.add_parser(
+        "demo",
+        help="start Azurite, the local host and the viewer, simulate, then verify",
+        description="The whole local stack in one command: Azurite (for development "
+        "storage), the local host with the live viewer (opened in a browser), a short paced "
+        "simulation, and verify. Exits 0 when the archive verified.",
+        epilog="example: python -m archiver demo --stay",
+    )
+    show.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    show.add_argument("--port", type=int, default=7071, help="port to bind (7071)")
+    show.add_argument("--no-browser", action="store_true", help="do not open the viewer")
+    show.add_argument("--stay", action="store_true", help="keep serving after verify")
+    show.add_argument(
+        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
+    )
+    show.add_argument("--seed", type=int, help="random seed (default: a new one)")
+    show.add_argument("--threads", type=_positive, default=3, help="threads (3)")
+    show.add_argument("--messages", type=_positive, default=12, help="messages per thread (12)")
+    show.add_argument("--rate", type=float, default=15.0, help="events per second (15; 0 = max)")
+    show.add_argument(
+        "--truth", type=Path, default=Path("demo-ground-truth.json"), help="ground-truth file"
+    )
+    show.set_defaults(run=lambda arguments: _demo(arguments, load_settings))
 
 
 def _simulate_parser(commands: Any) -> None:
@@ -94,12 +119,11 @@ def _simulate_parser(commands: Any) -> None:
 
 
 def _simulate(arguments: argparse.Namespace) -> int:
-    seed = arguments.seed if arguments.seed is not None else random.SystemRandom().randrange(10**6)
     simulation = Simulation(
         url=arguments.url,
         mirror=arguments.mirror,
         function_key=arguments.function_key,
-        seed=seed,
+        seed=_seed(arguments.seed),
         shape=Shape(
             threads=arguments.threads,
             messages=arguments.messages,
@@ -150,6 +174,31 @@ def _verify(arguments: argparse.Namespace, load_settings: Any) -> int:
     else:
         report(findings, sys.stdout, limit=arguments.limit)
     return 0 if findings.ok else EXIT_PROBLEM
+
+
+def _demo(arguments: argparse.Namespace, load_settings: Any) -> int:
+    from archiver.demo import Demo, run_demo
+
+    logging.getLogger("archiver").setLevel(logging.WARNING)  # the viewer shows each event
+    demo = Demo(
+        host=arguments.host,
+        port=arguments.port,
+        browser=not arguments.no_browser,
+        stay=arguments.stay,
+        simulation=Simulation(
+            seed=_seed(arguments.seed),
+            shape=Shape(threads=arguments.threads, messages=arguments.messages),
+            batching=Batching(max_events=5, redelivery=0.1, shuffle_window=10),
+            policy=Policy(concurrency=2, rate=arguments.rate or None),
+            handshake=True,
+            truth_path=arguments.truth,
+        ),
+    )
+    return run_demo(demo, load_settings(arguments.settings), project=PROJECT, out=sys.stdout)
+
+
+def _seed(given: int | None) -> int:
+    return given if given is not None else random.SystemRandom().randrange(10**6)
 
 
 def _positive(text: str) -> int:

@@ -175,3 +175,19 @@ def test_the_same_seed_gives_the_same_ground_truth(tmp_path, azurite):
 
     assert texts[0] == texts[1]
     assert len(GroundTruth.read(tmp_path / "first.json").versions) > 0
+
+
+def test_the_demo_serves_simulates_and_ends_with_verify_passing(azurite, tmp_path):
+    settings = fresh_settings(azurite.connection_string)
+    [port] = emulator.free_ports(1)
+
+    done = run(
+        settings,
+        *("demo", "--no-browser", "--port", str(port), "--rate", "0", "--seed", "1"),
+        *("--threads", "2", "--messages", "5", "--truth", str(tmp_path / "truth.json")),
+        *("--settings", str(tmp_path / "absent.json")),
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"http://127.0.0.1:{port}/viewer" in done.stdout
+    assert "OK: the archive is complete and correct" in done.stdout
