@@ -191,3 +191,21 @@ def test_the_demo_serves_simulates_and_ends_with_verify_passing(azurite, tmp_pat
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"http://127.0.0.1:{port}/viewer" in done.stdout
     assert "OK: the archive is complete and correct" in done.stdout
+
+
+def test_a_mirror_receives_the_same_stream(served, azurite, tmp_path):
+    url, settings = served
+    other = fresh_settings(azurite.connection_string)
+    truth_file = tmp_path / "truth.json"
+    with serving(other, tmp_path / "mirror.log") as mirror:
+        summary = simulate(
+            settings,
+            url,
+            truth_file,
+            *("--seed", "31", "--redelivery", "0.2", "--mirror", f"{mirror}/api/events"),
+        )
+
+    assert summary["mirror"]["requests"] == summary["requests"]
+    for archive in (settings, other):
+        code, findings = verify(archive, tmp_path, "--truth", str(truth_file), "--exact")
+        assert (code, findings["ok"]) == (0, True), findings
