@@ -7,6 +7,7 @@ built on first use and reused by every invocation of this worker.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -17,7 +18,8 @@ from archiver.envelopes import RawEvent
 from archiver.settings import Settings
 from archiver.webhook import HttpRequest, HttpResponse, health
 
-runtime = Runtime(Settings.from_mapping(os.environ))
+# The live viewer belongs to the local host only: in Azure no feed is ever kept.
+runtime = Runtime(dataclasses.replace(Settings.from_mapping(os.environ), viewer=False))
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 

@@ -16,6 +16,7 @@ import signal
 
 from aiohttp import web
 
+from archiver import viewer
 from archiver.bootstrap import Services
 from archiver.envelopes import split_body, validation_code
 from archiver.errors import InvalidBody, StorageUnavailable, TopicNotAllowed
@@ -41,6 +42,8 @@ def create_app(services: Services) -> web.Application:
     app.router.add_route("OPTIONS", "/api/events", _events)
     app.router.add_route("GET", "/api/health", _health)
     app.router.add_post("/runtime/webhooks/eventgrid", _native_trigger)
+    if services.feed is not None:
+        viewer.install(app, services.feed)
     return app
 
 
@@ -146,6 +149,8 @@ async def serve(services: Services, *, host: str, port: int) -> None:
     try:
         await web.TCPSite(runner, host, port).start()
         log.info("Serving the archiver on http://%s:%s (POST /api/events)", host, port)
+        if services.feed is not None:
+            log.info("Live event viewer on http://%s:%s/viewer", host, port)
         await stop.wait()
         log.info("Stopping")
     finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -126,7 +126,7 @@ class Feed:
         """The newest sightings, oldest first, as (sequence, sighting)."""
         return list(self._recent)
 
-    async def subscribe(self) -> AsyncIterator[tuple[int, Sighting]]:
+    async def subscribe(self) -> AsyncGenerator[tuple[int, Sighting], None]:
         """Yield every sighting published from now on, until the feed closes."""
         queue: asyncio.Queue[tuple[int, Sighting] | None] = asyncio.Queue(self._backlog)
         self._subscribers.add(queue)

@@ -15,6 +15,7 @@ CORE = [
     "envelopes",
     "errors",
     "events",
+    "feed",
     "fields",
     "identifiers",
     "intake",

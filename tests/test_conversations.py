@@ -174,5 +174,5 @@ def test_a_file_that_is_not_a_ground_truth_is_refused_with_its_name(tmp_path, te
     path = tmp_path / "truth.json"
     path.write_text(text)
 
-    with pytest.raises(ConfigurationError, match="truth.json"):
+    with pytest.raises(ConfigurationError, match=r"truth\.json"):
         GroundTruth.read(path)
