@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ from tests.builders import (
 from tests.conftest import PROJECT
 from tests.instrumented import Instrumented
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's package by default; elsewhere point this at any Chromium or Chrome binary.
+CHROMIUM = Path(os.environ.get("ARCHIVER_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -60,7 +62,8 @@ def chromium() -> Path:
         pytest.fail(
             f"The viewer's browser tests need Chromium at {CHROMIUM}. Install Debian's "
             "package: `sudo apt-get install -y --no-install-recommends chromium` "
-            "(.ci/run does this in CI).",
+            "(.ci/run does this in CI), or set ARCHIVER_TEST_CHROMIUM to a Chromium or "
+            "Chrome binary.",
             pytrace=False,
         )
     return CHROMIUM
