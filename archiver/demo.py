@@ -67,18 +67,20 @@ async def _demo(demo: Demo, settings: Settings, out: TextIO) -> int:
         findings = await verify(services.storage, outcome.truth)
         report(findings, out)
         if demo.stay:
+            stopped = _interruption()
             print(f"Still serving; watch {base}/viewer. Press Ctrl-C to stop.", file=out)
-            await _until_interrupted()
+            await stopped.wait()
         return 0 if outcome.ok and findings.ok else 1
     finally:
         await runner.cleanup()
         await services.close()
 
 
-async def _until_interrupted() -> None:
+def _interruption() -> asyncio.Event:
+    """An event set by Ctrl-C or SIGTERM (handlers installed before anyone is told)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers
             loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    return stop

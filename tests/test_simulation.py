@@ -209,3 +209,32 @@ def test_a_mirror_receives_the_same_stream(served, azurite, tmp_path):
     for archive in (settings, other):
         code, findings = verify(archive, tmp_path, "--truth", str(truth_file), "--exact")
         assert (code, findings["ok"]) == (0, True), findings
+
+
+def test_the_demo_can_stay_serving_until_stopped(azurite, tmp_path):
+    settings = fresh_settings(azurite.connection_string)
+    [port] = emulator.free_ports(1)
+    process = subprocess.Popen(
+        archiver_command(
+            *("demo", "--no-browser", "--stay", "--port", str(port), "--rate", "0"),
+            *("--threads", "1", "--messages", "3", "--truth", str(tmp_path / "truth.json")),
+            *("--settings", str(tmp_path / "absent.json")),
+        ),
+        cwd=PROJECT,
+        env=storage_environment(settings) | {"PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Still serving"):
+            break
+
+    process.terminate()
+    exit_code = process.wait(timeout=10)
+    process.stdout.close()
+    assert exit_code == 0, "".join(lines)
+    assert any(line.startswith("OK:") for line in lines)
