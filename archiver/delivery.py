@@ -27,7 +27,15 @@ from archiver.publication import Schema
 from archiver.schedule import Batch
 
 FINAL_STATUSES = frozenset({400, 401, 403, 413})
-_OUTCOMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 413: "PayloadTooLarge"}
+# Event Grid's lastDeliveryOutcome names; other failing answers count as Busy.
+_OUTCOMES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    408: "TimedOut",
+    413: "PayloadTooLarge",
+}
 _CONTENT_TYPES = {
     Schema.EVENTGRID: "application/json; charset=utf-8",
     Schema.CLOUDEVENTS: "application/cloudevents-batch+json; charset=utf-8",
@@ -127,8 +135,9 @@ async def _post(
     session: aiohttp.ClientSession,
     jitter: random.Random,
 ) -> None:
-    outcome = "Never tried"
-    for attempt in range(1, policy.max_attempts + 1):
+    outcome, status = "Never tried", 0
+    attempts = max(1, policy.max_attempts)
+    for attempt in range(1, attempts + 1):
         began = time.perf_counter()
         try:
             async with session.post(
@@ -156,12 +165,10 @@ async def _post(
         if status in FINAL_STATUSES:
             _dead_letter(tally, batch, target, "DeliveryFailed", outcome, status, attempt)
             return
-        if attempt < policy.max_attempts:
+        if attempt < attempts:
             ceiling = min(policy.backoff_cap_seconds, policy.backoff_seconds * 2 ** (attempt - 1))
             await asyncio.sleep(ceiling * (0.5 + jitter.random() / 2))
-    _dead_letter(
-        tally, batch, target, "MaxDeliveryAttemptsExceeded", outcome, status, policy.max_attempts
-    )
+    _dead_letter(tally, batch, target, "MaxDeliveryAttemptsExceeded", outcome, status, attempts)
 
 
 def _dead_letter(
@@ -181,26 +188,36 @@ def _dead_letter(
             "deadLetterReason": reason,
             "deliveryAttempts": attempts,
             "lastDeliveryOutcome": outcome,
-            "lastHttpStatusCode": status,
             "publishTime": event.get("eventTime") or event.get("time"),
             "lastDeliveryAttemptTime": now,
         }
+        if status:  # no HTTP answer at all (timeout, refused) leaves no status code
+            extra["lastHttpStatusCode"] = status
         if target.schema is Schema.CLOUDEVENTS:
             extra = {key.lower(): value for key, value in extra.items()}
         tally.dead_letters.append(event | extra)
 
 
 async def handshake(
-    target: Target, *, session: aiohttp.ClientSession, rng: random.Random
+    target: Target,
+    *,
+    session: aiohttp.ClientSession,
+    rng: random.Random,
+    timeout_seconds: float = 30.0,
 ) -> str | None:
-    """Validate the subscription as Event Grid does; return the problem, or None."""
+    """Validate the subscription as Event Grid does; return the problem, or None.
+
+    Like Event Grid, it gives the endpoint `timeout_seconds` (30 s) to answer.
+    """
     headers = {"x-functions-key": target.function_key} if target.function_key else {}
+    timeout = aiohttp.ClientTimeout(total=timeout_seconds)
     try:
         if target.schema is Schema.CLOUDEVENTS:
             origin = "eventgrid.azure.net"
             async with session.options(
                 target.url,
                 headers=headers | {"WebHook-Request-Origin": origin, "WebHook-Request-Rate": "120"},
+                timeout=timeout,
             ) as response:
                 allowed = response.headers.get("WebHook-Allowed-Origin")
                 if response.status == 200 and allowed in (origin, "*"):
@@ -212,6 +229,7 @@ async def handshake(
             data=json.dumps([_validation_event(code)]).encode(),
             headers=headers
             | {"Content-Type": "application/json", "aeg-event-type": "SubscriptionValidation"},
+            timeout=timeout,
         ) as response:
             text = await response.text()
             if response.status == 200 and _validation_response(text) == code:

@@ -130,7 +130,12 @@ async def simulate(simulation: Simulation) -> Outcome:
     async with aiohttp.ClientSession(connector=connector) as session:
         if simulation.handshake:
             for target in targets:
-                refused = await handshake(target, session=session, rng=rng)
+                refused = await handshake(
+                    target,
+                    session=session,
+                    rng=rng,
+                    timeout_seconds=simulation.policy.timeout_seconds,
+                )
                 if refused is not None and target is targets[0]:
                     return _outcome(
                         simulation, happenings, events, batches, 0.0, truth, Tally(), None, refused

@@ -240,4 +240,5 @@ def _reason(text: str) -> str:
         reason = json.loads(text).get("reason")
     except (ValueError, AttributeError):
         return "(unreadable quarantine entry)"
-    return str(_short(str(reason)))
+    reason = str(reason)
+    return reason if len(reason) <= 300 else f"{reason[:297]}..."

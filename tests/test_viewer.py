@@ -251,7 +251,9 @@ async def connected(
     raise AssertionError("the local host did not start within 30 s")
 
 
-def test_the_function_app_never_serves_the_viewer_or_keeps_a_feed_even_with_the_setting_on(monkeypatch):
+def test_the_function_app_never_serves_the_viewer_or_keeps_a_feed_even_with_the_setting_on(
+    monkeypatch,
+):
     import function_app
 
     with monkeypatch.context() as patch:
