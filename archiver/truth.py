@@ -12,7 +12,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from archiver.conversations import Changed, Happening, Said
 from archiver.errors import ConfigurationError
@@ -123,8 +122,3 @@ def _change(changed: Changed) -> ExpectedChange:
         change=str(changed.change),
         participant_id=changed.participant.raw_id if changed.participant else None,
     )
-
-
-def as_dict(item: ExpectedVersion | ExpectedChange) -> dict[str, Any]:
-    """The item as its JSON object, for reports."""
-    return asdict(item)
