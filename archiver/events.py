@@ -47,6 +47,22 @@ THREAD_EVENTS: dict[str, ThreadChange] = {
     Names.AcsChatParticipantRemovedFromThreadWithUserEventName: (ThreadChange.PARTICIPANT_REMOVED),
 }
 ARCHIVED_EVENT_TYPES = frozenset(MESSAGE_EVENTS) | frozenset(THREAD_EVENTS)
+# What the deployment subscribes to: the thread-level events, one per change whoever is in
+# the thread. infra/app/event-types.json lists the same names for the Bicep (a test checks).
+SUBSCRIBED_EVENT_TYPES: tuple[str, ...] = (
+    Names.AcsChatMessageReceivedInThreadEventName,
+    Names.AcsChatMessageEditedInThreadEventName,
+    Names.AcsChatMessageDeletedInThreadEventName,
+    Names.AcsChatThreadCreatedEventName,
+    Names.AcsChatThreadPropertiesUpdatedEventName,
+    Names.AcsChatThreadDeletedEventName,
+    Names.AcsChatThreadParticipantAddedEventName,
+    Names.AcsChatThreadParticipantRemovedEventName,
+)
+# The documented alternative: the same changes, delivered once per recipient.
+PER_USER_EVENT_TYPES: tuple[str, ...] = tuple(
+    name for name in (*MESSAGE_EVENTS, *THREAD_EVENTS) if name not in SUBSCRIBED_EVENT_TYPES
+)
 
 _Payload = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 _Id = Annotated[str, Field(min_length=1, strict=True)]

@@ -1,0 +1,140 @@
+// The Function App on a Flex Consumption plan (Python 3.11, Linux). It holds no secret:
+// every connection (host storage, archive, telemetry) signs in with the user-assigned
+// identity, and the app settings are exactly those archiver/settings.py reads.
+
+@description('Name of the Flex Consumption plan.')
+param planName string
+
+@description('Name of the Function App.')
+param appName string
+
+@description('Region of the plan and the app.')
+param location string
+
+@description('Tags for the plan and the app.')
+param tags object
+
+@description('Resource id of the user-assigned identity the app runs as.')
+param identityId string
+
+@description('Client id of that identity.')
+param identityClientId string
+
+@description('Blob endpoint of the host storage account.')
+param hostBlobEndpoint string
+
+@description('Container of the host account that holds the deployment package.')
+param deploymentContainerName string
+
+@description('Blob endpoint of the archive account.')
+param archiveBlobEndpoint string
+
+@description('Table endpoint of the archive account.')
+param archiveTableEndpoint string
+
+@description('Archive blob container.')
+param archiveContainerName string
+
+@description('Latest-version table.')
+param messagesTableName string
+
+@description('Resource id of the ACS resource: the only topic whose events are accepted.')
+param acsResourceId string
+
+@description('Application Insights connection string.')
+param appInsightsConnectionString string
+
+@description('Memory of each instance, in MB.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int
+
+@description('Most instances the app scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption needs always-ready instances, which end scale-to-zero; Event Grid retries for 24 hours through a zone outage
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true } // Linux
+}
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_17: Event Grid cannot present a client certificate; deliveries are authenticated by a function key (webhook) or the Event Grid extension's system key
+  // checkov:skip=CKV_AZURE_222: Event Grid delivers over the public endpoint; every function but the anonymous health probe needs a key
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero by itself; Event Grid redelivers whatever an instance fails to answer
+  // checkov:skip=CKV_AZURE_213: a health check would take instances out of rotation whenever storage is down; /api/health stays available to external probes instead
+  name: appName
+  location: location
+  // azd finds the app to deploy to by this tag (the service name in azure.yaml).
+  tags: union(tags, { 'azd-service-name': 'archiver' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    publicNetworkAccess: 'Enabled'
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [
+        // The Functions host's own storage, by identity (no AzureWebJobsStorage connection string).
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
+        { name: 'AzureWebJobsStorage__blobServiceUri', value: hostBlobEndpoint }
+        // Telemetry with the app's identity: local authentication is off in Application Insights.
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+        // The archiver's settings (README, Settings). The others keep their defaults.
+        { name: 'ARCHIVE_STORAGE__blobServiceUri', value: archiveBlobEndpoint }
+        { name: 'ARCHIVE_STORAGE__tableServiceUri', value: archiveTableEndpoint }
+        { name: 'ARCHIVE_STORAGE__clientId', value: identityClientId }
+        { name: 'ARCHIVE_CONTAINER', value: archiveContainerName }
+        { name: 'ARCHIVE_MESSAGES_TABLE', value: messagesTableName }
+        // Events from any other topic get 403, even with a valid key.
+        { name: 'ARCHIVE_ALLOWED_TOPICS', value: acsResourceId }
+      ]
+    }
+    // Flex Consumption: runtime and scale live here, not in FUNCTIONS_* app settings.
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${hostBlobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: { name: 'python', version: '3.11' }
+    }
+  }
+}
+
+// No publishing with user names and passwords: azd deploys with Entra ID.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'ftp'
+  properties: { allow: false }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'scm'
+  properties: { allow: false }
+}
+
+output appName string = app.name

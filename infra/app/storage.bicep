@@ -1,0 +1,163 @@
+// Two storage accounts, both reachable only with Microsoft Entra ID (shared keys off):
+// - host: what the Functions host needs (function keys, leases) and the deployment package;
+// - archive: the chat archive (blobs + the latest-version table) and Event Grid's dead
+//   letters. Kept apart so that its roles, replication and WORM settings concern nothing else.
+//
+// Both have public endpoints: a Flex Consumption app without VNet integration reaches
+// storage over them. Access is by identity and role only (see rbac.bicep).
+
+@description('Name of the Functions host storage account.')
+param hostAccountName string
+
+@description('Name of the archive storage account.')
+param archiveAccountName string
+
+@description('Region of both accounts.')
+param location string
+
+@description('Tags for both accounts.')
+param tags object
+
+@description('Replication of the archive account (main.bicep offers the choices).')
+param archiveSku string = 'Standard_GRS'
+
+@description('Version-level immutability (WORM) on the archive account. Only takes effect when the account is created.')
+param immutability bool
+
+@description('With immutability: days each blob version is kept unchangeable.')
+@minValue(1)
+@maxValue(146000)
+param retentionDays int
+
+@description('With immutability: state of the account policy.')
+@allowed(['Unlocked', 'Locked', 'Disabled'])
+param immutabilityState string = 'Unlocked'
+
+@description('Blob container of the archive (ARCHIVE_CONTAINER).')
+param archiveContainerName string = 'chat-archive'
+
+@description('Table of the latest version of every message (ARCHIVE_MESSAGES_TABLE).')
+param messagesTableName string = 'ChatMessages'
+
+@description('Blob container Event Grid writes undeliverable events to.')
+param deadLetterContainerName string = 'eventgrid-deadletter'
+
+var deploymentContainerName = 'app-package-${take(uniqueString(hostAccountName), 7)}'
+
+resource host 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_35: the Flex app has no VNet integration and reaches its host storage over the public endpoint; shared keys are off, so only identities with a role get in
+  // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35: a public endpoint, closed to everything but Entra ID principals with a role
+  // checkov:skip=CKV_AZURE_206: host storage holds only re-creatable state (function keys, leases, the deployment package), so locally redundant is enough
+  // checkov:skip=CKV_AZURE_43: the name is 'sthost' + uniqueString(), always 19 lower-case letters and digits; checkov cannot evaluate the expression
+  name: hostAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    isLocalUserEnabled: false
+    isSftpEnabled: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+resource hostBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: host
+  name: 'default'
+}
+
+// Flex Consumption deploys from a package in this container (see functions.bicep).
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: hostBlobs
+  name: deploymentContainerName
+  properties: { publicAccess: 'None' }
+}
+
+resource archive 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_35: the Flex app has no VNet integration and writes the archive over the public endpoint; shared keys are off, so only identities with a role get in
+  // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35: a public endpoint, closed to everything but Entra ID principals with a role
+  // checkov:skip=CKV_AZURE_43: the name is 'starch' + uniqueString(), always 19 lower-case letters and digits; checkov cannot evaluate the expression
+  name: archiveAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: archiveSku }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    isLocalUserEnabled: false
+    isSftpEnabled: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    // AzureServices lets Event Grid's system topic (a trusted service) write dead letters
+    // with its system-assigned identity should the default action ever become Deny.
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    // Version-level WORM: every blob version is kept unchanged for retentionDays. The
+    // archive only ever creates blobs, so it works as before. Unlocked (the default) lets
+    // the period change or the policy be disabled; Locked is for good (README, Deploy).
+    immutableStorageWithVersioning: immutability ? {
+      enabled: true
+      immutabilityPolicy: {
+        immutabilityPeriodSinceCreationInDays: retentionDays
+        allowProtectedAppendWrites: false
+        state: immutabilityState
+      }
+    } : null
+  }
+}
+
+resource archiveBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: archive
+  name: 'default'
+  properties: {
+    // WORM needs versions. Without it they cost nothing here (blobs are never overwritten)
+    // and a deleted blob stays recoverable as a previous version.
+    isVersioningEnabled: true
+    deleteRetentionPolicy: { enabled: true, days: 30 }
+    containerDeleteRetentionPolicy: { enabled: true, days: 30 }
+  }
+}
+
+resource archiveContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: archiveBlobs
+  name: archiveContainerName
+  properties: { publicAccess: 'None' }
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: archiveBlobs
+  name: deadLetterContainerName
+  properties: { publicAccess: 'None' }
+}
+
+resource archiveTables 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: archive
+  name: 'default'
+}
+
+resource messagesTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: archiveTables
+  name: messagesTableName
+}
+
+output hostAccountName string = host.name
+output hostBlobEndpoint string = host.properties.primaryEndpoints.blob
+output deploymentContainerName string = deploymentContainer.name
+output archiveAccountName string = archive.name
+output archiveBlobEndpoint string = archive.properties.primaryEndpoints.blob
+output archiveTableEndpoint string = archive.properties.primaryEndpoints.table
+output archiveContainerName string = archiveContainer.name
+output messagesTableName string = messagesTable.name
+output deadLetterContainerName string = deadLetterContainer.name

@@ -1,0 +1,48 @@
+# azd postdeploy hook: subscribe the archiver to the ACS resource's chat events, with
+# dead-lettering (infra/subscription.bicep). It runs after the code is deployed because
+# Event Grid checks the endpoint when the subscription is created. Safe to run again:
+#   azd hooks run postdeploy
+# Options, each kept in the azd environment (azd env set NAME VALUE):
+#   EVENT_GRID_DESTINATION  AzureFunction (the native trigger, default) or webhook
+#   EVENT_GRID_WEBHOOK_KEY  with webhook: the host function key to use (default: default)
+#   EVENT_GRID_EVENT_LEVEL  thread (default) or perUser
+#   EVENT_GRID_VIEWER_URL   also deliver to this URL, e.g. an Event Grid viewer
+# Keep infra/hooks/postdeploy.sh doing the same, step for step.
+$ErrorActionPreference = 'Stop'
+Set-Location (Join-Path $PSScriptRoot '../..')
+
+# A value of the azd environment: azd passes them to hooks; run by hand, ask azd.
+function Setting([string]$Name, [string]$Default = '') {
+  $value = [Environment]::GetEnvironmentVariable($Name)
+  if (-not $value) {
+    try { $value = azd env get-value $Name 2>$null } catch { $value = '' }
+    if ($LASTEXITCODE -ne 0) { $value = '' }
+  }
+  if ($value) { $value } else { $Default }
+}
+
+foreach ($name in 'AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME',
+  'EVENT_GRID_SYSTEM_TOPIC_NAME', 'ARCHIVE_STORAGE_ACCOUNT_NAME', 'ARCHIVE_DEAD_LETTER_CONTAINER') {
+  if (-not (Setting $name)) {
+    [Console]::Error.WriteLine("postdeploy: $name is not in the azd environment; run 'azd provision' first")
+    exit 1
+  }
+}
+
+Write-Host "Subscribing $(Setting AZURE_FUNCTION_APP_NAME) to the ACS chat events..."
+az deployment group create `
+  --subscription "$(Setting AZURE_SUBSCRIPTION_ID)" `
+  --resource-group "$(Setting AZURE_RESOURCE_GROUP)" `
+  --name chat-archiver-subscription `
+  --template-file infra/subscription.bicep `
+  --parameters `
+  systemTopicName="$(Setting EVENT_GRID_SYSTEM_TOPIC_NAME)" `
+  functionAppName="$(Setting AZURE_FUNCTION_APP_NAME)" `
+  deadLetterAccountName="$(Setting ARCHIVE_STORAGE_ACCOUNT_NAME)" `
+  deadLetterContainerName="$(Setting ARCHIVE_DEAD_LETTER_CONTAINER)" `
+  destination="$(Setting EVENT_GRID_DESTINATION AzureFunction)" `
+  webhookKeyName="$(Setting EVENT_GRID_WEBHOOK_KEY default)" `
+  eventLevel="$(Setting EVENT_GRID_EVENT_LEVEL thread)" `
+  viewerUrl="$(Setting EVENT_GRID_VIEWER_URL)" `
+  --query properties.provisioningState --output tsv
+exit $LASTEXITCODE

@@ -1,0 +1,44 @@
+#!/bin/sh
+# azd postdeploy hook: subscribe the archiver to the ACS resource's chat events, with
+# dead-lettering (infra/subscription.bicep). It runs after the code is deployed because
+# Event Grid checks the endpoint when the subscription is created. Safe to run again:
+#   azd hooks run postdeploy
+# Options, each kept in the azd environment (azd env set NAME VALUE):
+#   EVENT_GRID_DESTINATION  AzureFunction (the native trigger, default) or webhook
+#   EVENT_GRID_WEBHOOK_KEY  with webhook: the host function key to use (default: default)
+#   EVENT_GRID_EVENT_LEVEL  thread (default) or perUser
+#   EVENT_GRID_VIEWER_URL   also deliver to this URL, e.g. an Event Grid viewer
+# Keep infra/hooks/postdeploy.ps1 doing the same, step for step.
+set -eu
+cd "$(dirname "$0")/../.."
+
+# A value of the azd environment: azd passes them to hooks; run by hand, ask azd.
+setting() {
+  value=$(printenv "$1" || azd env get-value "$1" 2>/dev/null || true)
+  printf '%s' "${value:-${2-}}"
+}
+
+for name in AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME \
+  EVENT_GRID_SYSTEM_TOPIC_NAME ARCHIVE_STORAGE_ACCOUNT_NAME ARCHIVE_DEAD_LETTER_CONTAINER; do
+  if [ -z "$(setting "$name")" ]; then
+    echo "postdeploy: $name is not in the azd environment; run 'azd provision' first" >&2
+    exit 1
+  fi
+done
+
+echo "Subscribing $(setting AZURE_FUNCTION_APP_NAME) to the ACS chat events..."
+az deployment group create \
+  --subscription "$(setting AZURE_SUBSCRIPTION_ID)" \
+  --resource-group "$(setting AZURE_RESOURCE_GROUP)" \
+  --name chat-archiver-subscription \
+  --template-file infra/subscription.bicep \
+  --parameters \
+  systemTopicName="$(setting EVENT_GRID_SYSTEM_TOPIC_NAME)" \
+  functionAppName="$(setting AZURE_FUNCTION_APP_NAME)" \
+  deadLetterAccountName="$(setting ARCHIVE_STORAGE_ACCOUNT_NAME)" \
+  deadLetterContainerName="$(setting ARCHIVE_DEAD_LETTER_CONTAINER)" \
+  destination="$(setting EVENT_GRID_DESTINATION AzureFunction)" \
+  webhookKeyName="$(setting EVENT_GRID_WEBHOOK_KEY default)" \
+  eventLevel="$(setting EVENT_GRID_EVENT_LEVEL thread)" \
+  viewerUrl="$(setting EVENT_GRID_VIEWER_URL)" \
+  --query properties.provisioningState --output tsv

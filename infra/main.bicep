@@ -1,0 +1,159 @@
+// The ACS chat archiver: everything `azd provision` creates, in one resource group.
+//
+// The Event Grid subscription is not here. Event Grid checks its endpoint when a
+// subscription is created, so the endpoint (the function) must be deployed first: the
+// azd postdeploy hook (infra/hooks/) deploys infra/subscription.bicep after the code.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment. Names the resource group and seeds every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the resource group and of every regional resource. It must offer the Flex Consumption plan.')
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@description('Object id of the person (or principal) running azd. It gets read access to the archive. Empty: no access is granted.')
+param principalId string = ''
+
+@description('Kind of principal that principalId names.')
+@allowed(['User', 'ServicePrincipal'])
+param principalType string = 'User'
+
+@description('Resource id of an existing Azure Communication Services resource to archive, in this subscription. Empty: a new one is created.')
+param acsResourceId string = ''
+
+@description('Data location of a new Communication Services resource. Ignored when acsResourceId is set.')
+param acsDataLocation string = 'United States'
+
+@description('Replication of the archive account. Geo-redundant by default: the archive may be the only copy once ACS has deleted a thread.')
+@allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_RAGRS', 'Standard_GZRS', 'Standard_RAGZRS'])
+param archiveStorageSku string = 'Standard_GRS'
+
+@description('Version-level immutability (WORM) for the archive account. Can only be turned on when the account is created.')
+param archiveImmutability bool = false
+
+@description('With archiveImmutability: days each blob version stays undeletable and unchangeable.')
+@minValue(1)
+@maxValue(146000)
+param archiveRetentionDays int = 365
+
+@description('With archiveImmutability: Unlocked (the period can still change), Locked (for good: it can only grow) or Disabled (off, only from Unlocked).')
+@allowed(['Unlocked', 'Locked', 'Disabled'])
+param archiveImmutabilityState string = 'Unlocked'
+
+@description('Memory of each Flex Consumption instance, in MB.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('Most instances the app scales out to: a ceiling on cost and on concurrent storage writes.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+
+resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: group
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: group
+  params: {
+    workspaceName: 'log-${resourceToken}'
+    appInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: group
+  params: {
+    hostAccountName: 'sthost${resourceToken}'
+    archiveAccountName: 'starch${resourceToken}'
+    location: location
+    tags: tags
+    archiveSku: archiveStorageSku
+    immutability: archiveImmutability
+    retentionDays: archiveRetentionDays
+    immutabilityState: archiveImmutabilityState
+  }
+}
+
+module eventGrid 'app/eventgrid.bicep' = {
+  name: 'eventgrid'
+  scope: group
+  params: {
+    acsResourceId: acsResourceId
+    acsName: 'acs-${resourceToken}'
+    acsDataLocation: acsDataLocation
+    topicName: 'evgt-acs-${resourceToken}'
+    tags: tags
+  }
+}
+
+module functions 'app/functions.bicep' = {
+  name: 'functions'
+  scope: group
+  params: {
+    planName: 'plan-${resourceToken}'
+    appName: 'func-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    hostBlobEndpoint: storage.outputs.hostBlobEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    archiveBlobEndpoint: storage.outputs.archiveBlobEndpoint
+    archiveTableEndpoint: storage.outputs.archiveTableEndpoint
+    archiveContainerName: storage.outputs.archiveContainerName
+    messagesTableName: storage.outputs.messagesTableName
+    acsResourceId: eventGrid.outputs.acsResourceId
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: group
+  params: {
+    hostAccountName: storage.outputs.hostAccountName
+    archiveAccountName: storage.outputs.archiveAccountName
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
+    appInsightsName: monitoring.outputs.appInsightsName
+    appPrincipalId: identity.outputs.principalId
+    topicPrincipalId: eventGrid.outputs.topicPrincipalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+  }
+}
+
+// azd stores these in the environment (.azure/<env>/.env); the postdeploy hook reads them.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = group.name
+output AZURE_FUNCTION_APP_NAME string = functions.outputs.appName
+output ARCHIVE_STORAGE_ACCOUNT_NAME string = storage.outputs.archiveAccountName
+output ARCHIVE_DEAD_LETTER_CONTAINER string = storage.outputs.deadLetterContainerName
+output ACS_RESOURCE_ID string = eventGrid.outputs.acsResourceId
+output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.topicName

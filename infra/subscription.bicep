@@ -1,0 +1,135 @@
+// The Event Grid subscription that feeds the archiver, on the ACS resource's system topic.
+//
+// Deployed by the azd postdeploy hook (infra/hooks/), after the code: Event Grid checks
+// the endpoint when a subscription is created, so the function must already exist.
+// Redeploying it is safe; it only updates the subscription.
+targetScope = 'resourceGroup'
+
+@description('Name of the Event Grid system topic on the ACS resource (main.bicep output EVENT_GRID_SYSTEM_TOPIC_NAME).')
+param systemTopicName string
+
+@description('Name of the Function App (AZURE_FUNCTION_APP_NAME).')
+param functionAppName string
+
+@description('Name of the archive storage account, which holds the dead letters (ARCHIVE_STORAGE_ACCOUNT_NAME).')
+param deadLetterAccountName string
+
+@description('Container of that account for the dead letters (ARCHIVE_DEAD_LETTER_CONTAINER).')
+param deadLetterContainerName string
+
+@description('AzureFunction: the native Event Grid trigger archive_event (no key to manage). webhook: POST /api/events with a host function key (webhookKeyName).')
+@allowed(['AzureFunction', 'webhook'])
+param destination string = 'AzureFunction'
+
+@description('webhook: name of the host function key put in the URL. To rotate it without a gap, create a new key, point this at it, then delete the old one.')
+param webhookKeyName string = 'default'
+
+@description('thread: one event per change (the ...InThread and ChatThread... events). perUser: the same changes once per recipient, which costs one delivery each.')
+@allowed(['thread', 'perUser'])
+param eventLevel string = 'thread'
+
+@description('Most events in one delivery. Event Grid never exceeds it.')
+@minValue(1)
+@maxValue(5000)
+param maxEventsPerBatch int = 100
+
+@description('Preferred size of one delivery. A larger single event is still delivered, alone.')
+@minValue(1)
+@maxValue(1024)
+param preferredBatchSizeInKilobytes int = 512
+
+@description('Optional: also deliver every event to this HTTPS URL, such as an Event Grid viewer. Empty: no second subscription.')
+param viewerUrl string = ''
+
+// The one list of event types, shared with the code (archiver/events.py; a test checks).
+var eventTypes = loadJsonContent('app/event-types.json')
+
+resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
+  name: systemTopicName
+}
+
+resource app 'Microsoft.Web/sites@2024-04-01' existing = {
+  name: functionAppName
+}
+
+resource appHost 'Microsoft.Web/sites/host@2024-04-01' existing = {
+  parent: app
+  name: 'default'
+}
+
+resource deadLetterAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: deadLetterAccountName
+}
+
+resource archiver 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
+  parent: topic
+  name: 'chat-archiver'
+  properties: {
+    // The function key is read here, inside Azure Resource Manager: it never passes through
+    // the hook, a shell variable or a log. Event Grid stores the URL encrypted.
+    destination: (destination == 'webhook') ? {
+      endpointType: 'WebHook'
+      properties: {
+        endpointUrl: 'https://${app.properties.defaultHostName}/api/events?code=${appHost.listKeys().functionKeys[webhookKeyName]}'
+        maxEventsPerBatch: maxEventsPerBatch
+        preferredBatchSizeInKilobytes: preferredBatchSizeInKilobytes
+      }
+    } : {
+      endpointType: 'AzureFunction'
+      properties: {
+        resourceId: '${app.id}/functions/archive_event'
+        maxEventsPerBatch: maxEventsPerBatch
+        preferredBatchSizeInKilobytes: preferredBatchSizeInKilobytes
+      }
+    }
+    filter: {
+      includedEventTypes: eventTypes[eventLevel]
+    }
+    eventDeliverySchema: 'EventGridSchema'
+    // The most Event Grid allows: 30 attempts over 24 hours. The archiver answers 503 while
+    // storage is down, so an outage of up to a day loses nothing.
+    retryPolicy: {
+      maxDeliveryAttempts: 30
+      eventTimeToLiveInMinutes: 1440
+    }
+    // What Event Grid gives up on (expired, refused with 400/413) lands here as JSON,
+    // written with the topic's own identity (no storage key).
+    deadLetterWithResourceIdentity: {
+      identity: { type: 'SystemAssigned' }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: deadLetterAccount.id
+          blobContainerName: deadLetterContainerName
+        }
+      }
+    }
+  }
+}
+
+// A second, optional copy of the stream for watching it live. It must never hold up the
+// archive or fill its dead-letter container, so it gives up after a few quick attempts.
+resource viewer 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (!empty(viewerUrl)) {
+  parent: topic
+  name: 'chat-viewer'
+  properties: {
+    destination: {
+      endpointType: 'WebHook'
+      properties: {
+        endpointUrl: viewerUrl
+        maxEventsPerBatch: maxEventsPerBatch
+        preferredBatchSizeInKilobytes: preferredBatchSizeInKilobytes
+      }
+    }
+    filter: {
+      includedEventTypes: eventTypes[eventLevel]
+    }
+    eventDeliverySchema: 'EventGridSchema'
+    retryPolicy: {
+      maxDeliveryAttempts: 3
+      eventTimeToLiveInMinutes: 30
+    }
+  }
+}
+
+output subscriptionName string = archiver.name

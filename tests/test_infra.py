@@ -1,0 +1,467 @@
+"""The deployment (infra/, azure.yaml, the postdeploy hooks), checked offline.
+
+checkov (scripts/check-infra) covers what its rules know; these specifications cover what
+they do not: identity-only storage, dead-lettering, the subscribed event types and their
+one source, least-privilege roles, and the app settings the code actually reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archiver.events import ARCHIVED_EVENT_TYPES, PER_USER_EVENT_TYPES, SUBSCRIBED_EVENT_TYPES
+from archiver.settings import DEFAULT_CONTAINER, DEFAULT_MESSAGES_TABLE, Settings
+from tests.bicep import INFRA, bicep_files, body, default, resources, template
+
+PROJECT = INFRA.parent
+HOOKS = [INFRA / "hooks" / "postdeploy.sh", INFRA / "hooks" / "postdeploy.ps1"]
+# What a user may set in the azd environment for the subscription (README, Deploy).
+HOOK_OPTIONS = {
+    "EVENT_GRID_DESTINATION",
+    "EVENT_GRID_WEBHOOK_KEY",
+    "EVENT_GRID_EVENT_LEVEL",
+    "EVENT_GRID_VIEWER_URL",
+}
+# Built-in role definition ids, as Azure documents them.
+ROLE_IDS = {
+    "storageBlobDataOwner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "storageBlobDataContributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "storageBlobDataReader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    "storageTableDataContributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+    "storageTableDataReader": "76199698-9eea-4c19-bc75-cec21354c6b6",
+    "monitoringMetricsPublisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+}
+
+
+def declared(kind: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every declared resource of one type in infra/: (file, symbol, body)."""
+    return [
+        (name, symbol, body(resource))
+        for name in (str(path.relative_to(INFRA)) for path in bicep_files())
+        for symbol, resource in resources(name).items()
+        if resource["type"] == kind
+    ]
+
+
+def archiver_subscription() -> dict[str, Any]:
+    properties: dict[str, Any] = body(resources("subscription.bicep")["archiver"])["properties"]
+    return properties
+
+
+# --- parsing --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", bicep_files(), ids=lambda path: path.name)
+def test_every_bicep_file_parses(path):
+    assert template(str(path.relative_to(INFRA)))["globals"] is not None
+
+
+def test_there_are_no_registry_modules_so_everything_can_be_read_offline():
+    modules = [
+        module
+        for path in bicep_files()
+        for module in template(str(path.relative_to(INFRA))).get("modules", {}).values()
+    ]
+
+    assert modules
+    assert {module["type"] for module in modules} == {"local"}
+    assert all((INFRA / module["detail"]["path"]).is_file() for module in modules)
+
+
+# --- event types: one source of truth --------------------------------------------------
+
+
+def test_the_event_types_file_lists_exactly_the_codes_event_types():
+    listed = json.loads((INFRA / "app" / "event-types.json").read_text(encoding="utf-8"))
+
+    assert listed["thread"] == list(SUBSCRIBED_EVENT_TYPES)
+    assert listed["perUser"] == list(PER_USER_EVENT_TYPES)
+
+
+def test_both_event_levels_are_archived_and_together_are_everything_archived():
+    assert set(SUBSCRIBED_EVENT_TYPES) <= ARCHIVED_EVENT_TYPES
+    assert set(PER_USER_EVENT_TYPES) <= ARCHIVED_EVENT_TYPES
+    assert not set(SUBSCRIBED_EVENT_TYPES) & set(PER_USER_EVENT_TYPES)
+    assert set(SUBSCRIBED_EVENT_TYPES) | set(PER_USER_EVENT_TYPES) == ARCHIVED_EVENT_TYPES
+
+
+def test_the_subscription_takes_its_event_types_from_that_file():
+    variables = template("subscription.bicep")["variables"]
+    included = archiver_subscription()["filter"]["includedEventTypes"]["operator"]
+    loaded = variables[included["operands"]["operand_1"]]["value"]["function"]
+    level = template("subscription.bicep")["parameters"][included["operands"]["operand_2"]]
+
+    assert included["type"] == "index_accessor"
+    assert loaded["type"] == "load_json_content"
+    assert loaded["parameters"]["file_path"] == "app/event-types.json"
+    assert level["default"] == "thread"
+    assert next(d for d in level["decorators"] if d["type"] == "allowed")["argument"] == [
+        "thread",
+        "perUser",
+    ]
+
+
+def test_the_viewer_subscription_gets_the_same_event_types():
+    viewer = body(resources("subscription.bicep")["viewer"])["properties"]
+
+    assert viewer["filter"] == archiver_subscription()["filter"]
+    assert "deadLetterWithResourceIdentity" not in viewer
+
+
+# --- the subscription ------------------------------------------------------------------
+
+
+def test_undeliverable_events_are_dead_lettered_to_the_archive_with_the_topics_identity():
+    dead_letter = archiver_subscription()["deadLetterWithResourceIdentity"]
+    destination = dead_letter["deadLetterDestination"]
+    account = template("subscription.bicep")["resources"]["deadLetterAccount"]
+
+    assert dead_letter["identity"] == {"type": "SystemAssigned"}
+    assert destination["endpointType"] == "StorageBlob"
+    assert destination["properties"]["resourceId"]["operator"]["operands"] == {
+        "operand_1": "deadLetterAccount",
+        "operand_2": "id",
+    }
+    assert account["existing"]
+    assert account["config"]["name"] == "deadLetterAccountName"
+    assert destination["properties"]["blobContainerName"] == "deadLetterContainerName"
+    assert default("app/storage.bicep", "deadLetterContainerName") == "eventgrid-deadletter"
+
+
+def test_event_grid_retries_as_long_as_it_can_before_dead_lettering():
+    assert archiver_subscription()["retryPolicy"] == {
+        "maxDeliveryAttempts": 30,
+        "eventTimeToLiveInMinutes": 1440,
+    }
+
+
+def test_deliveries_are_batched_within_event_grids_limits_and_the_body_limit():
+    events = default("subscription.bicep", "maxEventsPerBatch")
+    kilobytes = default("subscription.bicep", "preferredBatchSizeInKilobytes")
+
+    assert 1 < events <= 5000
+    assert 1 <= kilobytes <= 1024
+    assert kilobytes * 1024 <= Settings().max_body_bytes
+
+
+def test_the_default_destination_is_the_native_trigger_and_the_alternative_the_webhook():
+    destination = archiver_subscription()["destination"]["operator"]["operands"]
+    webhook, native = destination["true_value"], destination["false_value"]
+
+    assert default("subscription.bicep", "destination") == "AzureFunction"
+    assert native["endpointType"] == "AzureFunction"
+    assert native["properties"]["resourceId"] == "${app.id}/functions/archive_event"
+    assert webhook["endpointType"] == "WebHook"
+    assert webhook["properties"]["endpointUrl"].startswith(
+        "https://${app.properties.defaultHostName}/api/events?code=${appHost.listKeys()"
+    )
+    for kind in (webhook, native):
+        assert kind["properties"]["maxEventsPerBatch"] == "maxEventsPerBatch"
+
+
+def test_the_functions_the_subscription_names_exist_in_function_app():
+    tree = ast.parse((PROJECT / "function_app.py").read_text(encoding="utf-8"))
+    triggers = {
+        node.name: ast.unparse(decorator)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef)
+        for decorator in node.decorator_list
+    }
+
+    assert triggers["archive_event"].startswith("app.event_grid_trigger(")
+    assert "route='events'" in triggers["events"]
+
+
+def test_the_system_topic_is_global_on_the_acs_resource_with_its_own_identity():
+    topic = body(resources("app/eventgrid.bicep")["topic"])
+
+    assert topic["location"] == "global"
+    assert topic["identity"] == {"type": "SystemAssigned"}
+    assert topic["properties"]["topicType"] == "Microsoft.Communication.CommunicationServices"
+    assert topic["properties"]["source"] == "sourceId"
+
+
+# --- storage ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol", "account"),
+    declared("Microsoft.Storage/storageAccounts"),
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_storage_accounts_take_only_entra_id_over_https(name, symbol, account):
+    properties = account["properties"]
+
+    assert properties["allowSharedKeyAccess"] is False
+    assert properties["allowBlobPublicAccess"] is False
+    assert properties["minimumTlsVersion"] == "TLS1_2"
+    assert properties["supportsHttpsTrafficOnly"] is True
+    assert properties["defaultToOAuthAuthentication"] is True
+    assert properties["allowCrossTenantReplication"] is False
+
+
+def test_there_are_exactly_two_storage_accounts_the_hosts_and_the_archives():
+    assert [symbol for _, symbol, _ in declared("Microsoft.Storage/storageAccounts")] == [
+        "host",
+        "archive",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol", "container"),
+    declared("Microsoft.Storage/storageAccounts/blobServices/containers"),
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_no_container_is_public(name, symbol, container):
+    assert container["properties"]["publicAccess"] == "None"
+
+
+def test_the_archive_has_its_container_table_and_dead_letter_container():
+    storage = resources("app/storage.bicep")
+
+    assert body(storage["archiveContainer"])["parent"] == "archiveBlobs"
+    assert body(storage["deadLetterContainer"])["parent"] == "archiveBlobs"
+    assert body(storage["messagesTable"])["parent"] == "archiveTables"
+    assert default("app/storage.bicep", "archiveContainerName") == DEFAULT_CONTAINER
+    assert default("app/storage.bicep", "messagesTableName") == DEFAULT_MESSAGES_TABLE
+
+
+def test_worm_is_off_by_default_and_sets_a_time_based_policy_when_on():
+    worm = body(resources("app/storage.bicep")["archive"])["properties"][
+        "immutableStorageWithVersioning"
+    ]["operator"]
+
+    assert default("main.bicep", "archiveImmutability") is False
+    assert default("main.bicep", "archiveImmutabilityState") == "Unlocked"
+    assert worm["type"] == "conditional"
+    assert worm["operands"]["condition"] == "immutability"
+    assert worm["operands"]["false_value"] is None
+    assert worm["operands"]["true_value"] == {
+        "enabled": True,
+        "immutabilityPolicy": {
+            "immutabilityPeriodSinceCreationInDays": "retentionDays",
+            "allowProtectedAppendWrites": False,
+            "state": "immutabilityState",
+        },
+    }
+    archive_blobs = body(resources("app/storage.bicep")["archiveBlobs"])["properties"]
+    assert archive_blobs["isVersioningEnabled"] is True
+
+
+# --- identities and roles --------------------------------------------------------------
+
+
+def test_role_ids_are_the_built_in_ones():
+    assert template("app/rbac.bicep")["variables"]["roles"]["value"] == ROLE_IDS
+
+
+def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
+    granted = set()
+    for _, _, assignment in declared("Microsoft.Authorization/roleAssignments"):
+        role = assignment["properties"]["roleDefinitionId"]["function"]["parameters"]
+        role_name = role["resource_name_1"]["operator"]["operands"]["operand_2"]
+        named_in_guid = assignment["name"]["function"]["parameters"]["extra_string_2"]
+        assert named_in_guid["operator"]["operands"]["operand_2"] == role_name
+        granted.add((assignment["properties"]["principalId"], role_name, assignment["scope"]))
+
+    assert granted == {
+        ("appPrincipalId", "storageBlobDataContributor", "archive"),
+        ("appPrincipalId", "storageTableDataContributor", "archive"),
+        ("appPrincipalId", "storageBlobDataOwner", "host"),
+        ("appPrincipalId", "monitoringMetricsPublisher", "appInsights"),
+        ("topicPrincipalId", "storageBlobDataContributor", "deadLetters"),
+        ("userPrincipalId", "storageBlobDataReader", "archive"),
+        ("userPrincipalId", "storageTableDataReader", "archive"),
+    }
+
+
+def test_the_topic_may_write_only_to_the_dead_letter_container():
+    dead_letters = template("app/rbac.bicep")["resources"]["deadLetters"]
+
+    assert dead_letters["existing"]
+    assert dead_letters["config"]["name"] == "deadLetterContainerName"
+    assert dead_letters["config"]["parent"] == "archiveBlobs"
+
+
+# --- the Function App ------------------------------------------------------------------
+
+
+def app_settings() -> dict[str, Any]:
+    site = body(resources("app/functions.bicep")["app"])
+    return {
+        entry["name"]: entry["value"] for entry in site["properties"]["siteConfig"]["appSettings"]
+    }
+
+
+def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads():
+    settings_source = (PROJECT / "archiver" / "settings.py").read_text(encoding="utf-8")
+    read_by_code = set(re.findall(r'"(ARCHIVE_[A-Za-z_]+)"', settings_source))
+    archive_settings = {name for name in app_settings() if name.startswith("ARCHIVE_")}
+
+    assert archive_settings <= read_by_code
+    assert archive_settings == {
+        "ARCHIVE_STORAGE__blobServiceUri",
+        "ARCHIVE_STORAGE__tableServiceUri",
+        "ARCHIVE_STORAGE__clientId",
+        "ARCHIVE_CONTAINER",
+        "ARCHIVE_MESSAGES_TABLE",
+        "ARCHIVE_ALLOWED_TOPICS",
+    }
+    assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
+
+
+def test_the_app_settings_configure_the_archiver_as_deployed():
+    example = {
+        "archiveBlobEndpoint": "https://starchx.blob.core.windows.net/",
+        "archiveTableEndpoint": "https://starchx.table.core.windows.net/",
+        "identityClientId": "00000000-0000-0000-0000-000000000001",
+        "archiveContainerName": DEFAULT_CONTAINER,
+        "messagesTableName": DEFAULT_MESSAGES_TABLE,
+        "acsResourceId": "/subscriptions/s/resourceGroups/g/providers/"
+        "Microsoft.Communication/communicationServices/acs",
+    }
+    values = {name: example.get(value, value) for name, value in app_settings().items()}
+
+    settings = Settings.from_mapping(values)
+
+    assert settings.storage.uses_identity
+    assert settings.storage.client_id == example["identityClientId"]
+    assert settings.topic_allowed(example["acsResourceId"].lower())
+    assert not settings.topic_allowed("/subscriptions/s/other")
+
+
+def test_the_host_and_telemetry_sign_in_with_the_apps_identity_never_with_a_key():
+    settings = app_settings()
+
+    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert settings["AzureWebJobsStorage__clientId"] == "identityClientId"
+    assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == (
+        "ClientId=${identityClientId};Authorization=AAD"
+    )
+    assert "AzureWebJobsStorage" not in settings
+    # Flex Consumption refuses these; the runtime is set in functionAppConfig.
+    assert not {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION"} & set(settings)
+    assert "ARCHIVE_VIEWER" not in settings
+
+
+def test_no_template_reads_a_storage_key():
+    for path in bicep_files():
+        text = path.read_text(encoding="utf-8")
+        assert "AccountKey" not in text, path
+        keys_read = re.findall(r"(\w+)\.listKeys\(\)", text)
+        assert set(keys_read) <= {"appHost"}, path
+
+
+def test_the_app_runs_python_3_11_on_flex_consumption_as_its_identity():
+    functions = resources("app/functions.bicep")
+    site = body(functions["app"])
+
+    assert body(functions["plan"])["sku"] == {"tier": "FlexConsumption", "name": "FC1"}
+    assert site["properties"]["functionAppConfig"]["runtime"] == {
+        "name": "python",
+        "version": "3.11",
+    }
+    assert site["identity"]["type"] == "UserAssigned"
+    assert site["properties"]["httpsOnly"] is True
+    assert site["tags"]["function"]["parameters"]["arg_2"] == {"'azd-service-name'": "archiver"}
+
+
+def test_application_insights_accepts_only_entra_id():
+    monitoring = resources("app/monitoring.bicep")
+
+    assert body(monitoring["appInsights"])["properties"]["DisableLocalAuth"] is True
+    assert body(monitoring["workspace"])["properties"]["features"] == {"disableLocalAuth": True}
+
+
+# --- azd: azure.yaml, parameters, hooks --------------------------------------------------
+
+
+def test_azure_yaml_deploys_the_project_as_a_python_function_and_runs_both_hooks():
+    text = (PROJECT / "azure.yaml").read_text(encoding="utf-8")
+
+    assert re.search(
+        r"^  archiver:\n    project: \.\n    language: python\n    host: function$", text, re.M
+    )
+    for hook in HOOKS:
+        assert f"run: ./{hook.relative_to(PROJECT).as_posix()}" in text
+        assert hook.is_file()
+
+
+def test_main_parameters_file_sets_only_declared_parameters_and_every_required_one():
+    parameters = template("main.bicep")["parameters"]
+    required = {name for name, parameter in parameters.items() if parameter["default"] is None}
+    values = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+
+    assert set(values["parameters"]) <= set(parameters)
+    assert required <= set(values["parameters"])
+
+
+def test_main_parameters_file_falls_back_to_the_templates_own_defaults():
+    # azd passes an unset ${NAME} as "", which would override a string default: so those
+    # spell the default out as ${NAME=default}, and it must be the template's.
+    parameters = template("main.bicep")["parameters"]
+    values = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+
+    for name, value in values["parameters"].items():
+        reference = re.fullmatch(r"\$\{(\w+)(?:=(.*))?\}", value["value"])
+        assert reference, name
+        fallback, expected = reference[2], parameters[name]["default"]
+        if expected in (None, ""):
+            assert fallback is None, name
+        else:
+            assert fallback == json.dumps(expected).strip('"'), name
+
+
+def hook_parameters(hook: Path) -> dict[str, tuple[str, str]]:
+    """subscription.bicep parameter -> (azd environment value, default), as a hook passes it."""
+    text = hook.read_text(encoding="utf-8")
+    found = re.findall(r'(\w+)="\$\(setting (\w+)(?: (\w+))?\)"', text, re.IGNORECASE)
+    return {parameter: (name, fallback) for parameter, name, fallback in found}
+
+
+def test_both_hooks_deploy_the_subscription_template_with_the_same_values():
+    sh, ps1 = (hook_parameters(hook) for hook in HOOKS)
+
+    for hook in HOOKS:
+        assert "az deployment group create" in hook.read_text(encoding="utf-8")
+        assert "--template-file infra/subscription.bicep" in hook.read_text(encoding="utf-8")
+    assert sh == ps1
+    assert len(sh) == 8
+
+
+def test_the_hooks_pass_every_required_parameter_from_the_azd_environment():
+    parameters = template("subscription.bicep")["parameters"]
+    required = {name for name, parameter in parameters.items() if parameter["default"] is None}
+    known = set(template("main.bicep")["outputs"]) | {"AZURE_SUBSCRIPTION_ID"} | HOOK_OPTIONS
+
+    for hook in HOOKS:
+        passed = hook_parameters(hook)
+        assert required <= set(passed) <= set(parameters), hook.name
+        for parameter, (name, fallback) in passed.items():
+            assert name in known, (hook.name, name)
+            if parameter not in required:
+                assert fallback == default("subscription.bicep", parameter), (hook.name, parameter)
+
+
+# --- checkov suppressions ----------------------------------------------------------------
+
+
+def test_every_checkov_suppression_gives_its_reason():
+    suppressions = [
+        line.strip()
+        for path in bicep_files()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if "checkov:skip" in line
+    ]
+
+    assert suppressions
+    for line in suppressions:
+        match = re.fullmatch(r"// checkov:skip=CKV2?_AZURE_\d+: (?P<reason>.+)", line)
+        assert match, line
+        assert len(match["reason"].split()) >= 8, line
