@@ -12,14 +12,14 @@ import json
 import random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
 
-from archiver.conversations import Happening, Said, Shape, conversations
+from archiver.conversations import Shape, conversations
 from archiver.delivery import Policy, Tally, Target, deliver, handshake
 from archiver.progress import Progress
 from archiver.publication import Flavour, Publisher, Schema
@@ -55,13 +55,12 @@ class Outcome:
 
     simulation: Simulation
     happenings: int
-    messages: int
     events: int
     deliveries: int
     batches: int
-    seconds: float
     truth: GroundTruth
-    main: Tally
+    seconds: float = 0.0
+    main: Tally = field(default_factory=Tally)
     mirror: Tally | None = None
     refused: str | None = None  # the handshake's problem, when it failed
 
@@ -126,6 +125,14 @@ async def simulate(simulation: Simulation) -> Outcome:
     ]
     if simulation.mirror:
         targets.append(Target(url=simulation.mirror, schema=simulation.schema))
+    planned = Outcome(
+        simulation=simulation,
+        happenings=len(happenings),
+        events=len(events),
+        deliveries=sum(len(b.events) for b in batches),
+        batches=len(batches),
+        truth=truth,
+    )
     connector = aiohttp.TCPConnector(limit=max(simulation.policy.concurrency, 1) * len(targets))
     async with aiohttp.ClientSession(connector=connector) as session:
         if simulation.handshake:
@@ -137,9 +144,7 @@ async def simulate(simulation: Simulation) -> Outcome:
                     timeout_seconds=simulation.policy.timeout_seconds,
                 )
                 if refused is not None and target is targets[0]:
-                    return _outcome(
-                        simulation, happenings, events, batches, 0.0, truth, Tally(), None, refused
-                    )
+                    return replace(planned, refused=refused)
         bar = Progress(
             sum(len(b.events) for b in batches),
             label="delivering",
@@ -165,42 +170,11 @@ async def simulate(simulation: Simulation) -> Outcome:
         with simulation.dead_letter_path.open("w", encoding="utf-8") as out:
             for letter in tallies[0].dead_letters:
                 out.write(json.dumps(letter, ensure_ascii=False) + "\n")
-    return _outcome(
-        simulation,
-        happenings,
-        events,
-        batches,
-        seconds,
-        truth,
-        tallies[0],
-        tallies[1] if len(tallies) > 1 else None,
-        None,
-    )
-
-
-def _outcome(
-    simulation: Simulation,
-    happenings: list[Happening],
-    events: list[str],
-    batches: list[Any],
-    seconds: float,
-    truth: GroundTruth,
-    main: Tally,
-    mirror: Tally | None,
-    refused: str | None,
-) -> Outcome:
-    return Outcome(
-        simulation=simulation,
-        happenings=len(happenings),
-        messages=sum(1 for h in happenings if isinstance(h, Said) and h.action == "received"),
-        events=len(events),
-        deliveries=sum(len(b.events) for b in batches),
-        batches=len(batches),
+    return replace(
+        planned,
         seconds=seconds,
-        truth=truth,
-        main=main,
-        mirror=mirror,
-        refused=refused,
+        main=tallies[0],
+        mirror=tallies[1] if len(tallies) > 1 else None,
     )
 
 
@@ -208,9 +182,10 @@ def describe(outcome: Outcome, out: TextIO) -> None:
     """Print the human summary of a run."""
     summary = outcome.to_json()
     run = outcome.simulation
+    messages = len(outcome.truth.latest)  # one latest version per message
     print(
-        f"Simulated {summary['threads']} threads: {outcome.messages} messages, "
-        f"{summary['versions'] - outcome.messages} edits and deletions, "
+        f"Simulated {summary['threads']} threads: {messages} messages, "
+        f"{summary['versions'] - messages} edits and deletions, "
         f"{len(outcome.truth.changes)} thread changes (seed {run.seed})",
         file=out,
     )

@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection
 from typing import Any, TextIO
 
-from archiver.inventory import MessageBlob, QuarantineBlob, ThreadBlob, entry
+from archiver.inventory import Entry, MessageBlob, QuarantineBlob, ThreadBlob, entry
 from archiver.keys import encode_key
 from archiver.layout import LatestRow
 from archiver.storage.ports import Storage
@@ -25,29 +25,28 @@ READERS = 32
 async def snapshot(storage: Storage, *, threads: Collection[str] | None = None) -> Snapshot:
     """What storage holds; documents and rows only of `threads` (all when None)."""
     wanted = None if threads is None else set(threads)
-    messages: dict[str, tuple[MessageBlob, Any]] = {}
-    changes: dict[str, tuple[ThreadBlob, Any]] = {}
-    quarantine: dict[str, str] = {}
+    judged: dict[str, Entry] = {}
     strays: list[str] = []
-    reads: list[str] = []
     async for name in storage.blobs.names():
         found = entry(name)
         if found is None:
             strays.append(name)
         elif isinstance(found, QuarantineBlob) or wanted is None or found.thread_id in wanted:
-            reads.append(name)
-            if isinstance(found, MessageBlob):
-                messages[name] = (found, None)
-            elif isinstance(found, ThreadBlob):
-                changes[name] = (found, None)
-    texts = await _read_all(storage, reads)
-    for name, text in texts.items():
-        if name in messages:
-            messages[name] = (messages[name][0], _object(text))
-        elif name in changes:
-            changes[name] = (changes[name][0], _object(text))
-        else:
-            quarantine[name] = text
+            judged[name] = found
+    texts = await _read_all(storage, list(judged))
+    messages = {
+        name: (found, _object(texts[name]))
+        for name, found in judged.items()
+        if isinstance(found, MessageBlob)
+    }
+    changes = {
+        name: (found, _object(texts[name]))
+        for name, found in judged.items()
+        if isinstance(found, ThreadBlob)
+    }
+    quarantine = {
+        name: texts[name] for name, found in judged.items() if isinstance(found, QuarantineBlob)
+    }
     rows: list[LatestRow] = []
     if wanted is None:
         rows = [row async for row in storage.messages.scan()]
