@@ -9,8 +9,9 @@ row step runs whether the blob was new or a duplicate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,9 +24,10 @@ from archiver.layout import (
     quarantine_document,
     thread_document,
 )
+from archiver.ledger import Ledger
 from archiver.plan import MessageWrites, Write, plan
 from archiver.records import Action, MessageVersion, Quarantined, Record, ThreadEvent
-from archiver.storage.ports import Storage
+from archiver.storage.ports import Current, Storage
 from archiver.versions import supersedes
 
 # Enough for a hot message with many concurrent writers; each lost race means another
@@ -70,8 +72,11 @@ class Archive:
         concurrency: int,
         timeout_seconds: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ledger: Ledger | None = None,
     ) -> None:
         self._storage = storage
+        self._ledger = Ledger() if ledger is None else ledger
+        self._in_flight: dict[tuple[str, ...], asyncio.Event] = {}
         self._limit = asyncio.Semaphore(concurrency)
         self._timeout = timeout_seconds
         self._clock = clock
@@ -110,16 +115,41 @@ class Archive:
                 self._prepared = True
 
     async def _message(self, message: MessageWrites) -> list[tuple[Write, bool]]:
-        results = await asyncio.gather(
-            *(self._create(w) for w in message.writes), return_exceptions=True
-        )
-        _raise_first_failure(results)
-        created = {w.name: bool(r) for w, r in zip(message.writes, results, strict=True)}
-        await self._advance(message.newest, fresh=created[message_blob_name(message.newest)])
-        return [(w, created[w.name]) for w in message.writes]
+        # One message at a time in this process: per-user copies and neighbouring
+        # versions travel in concurrent batches, and whoever comes second finds the
+        # versions archived and the row's ETag known, so it needs few or no requests.
+        newest = message.newest
+        async with self._turn((newest.thread_key, newest.message_key)):
+            todo = [w for w in message.writes if not self._ledger.archived(w.name)]
+            if not todo:
+                return [(w, False) for w in message.writes]
+            results = await asyncio.gather(*(self._create(w) for w in todo), return_exceptions=True)
+            _raise_first_failure(results)
+            created = {w.name: bool(r) for w, r in zip(todo, results, strict=True)}
+            if message_blob_name(newest) in created:  # else the row is already past these
+                await self._advance(newest, fresh=created[message_blob_name(newest)])
+            self._ledger.note_archived(created)
+        return [(w, created.get(w.name, False)) for w in message.writes]
 
     async def _other(self, write: Write) -> list[tuple[Write, bool]]:
-        return [(write, await self._create(write))]
+        async with self._turn((write.name,)):
+            if self._ledger.archived(write.name):
+                return [(write, False)]
+            created = await self._create(write)
+            self._ledger.note_archived([write.name])
+        return [(write, created)]
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, key: tuple[str, ...]) -> AsyncIterator[None]:
+        """Hold `key` (a message, or a blob name) alone within this process."""
+        while (busy := self._in_flight.get(key)) is not None:
+            await busy.wait()
+        self._in_flight[key] = done = asyncio.Event()
+        try:
+            yield
+        finally:
+            del self._in_flight[key]
+            done.set()
 
     async def _create(self, write: Write) -> bool:
         content = _document(write.record, archived_at=self._clock())
@@ -133,33 +163,57 @@ class Archive:
     async def _advance(self, version: MessageVersion, *, fresh: bool) -> None:
         """Make the row hold `version` unless it already holds a newer one."""
         row = latest_row(version)
-        if fresh and version.action is Action.RECEIVED:
-            # A newly stored received version is almost always its message's first
-            # version, so the row most likely does not exist yet: insert blind.
-            try:
-                async with self._limit:
-                    return await self._storage.messages.insert(row)
-            except ConcurrentUpdate:
-                pass
+        known = self._ledger.row(row.thread_key, row.message_key)
+        if known is not None and not supersedes(row.stamp, known.stamp):
+            return  # the row was seen at this version or newer; rows never go back
+        if (known is not None or (fresh and version.action is Action.RECEIVED)) and (
+            await self._write_blind(row, known)
+        ):
+            return
         for _ in range(ROW_ATTEMPTS):
             try:
                 async with self._limit:
-                    return await self._advance_once(row)
+                    await self._advance_once(row)
             except ConcurrentUpdate:
                 continue
+            return
         raise StorageUnavailable(
             f"row {row.thread_key}/{row.message_key} kept changing; gave up after "
             f"{ROW_ATTEMPTS} attempts"
         )
 
+    async def _write_blind(self, row: LatestRow, known: Current | None) -> bool:
+        """Write without reading first; False if another writer got there first.
+
+        With a known ETag the row is replaced conditionally; without one it is inserted,
+        because a newly stored received version is almost always its message's first.
+        """
+        try:
+            async with self._limit:
+                await self._write(row, etag=None if known is None else known.etag)
+        except ConcurrentUpdate:
+            self._ledger.forget_row(row.thread_key, row.message_key)
+            return False
+        return True
+
     async def _advance_once(self, row: LatestRow) -> None:
         """Read the row, decide, write it conditionally; ConcurrentUpdate if raced."""
+        current = await self._storage.messages.current(row.thread_key, row.message_key)
+        if current is None or supersedes(row.stamp, current.stamp):
+            await self._write(row, etag=None if current is None else current.etag)
+        else:
+            self._ledger.note_row(row.thread_key, row.message_key, current)
+
+    async def _write(self, row: LatestRow, *, etag: str | None) -> None:
+        """Insert (no `etag`) or conditionally replace the row; remember its new ETag."""
         table = self._storage.messages
-        current = await table.current(row.thread_key, row.message_key)
-        if current is None:
-            await table.insert(row)
-        elif supersedes(row.stamp, current.stamp):
-            await table.replace(row, etag=current.etag)
+        try:
+            written = await (table.insert(row) if etag is None else table.replace(row, etag=etag))
+        except StorageError:
+            # A write that failed may still have landed: the known ETag is now doubtful.
+            self._ledger.forget_row(row.thread_key, row.message_key)
+            raise
+        self._ledger.note_row(row.thread_key, row.message_key, Current(row.stamp, written))
 
 
 def _document(

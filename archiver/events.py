@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from azure.eventgrid import SystemEventNames as Names
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from archiver.envelopes import RawEvent, open_envelope
@@ -26,38 +25,60 @@ from archiver.records import (
     ThreadEvent,
 )
 
+# Event Grid's names for the ACS chat events (tests check them against azure-eventgrid's
+# SystemEventNames; importing that SDK here would cost every cold start its import).
+_PREFIX = "Microsoft.Communication."
+CHAT_MESSAGE_DELETED = _PREFIX + "ChatMessageDeleted"
+CHAT_MESSAGE_DELETED_IN_THREAD = _PREFIX + "ChatMessageDeletedInThread"
+CHAT_MESSAGE_EDITED = _PREFIX + "ChatMessageEdited"
+CHAT_MESSAGE_EDITED_IN_THREAD = _PREFIX + "ChatMessageEditedInThread"
+CHAT_MESSAGE_RECEIVED = _PREFIX + "ChatMessageReceived"
+CHAT_MESSAGE_RECEIVED_IN_THREAD = _PREFIX + "ChatMessageReceivedInThread"
+CHAT_PARTICIPANT_ADDED_TO_THREAD_WITH_USER = _PREFIX + "ChatParticipantAddedToThreadWithUser"
+CHAT_PARTICIPANT_REMOVED_FROM_THREAD_WITH_USER = (
+    _PREFIX + "ChatParticipantRemovedFromThreadWithUser"
+)
+CHAT_THREAD_CREATED = _PREFIX + "ChatThreadCreated"
+CHAT_THREAD_CREATED_WITH_USER = _PREFIX + "ChatThreadCreatedWithUser"
+CHAT_THREAD_DELETED = _PREFIX + "ChatThreadDeleted"
+CHAT_THREAD_PARTICIPANT_ADDED = _PREFIX + "ChatThreadParticipantAdded"
+CHAT_THREAD_PARTICIPANT_REMOVED = _PREFIX + "ChatThreadParticipantRemoved"
+CHAT_THREAD_PROPERTIES_UPDATED = _PREFIX + "ChatThreadPropertiesUpdated"
+CHAT_THREAD_PROPERTIES_UPDATED_PER_USER = _PREFIX + "ChatThreadPropertiesUpdatedPerUser"
+CHAT_THREAD_WITH_USER_DELETED = _PREFIX + "ChatThreadWithUserDeleted"
+
 MESSAGE_EVENTS: dict[str, Action] = {
-    Names.AcsChatMessageReceivedEventName: Action.RECEIVED,
-    Names.AcsChatMessageReceivedInThreadEventName: Action.RECEIVED,
-    Names.AcsChatMessageEditedEventName: Action.EDITED,
-    Names.AcsChatMessageEditedInThreadEventName: Action.EDITED,
-    Names.AcsChatMessageDeletedEventName: Action.DELETED,
-    Names.AcsChatMessageDeletedInThreadEventName: Action.DELETED,
+    CHAT_MESSAGE_RECEIVED: Action.RECEIVED,
+    CHAT_MESSAGE_RECEIVED_IN_THREAD: Action.RECEIVED,
+    CHAT_MESSAGE_EDITED: Action.EDITED,
+    CHAT_MESSAGE_EDITED_IN_THREAD: Action.EDITED,
+    CHAT_MESSAGE_DELETED: Action.DELETED,
+    CHAT_MESSAGE_DELETED_IN_THREAD: Action.DELETED,
 }
 THREAD_EVENTS: dict[str, ThreadChange] = {
-    Names.AcsChatThreadCreatedEventName: ThreadChange.CREATED,
-    Names.AcsChatThreadCreatedWithUserEventName: ThreadChange.CREATED,
-    Names.AcsChatThreadPropertiesUpdatedEventName: ThreadChange.PROPERTIES_UPDATED,
-    Names.AcsChatThreadPropertiesUpdatedPerUserEventName: ThreadChange.PROPERTIES_UPDATED,
-    Names.AcsChatThreadDeletedEventName: ThreadChange.DELETED,
-    Names.AcsChatThreadWithUserDeletedEventName: ThreadChange.DELETED,
-    Names.AcsChatThreadParticipantAddedEventName: ThreadChange.PARTICIPANT_ADDED,
-    Names.AcsChatParticipantAddedToThreadWithUserEventName: ThreadChange.PARTICIPANT_ADDED,
-    Names.AcsChatThreadParticipantRemovedEventName: ThreadChange.PARTICIPANT_REMOVED,
-    Names.AcsChatParticipantRemovedFromThreadWithUserEventName: (ThreadChange.PARTICIPANT_REMOVED),
+    CHAT_THREAD_CREATED: ThreadChange.CREATED,
+    CHAT_THREAD_CREATED_WITH_USER: ThreadChange.CREATED,
+    CHAT_THREAD_PROPERTIES_UPDATED: ThreadChange.PROPERTIES_UPDATED,
+    CHAT_THREAD_PROPERTIES_UPDATED_PER_USER: ThreadChange.PROPERTIES_UPDATED,
+    CHAT_THREAD_DELETED: ThreadChange.DELETED,
+    CHAT_THREAD_WITH_USER_DELETED: ThreadChange.DELETED,
+    CHAT_THREAD_PARTICIPANT_ADDED: ThreadChange.PARTICIPANT_ADDED,
+    CHAT_PARTICIPANT_ADDED_TO_THREAD_WITH_USER: ThreadChange.PARTICIPANT_ADDED,
+    CHAT_THREAD_PARTICIPANT_REMOVED: ThreadChange.PARTICIPANT_REMOVED,
+    CHAT_PARTICIPANT_REMOVED_FROM_THREAD_WITH_USER: (ThreadChange.PARTICIPANT_REMOVED),
 }
 ARCHIVED_EVENT_TYPES = frozenset(MESSAGE_EVENTS) | frozenset(THREAD_EVENTS)
 # What the deployment subscribes to: the thread-level events, one per change whoever is in
 # the thread. infra/app/event-types.json lists the same names for the Bicep (a test checks).
 SUBSCRIBED_EVENT_TYPES: tuple[str, ...] = (
-    Names.AcsChatMessageReceivedInThreadEventName,
-    Names.AcsChatMessageEditedInThreadEventName,
-    Names.AcsChatMessageDeletedInThreadEventName,
-    Names.AcsChatThreadCreatedEventName,
-    Names.AcsChatThreadPropertiesUpdatedEventName,
-    Names.AcsChatThreadDeletedEventName,
-    Names.AcsChatThreadParticipantAddedEventName,
-    Names.AcsChatThreadParticipantRemovedEventName,
+    CHAT_MESSAGE_RECEIVED_IN_THREAD,
+    CHAT_MESSAGE_EDITED_IN_THREAD,
+    CHAT_MESSAGE_DELETED_IN_THREAD,
+    CHAT_THREAD_CREATED,
+    CHAT_THREAD_PROPERTIES_UPDATED,
+    CHAT_THREAD_DELETED,
+    CHAT_THREAD_PARTICIPANT_ADDED,
+    CHAT_THREAD_PARTICIPANT_REMOVED,
 )
 # The documented alternative: the same changes, delivered once per recipient.
 PER_USER_EVENT_TYPES: tuple[str, ...] = tuple(

@@ -30,6 +30,9 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 20.0
 _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _T = TypeVar("_T")
+_PROXY_VARIABLES = tuple(
+    name for base in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY") for name in (base, base.lower())
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +43,7 @@ class StorageSettings:
     blob_service_uri: str | None = None
     table_service_uri: str | None = None
     client_id: str | None = None
+    proxy_from_environment: bool = False  # HTTP(S)_PROXY is set: storage goes through it
 
     @property
     def uses_identity(self) -> bool:
@@ -122,6 +126,7 @@ def read_local_settings(path: Path) -> dict[str, str]:
 
 
 def _storage(values: Mapping[str, str]) -> StorageSettings:
+    proxied = any(values.get(name) for name in _PROXY_VARIABLES)
     blob_uri = values.get("ARCHIVE_STORAGE__blobServiceUri") or None
     table_uri = values.get("ARCHIVE_STORAGE__tableServiceUri") or None
     if blob_uri or table_uri:
@@ -140,6 +145,7 @@ def _storage(values: Mapping[str, str]) -> StorageSettings:
             blob_service_uri=blob_uri,
             table_service_uri=table_uri,
             client_id=values.get("ARCHIVE_STORAGE__clientId") or None,
+            proxy_from_environment=proxied,
         )
     connection = values.get("ARCHIVE_STORAGE", "").strip() or DEVELOPMENT_STORAGE
     if connection != DEVELOPMENT_STORAGE and "=" not in connection:
@@ -147,7 +153,7 @@ def _storage(values: Mapping[str, str]) -> StorageSettings:
             "ARCHIVE_STORAGE must be a storage connection string "
             "(for example 'UseDevelopmentStorage=true')"
         )
-    return StorageSettings(connection_string=connection)
+    return StorageSettings(connection_string=connection, proxy_from_environment=proxied)
 
 
 def _matching(

@@ -92,13 +92,13 @@ class _Messages:
         await self._owner.hit("current")
         return await self._owner.inner.messages.current(thread_key, message_key)
 
-    async def insert(self, row: LatestRow) -> None:
+    async def insert(self, row: LatestRow) -> str:
         await self._owner.hit("insert")
-        await self._owner.inner.messages.insert(row)
+        return await self._owner.inner.messages.insert(row)
 
-    async def replace(self, row: LatestRow, *, etag: str) -> None:
+    async def replace(self, row: LatestRow, *, etag: str) -> str:
         await self._owner.hit("replace")
-        await self._owner.inner.messages.replace(row, etag=etag)
+        return await self._owner.inner.messages.replace(row, etag=etag)
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         return await self._owner.inner.messages.get(thread_key, message_key)

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from azure.eventgrid import SystemEventNames
 
 from archiver.envelopes import RawEvent
-from archiver.events import ARCHIVED_EVENT_TYPES, classify
+from archiver.events import ARCHIVED_EVENT_TYPES, MESSAGE_EVENTS, THREAD_EVENTS, classify
 from archiver.records import (
     Action,
     Ignored,
@@ -53,6 +54,21 @@ SCHEMAS = ["eventgrid", "cloudevents"]
 
 def record_of(event: dict) -> object:
     return classify(RawEvent.from_value(event))
+
+
+def test_the_event_type_names_are_the_azure_sdks_own():
+    # The archiver spells the names itself (importing azure-eventgrid costs every cold
+    # start); the SDK, a development dependency, is the reference they must match.
+    chat = {
+        value.value
+        for name, value in vars(SystemEventNames).items()
+        if name.startswith("AcsChat")
+        # Typing indicators and bot commands are ignored; "Member" names are the
+        # pre-GA spellings of the participant events, which ACS no longer sends.
+        and not any(word in name for word in ("Typing", "BotCommand", "Member"))
+    }
+
+    assert {*MESSAGE_EVENTS, *THREAD_EVENTS} == chat
 
 
 def test_the_published_examples_cover_every_archived_event_type():

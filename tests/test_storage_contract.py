@@ -178,6 +178,20 @@ async def test_replace_with_the_current_etag_succeeds_and_changes_the_etag(stora
     assert after.etag != before.etag
 
 
+async def test_each_row_write_returns_the_etag_the_row_then_has(storage: Storage):
+    inserted = await storage.messages.insert(row())
+    after_insert = await storage.messages.current(row().thread_key, row().message_key)
+
+    replaced = await storage.messages.replace(
+        row(version=1613694500784, action=Action.EDITED), etag=inserted
+    )
+    after_replace = await storage.messages.current(row().thread_key, row().message_key)
+
+    assert after_insert is not None
+    assert after_replace is not None
+    assert (inserted, replaced) == (after_insert.etag, after_replace.etag)
+
+
 async def test_replace_with_a_stale_etag_is_a_conflict_and_changes_nothing(storage: Storage):
     await storage.messages.insert(row())
     stale = await storage.messages.current(row().thread_key, row().message_key)

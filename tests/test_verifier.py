@@ -30,7 +30,7 @@ from archiver.layout import LatestRow
 from archiver.publication import Publisher
 from archiver.schedule import Batch, event_text
 from archiver.settings import Settings
-from archiver.storage.azure import EMULATOR_BLOB_API_VERSION
+from archiver.storage.clients import EMULATOR_BLOB_API_VERSION
 from archiver.truth import ExpectedVersion, GroundTruth
 from archiver.verification import Findings
 from archiver.verifier import report, verify

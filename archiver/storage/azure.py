@@ -8,7 +8,7 @@ once, into archiver.errors; nothing from azure.* escapes this module.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -23,7 +23,7 @@ from azure.core.exceptions import (
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.blob import ContentSettings
-from azure.storage.blob.aio import BlobServiceClient, ContainerClient, LinearRetry
+from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 
 from archiver.errors import (
     AlreadyStored,
@@ -33,13 +33,11 @@ from archiver.errors import (
     StorageUnavailable,
 )
 from archiver.layout import LatestRow
-from archiver.settings import DEVELOPMENT_STORAGE, Settings, StorageSettings
+from archiver.settings import Settings
+from archiver.storage.clients import clients
 from archiver.storage.entities import from_entity, stamp_of, to_entity
 from archiver.storage.ports import Current
 
-# Azurite 3.35 (the newest that runs on Node 20) speaks blob API 2025-11-05; the SDK
-# defaults to a newer one, which the emulator refuses unless started leniently.
-EMULATOR_BLOB_API_VERSION = "2025-11-05"
 _JSON = ContentSettings(content_type="application/json; charset=utf-8")
 _ROW_STAMP = ["version", "action"]
 
@@ -55,6 +53,13 @@ def _translated(what: str) -> Iterator[None]:
         raise ConcurrentUpdate(f"{what}: {_code(exc)}") from exc
     except (AzureError, aiohttp.ClientError, OSError, TimeoutError) as exc:
         raise StorageUnavailable(f"{what} failed: {_code(exc)}") from exc
+
+
+def _etag(metadata: Any) -> str:
+    etag = metadata.get("etag") if isinstance(metadata, dict) else None
+    if not isinstance(etag, str):
+        raise StorageUnavailable("the table service answered a write without an ETag")
+    return etag
 
 
 def _code(exc: BaseException) -> str:
@@ -114,23 +119,26 @@ class AzureMessageTable:
             return None
         return Current(stamp_of(entity), entity.metadata["etag"])
 
-    async def insert(self, row: LatestRow) -> None:
-        """Create the row; raise ConcurrentUpdate if it already exists."""
+    async def insert(self, row: LatestRow) -> str:
+        """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
         with _translated(f"inserting row {row.thread_key}/{row.message_key}"):
             try:
-                await self._table.create_entity(to_entity(row))
+                return _etag(await self._table.create_entity(to_entity(row)))
             except ResourceExistsError as exc:
                 raise ConcurrentUpdate("row already exists") from exc
 
-    async def replace(self, row: LatestRow, *, etag: str) -> None:
-        """Replace the row if it still has `etag`; raise ConcurrentUpdate otherwise."""
+    async def replace(self, row: LatestRow, *, etag: str) -> str:
+        """Replace the row if it still has `etag` and return the new ETag; raise
+        ConcurrentUpdate otherwise."""
         with _translated(f"replacing row {row.thread_key}/{row.message_key}"):
             try:
-                await self._table.update_entity(
-                    to_entity(row),
-                    mode=UpdateMode.REPLACE,
-                    etag=etag,
-                    match_condition=MatchConditions.IfNotModified,
+                return _etag(
+                    await self._table.update_entity(
+                        to_entity(row),
+                        mode=UpdateMode.REPLACE,
+                        etag=etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
                 )
             except ResourceNotFoundError as exc:
                 raise ConcurrentUpdate("row was deleted") from exc
@@ -186,9 +194,15 @@ class AzureStorage:
         self._credential = credential
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AzureStorage:
-        """Clients for the configured account; no network traffic until first use."""
-        blob_service, table_service, credential = _clients(settings.storage)
+    def from_settings(
+        cls, settings: Settings, *, request_hook: Callable[[Any], None] | None = None
+    ) -> AzureStorage:
+        """Clients for the configured account; no network traffic until first use.
+
+        `request_hook` sees every HTTP attempt, retries included (the benchmark counts
+        storage requests with it).
+        """
+        blob_service, table_service, credential = clients(settings.storage, request_hook)
         return cls(
             blob_service=blob_service,
             table_service=table_service,
@@ -227,62 +241,3 @@ class AzureStorage:
         await self._table_service.close()
         if self._credential is not None:
             await self._credential.close()
-
-
-def _clients(storage: StorageSettings) -> tuple[BlobServiceClient, TableServiceClient, Any]:
-    # Short, bounded retries: Event Grid retries for 24 hours, so a request should
-    # fail fast (503) rather than spend its 30 seconds waiting on one call.
-    blob_retry = LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)
-    if storage.connection_string is not None:
-        connection = storage.connection_string
-        emulator = (
-            connection == DEVELOPMENT_STORAGE
-            or "accountname=devstoreaccount1" in connection.lower()
-        )
-        blob_service = BlobServiceClient.from_connection_string(
-            connection,
-            api_version=EMULATOR_BLOB_API_VERSION if emulator else None,
-            retry_policy=blob_retry,
-            connection_timeout=5,
-            read_timeout=10,
-        )
-        table_service = TableServiceClient.from_connection_string(
-            connection,
-            retry_total=2,
-            retry_backoff_factor=0.4,
-            retry_backoff_max=2,
-            connection_timeout=5,
-            read_timeout=10,
-        )
-        return blob_service, table_service, None
-    credential = _credential(storage.client_id)
-    if not (storage.blob_service_uri and storage.table_service_uri):
-        raise AssertionError("identity-based settings carry both service URIs")
-    return (
-        BlobServiceClient(
-            storage.blob_service_uri,
-            credential=credential,
-            retry_policy=blob_retry,
-            connection_timeout=5,
-            read_timeout=10,
-        ),
-        TableServiceClient(
-            storage.table_service_uri,
-            credential=credential,
-            retry_total=2,
-            retry_backoff_factor=0.4,
-            retry_backoff_max=2,
-            connection_timeout=5,
-            read_timeout=10,
-        ),
-        credential,
-    )
-
-
-def _credential(client_id: str | None) -> Any:
-    # Imported here: azure.identity is only needed for identity-based connections.
-    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
-
-    if client_id:
-        return ManagedIdentityCredential(client_id=client_id)
-    return DefaultAzureCredential()

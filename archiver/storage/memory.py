@@ -56,22 +56,25 @@ class MemoryMessageTable:
         found = self.rows.get((thread_key, message_key))
         return None if found is None else Current(found[0].stamp, found[1])
 
-    async def insert(self, row: LatestRow) -> None:
-        """Create the row; raise ConcurrentUpdate if it already exists."""
+    async def insert(self, row: LatestRow) -> str:
+        """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
         await asyncio.sleep(0)
         key = (row.thread_key, row.message_key)
         if key in self.rows:
             raise ConcurrentUpdate(f"row {key} already exists")
-        self.rows[key] = (row, self._etag())
+        self.rows[key] = (row, etag := self._etag())
+        return etag
 
-    async def replace(self, row: LatestRow, *, etag: str) -> None:
-        """Replace the row if it still has `etag`; raise ConcurrentUpdate otherwise."""
+    async def replace(self, row: LatestRow, *, etag: str) -> str:
+        """Replace the row if it still has `etag` and return the new ETag; raise
+        ConcurrentUpdate otherwise."""
         await asyncio.sleep(0)
         key = (row.thread_key, row.message_key)
         found = self.rows.get(key)
         if found is None or found[1] != etag:
             raise ConcurrentUpdate(f"row {key} changed")
-        self.rows[key] = (row, self._etag())
+        self.rows[key] = (row, new := self._etag())
+        return new
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""

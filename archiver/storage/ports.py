@@ -41,11 +41,12 @@ class MessageTable(Protocol):
     async def current(self, thread_key: str, message_key: str) -> Current | None:
         """Return the row's stamp and ETag, or None when there is no row."""
 
-    async def insert(self, row: LatestRow) -> None:
-        """Create the row; raise ConcurrentUpdate if it already exists."""
+    async def insert(self, row: LatestRow) -> str:
+        """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
 
-    async def replace(self, row: LatestRow, *, etag: str) -> None:
-        """Replace the row if it still has `etag`; raise ConcurrentUpdate otherwise."""
+    async def replace(self, row: LatestRow, *, etag: str) -> str:
+        """Replace the row if it still has `etag` and return the new ETag; raise
+        ConcurrentUpdate otherwise."""
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""

@@ -1,0 +1,76 @@
+"""The Azure SDK clients for the archive's storage account, configured once.
+
+Short, bounded retries and timeouts: Event Grid retries for 24 hours, so a request
+should fail fast (503) rather than spend its 30 seconds waiting on one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from azure.data.tables.aio import TableServiceClient
+from azure.storage.blob.aio import BlobServiceClient, LinearRetry
+
+from archiver.settings import DEVELOPMENT_STORAGE, StorageSettings
+
+# Azurite 3.35 (the newest that runs on Node 20) speaks blob API 2025-11-05; the SDK
+# defaults to a newer one, which the emulator refuses unless started leniently.
+EMULATOR_BLOB_API_VERSION = "2025-11-05"
+
+
+def clients(
+    storage: StorageSettings, request_hook: Callable[[Any], None] | None = None
+) -> tuple[BlobServiceClient, TableServiceClient, Any]:
+    """Blob and table service clients, and the credential to close with them (or None).
+
+    `request_hook` sees every HTTP attempt, retries included.
+    """
+    common: dict[str, Any] = {
+        "connection_timeout": 5,
+        "read_timeout": 10,
+        "raw_request_hook": request_hook,
+        # With trust_env, aiohttp looks up proxies and .netrc in a worker thread on
+        # every request: a fifth of the CPU a write costs. Only when a proxy is set.
+        "use_env_settings": storage.proxy_from_environment,
+    }
+    blob_options = common | {
+        "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)
+    }
+    table_options = common | {
+        "retry_total": 2,
+        "retry_backoff_factor": 0.4,
+        "retry_backoff_max": 2,
+    }
+    if storage.connection_string is not None:
+        connection = storage.connection_string
+        emulator = (
+            connection == DEVELOPMENT_STORAGE
+            or "accountname=devstoreaccount1" in connection.lower()
+        )
+        return (
+            BlobServiceClient.from_connection_string(
+                connection,
+                api_version=EMULATOR_BLOB_API_VERSION if emulator else None,
+                **blob_options,
+            ),
+            TableServiceClient.from_connection_string(connection, **table_options),
+            None,
+        )
+    credential = _credential(storage.client_id)
+    if not (storage.blob_service_uri and storage.table_service_uri):
+        raise AssertionError("identity-based settings carry both service URIs")
+    return (
+        BlobServiceClient(storage.blob_service_uri, credential=credential, **blob_options),
+        TableServiceClient(storage.table_service_uri, credential=credential, **table_options),
+        credential,
+    )
+
+
+def _credential(client_id: str | None) -> Any:
+    # Imported here: azure.identity is only needed for identity-based connections.
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+    if client_id:
+        return ManagedIdentityCredential(client_id=client_id)
+    return DefaultAzureCredential()

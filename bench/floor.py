@@ -1,0 +1,103 @@
+"""The floor: only the storage work no archiver can avoid, with nothing around it.
+
+For each unique version, one create-only blob put and one row write (an insert for a
+message's first version, an unconditional replace for later ones), with the archiver's
+storage concurrency and versions of one message in order. Names, documents and rows
+are prepared before the clock starts: no HTTP, no parsing, no decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.data.tables import UpdateMode
+from azure.storage.blob import ContentSettings
+
+from archiver.envelopes import RawEvent
+from archiver.events import classify
+from archiver.layout import latest_row, message_blob_name, message_document
+from archiver.records import MessageVersion
+from archiver.settings import DEFAULT_CONTAINER, DEFAULT_MESSAGES_TABLE, StorageSettings
+from archiver.storage.clients import clients
+from archiver.storage.entities import to_entity
+from bench.counting import StorageRequests
+
+_JSON = ContentSettings(content_type="application/json; charset=utf-8")
+
+
+@dataclass(frozen=True)
+class _Version:
+    name: str
+    document: bytes
+    entity: dict[str, Any]
+    first: bool
+
+
+@dataclass(frozen=True)
+class FloorRun:
+    """How long the floor took, and the requests it made."""
+
+    seconds: float
+    requests: dict[str, int]
+
+
+async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -> FloorRun:
+    """Store the version carried by each of `events` (one thread-level event each)."""
+    messages = _prepared(events)
+    counter = StorageRequests()
+    # The archiver's own client configuration, so only the work around the calls differs.
+    blobs, tables, _ = clients(StorageSettings(connection_string=connection), counter)
+    async with blobs, tables:
+        container = blobs.get_container_client(DEFAULT_CONTAINER)
+        await container.create_container()
+        table = await tables.create_table(DEFAULT_MESSAGES_TABLE)
+        before = counter.snapshot()
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(versions: list[_Version]) -> None:
+            for version in versions:
+                async with limit:
+                    await container.upload_blob(
+                        version.name, version.document, overwrite=False, content_settings=_JSON
+                    )
+                async with limit:
+                    if version.first:
+                        await table.create_entity(version.entity)
+                    else:
+                        await table.update_entity(version.entity, mode=UpdateMode.REPLACE)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one(versions) for versions in messages))
+        seconds = time.perf_counter() - began
+        after = counter.snapshot()
+    return FloorRun(seconds=seconds, requests={k: after[k] - before.get(k, 0) for k in after})
+
+
+def _prepared(events: tuple[str, ...]) -> list[list[_Version]]:
+    now = datetime.now(UTC)
+    by_message: dict[tuple[str, str], list[_Version]] = defaultdict(list)
+    for text in events:
+        record = classify(RawEvent.from_value(_loads(text)))
+        assert isinstance(record, MessageVersion), record
+        versions = by_message[(record.thread_key, record.message_key)]
+        versions.append(
+            _Version(
+                name=message_blob_name(record),
+                document=message_document(record, archived_at=now),
+                entity=to_entity(latest_row(record)),
+                first=not versions,
+            )
+        )
+    return list(by_message.values())
+
+
+def _loads(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    assert isinstance(value, dict)
+    return value

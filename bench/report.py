@@ -1,0 +1,169 @@
+"""The benchmark's table and its verdict on each target, as Markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.contenders import Result
+from bench.footprint import Imports, Memory
+from bench.workload import Workload
+
+
+@dataclass(frozen=True)
+class Target:
+    """One promise from the README, and whether this run kept it."""
+
+    name: str
+    measured: str
+    met: bool
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Everything one benchmark run measured."""
+
+    workloads: tuple[Workload, ...]
+    runs: tuple[Result, ...]
+    paced: Result
+    memory: Memory
+    imports: Imports
+
+    def median(self, workload: str, contender: str) -> Result:
+        """The run with the median unique-version rate among this pair's rounds."""
+        return median(self.runs, workload, contender)
+
+    def ratio(self, workload: str, contender: str, against: str) -> float:
+        """Median unique versions per second of `contender` over `against`."""
+        return (
+            self.median(workload, contender).versions_per_second
+            / self.median(workload, against).versions_per_second
+        )
+
+
+def median(runs: Sequence[Result], workload: str, contender: str) -> Result:
+    """The run with the median unique-version rate among one pair's rounds."""
+    ranked = sorted(
+        (r for r in runs if r.workload == workload and r.contender == contender),
+        key=lambda r: r.versions_per_second,
+    )
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def table(figures: Figures) -> str:
+    """The per-workload table (medians of the rounds)."""
+    lines = [
+        "| Workload | Contender | Versions | Events | Versions/s | Events/s | × floor "
+        "| × naive | Storage requests / version | p50 ms | p99 ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for workload in figures.workloads:
+        for contender in ("floor", "archiver", "naive"):
+            run = figures.median(workload.name, contender)
+            floor_ratio = figures.ratio(workload.name, contender, "floor")
+            naive_ratio = figures.ratio(workload.name, contender, "naive")
+            lines.append(
+                f"| {workload.name} | {contender} | {run.versions} | {run.events} "
+                f"| {run.versions_per_second:,.0f} | {run.events_per_second:,.0f} "
+                f"| {floor_ratio:.2f} | {naive_ratio:.1f} | {run.storage_per_version:.2f} "
+                f"| {_ms(run.percentile(0.5))} | {_ms(run.percentile(0.99))} |"
+            )
+    paced = figures.paced
+    lines.append(
+        f"| {paced.workload} | archiver | {paced.versions} | {paced.events} "
+        f"| {paced.versions_per_second:,.0f} | {paced.events_per_second:,.0f} | | "
+        f"| {paced.storage_per_version:.2f} | {_ms(paced.percentile(0.5))} "
+        f"| {_ms(paced.percentile(0.99))} |"
+    )
+    return "\n".join(lines)
+
+
+def targets(figures: Figures) -> list[Target]:
+    """Each target of the benchmark issue, judged on this run."""
+    by_name = {w.name: w for w in figures.workloads}
+    verdicts: list[Target] = []
+
+    def ratio_at_least(workload: Workload, against: str, bound: float) -> None:
+        value = figures.ratio(workload.name, "archiver", against)
+        verdicts.append(
+            Target(
+                f"archiver ≥ {bound:g} × {against} ({workload.name})",
+                f"{value:.2f} ×",
+                value >= bound,
+            )
+        )
+
+    thread, per_user_5, per_user_20 = (
+        by_name[name] for name in _TARGET_WORKLOADS if name in by_name
+    )
+    ratio_at_least(thread, "floor", 0.9)
+    ratio_at_least(per_user_5, "floor", 0.85)
+    ratio_at_least(per_user_5, "naive", 5)
+    ratio_at_least(per_user_20, "naive", 15)
+    for edits, bound in ((False, 2.0), (True, 3.0)):
+        chosen = [w for w in figures.workloads if bool(w.edits) is edits]
+        worst = max(
+            (figures.median(w.name, "archiver") for w in chosen),
+            key=lambda r: r.storage_per_version,
+        )
+        verdicts.append(
+            Target(
+                f"storage requests per version ≤ {bound:g} "
+                f"({'edit-heavy' if edits else 'new messages'}, worst workload)",
+                f"{worst.storage_per_version:.2f} ({worst.workload})",
+                worst.storage_per_version <= bound,
+            )
+        )
+    p99 = figures.paced.percentile(0.99) or 0.0
+    verdicts.append(
+        Target(
+            "p99 latency of a 100-event request at half the peak < 1 s",
+            f"{p99 * 1000:.0f} ms",
+            p99 < 1.0,
+        )
+    )
+    verdicts.append(
+        Target(
+            "peak RSS for a 1 MiB request < 150 MiB",
+            f"{figures.memory.peak_mib:.0f} MiB (idle {figures.memory.idle_mib:.0f} MiB; "
+            f"{figures.memory.events} events, {figures.memory.request_bytes:,} bytes)",
+            figures.memory.peak_mib < 150,
+        )
+    )
+    verdicts.append(
+        Target(
+            "function_app cold import ≤ 1.3 × the unavoidable imports",
+            f"{figures.imports.ratio:.2f} × ({figures.imports.app_seconds * 1000:.0f} ms "
+            f"vs {figures.imports.bare_seconds * 1000:.0f} ms)",
+            figures.imports.ratio <= 1.3,
+        )
+    )
+    return verdicts
+
+
+def verdict_table(verdicts: Sequence[Target]) -> str:
+    """The targets as a Markdown table."""
+    lines = ["| Target | Measured | Met |", "|---|---|---|"]
+    lines += [f"| {t.name} | {t.measured} | {'yes' if t.met else '**no**'} |" for t in verdicts]
+    return "\n".join(lines)
+
+
+def spread(figures: Figures, workload: str, contender: str) -> float:
+    """Relative spread (max/min) of a pair's rates across rounds: the run's noise."""
+    rates = [
+        r.versions_per_second
+        for r in figures.runs
+        if r.workload == workload and r.contender == contender
+    ]
+    return max(rates) / min(rates) if rates else 1.0
+
+
+def _ms(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1000:,.0f}"
+
+
+_TARGET_WORKLOADS = (
+    "thread-level, batch 100, new",
+    "per-user ×5, batch 100, new",
+    "per-user ×20, batch 100, new",
+)
