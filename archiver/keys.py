@@ -20,12 +20,15 @@ from archiver.errors import InvalidEvent
 MAX_KEY_LENGTH = 255
 _PLAIN = frozenset(string.ascii_letters + string.digits + "-_:@.")
 _ESCAPED = re.compile(r"~([0-9A-F]{2})")
+_ALL_PLAIN = re.compile(r"[A-Za-z0-9_:@-][A-Za-z0-9_:@.-]*")  # real ACS ids: kept as they are
 
 
 def encode_key(value: str, *, field: str) -> str:
     """Return the key for an id; raise InvalidEvent naming `field` if it cannot be one."""
     if not value:
         raise InvalidEvent(f"{field} is empty")
+    if len(value) <= MAX_KEY_LENGTH and _ALL_PLAIN.fullmatch(value):
+        return value
     parts = [
         _escape(char) if char not in _PLAIN or (index == 0 and char == ".") else char
         for index, char in enumerate(value)

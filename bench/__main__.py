@@ -11,12 +11,12 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from bench.contenders import BenchError, Result, run_floor, run_served
 from bench.footprint import imports, memory
-from bench.report import Figures, median, table, targets, verdict_table
+from bench.report import Figures, median, noise, table, targets, verdict_table
 from bench.workload import Workload, traffic
 
 WORKLOADS = (
@@ -51,8 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
     verdicts = targets(figures)
-    print(f"## Benchmark: {versions} unique versions per run, median of {rounds} round(s)\n")
+    print(
+        f"## Benchmark: {versions} unique versions per run, {rounds} round(s)\n\n"
+        "Rates are the median run; ratios the median of each round's ratio.\n"
+    )
     print(table(figures))
+    print()
+    print(noise(figures))
     print()
     print(verdict_table(verdicts))
     print(f"\n{time.monotonic() - began:.0f} s in all.")
@@ -83,7 +88,7 @@ def measure(*, versions: int, rounds: int, import_runs: int) -> Figures:
                 else:
                     result = run_served(workload, naive, contender="naive", senders=NAIVE_SENDERS)
                 _progress(round_number, result)
-                runs.append(result)
+                runs.append(replace(result, round_number=round_number))
     peak = median(runs, WORKLOADS[0].name, "archiver").events_per_second
     paced_workload = Workload(
         name=f"{WORKLOADS[0].name}, paced at half the peak ({peak / 2:,.0f} events/s)",

@@ -48,6 +48,7 @@ class Result:
     seconds: float
     storage: dict[str, int]
     latencies: tuple[float, ...] = ()  # seconds per delivery request
+    round_number: int = 0
 
     @property
     def versions_per_second(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,11 +35,15 @@ class Figures:
         return median(self.runs, workload, contender)
 
     def ratio(self, workload: str, contender: str, against: str) -> float:
-        """Median unique versions per second of `contender` over `against`."""
-        return (
-            self.median(workload, contender).versions_per_second
-            / self.median(workload, against).versions_per_second
-        )
+        """`contender`'s unique versions per second over `against`'s: the median of the
+        ratios within each round, where the two ran minutes apart on the same machine."""
+        rates = {
+            (r.round_number, r.contender): r.versions_per_second
+            for r in self.runs
+            if r.workload == workload
+        }
+        rounds = sorted({number for number, _ in rates})
+        return statistics.median(rates[(n, contender)] / rates[(n, against)] for n in rounds)
 
 
 def median(runs: Sequence[Result], workload: str, contender: str) -> Result:
@@ -148,14 +153,19 @@ def verdict_table(verdicts: Sequence[Target]) -> str:
     return "\n".join(lines)
 
 
-def spread(figures: Figures, workload: str, contender: str) -> float:
-    """Relative spread (max/min) of a pair's rates across rounds: the run's noise."""
+def noise(figures: Figures) -> str:
+    """How much the machine itself varied: the floor does the same work in every
+    new-message workload, so the spread of its rate is the run's noise."""
     rates = [
         r.versions_per_second
         for r in figures.runs
-        if r.workload == workload and r.contender == contender
+        if r.contender == "floor"
+        and next(w for w in figures.workloads if w.name == r.workload).edits == 0
     ]
-    return max(rates) / min(rates) if rates else 1.0
+    return (
+        f"Noise: the floor's identical work ran at {min(rates):,.0f}-{max(rates):,.0f} "
+        f"versions/s across {len(rates)} runs (±{(max(rates) / min(rates) - 1) * 50:.0f}%)."
+    )
 
 
 def _ms(seconds: float | None) -> str:
