@@ -15,6 +15,7 @@ import random
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import aiohttp
 from archiver.delivery import Policy, Tally, Target, deliver
 from archiver.emulator import Endpoints, free_ports, start, stop
 from archiver.settings import DEFAULT_STORAGE_CONCURRENCY
-from bench.counting import total
+from bench.counting import since, total
 from bench.floor import floor
 from bench.workload import Traffic, Workload, traffic
 
@@ -163,7 +164,7 @@ async def _deliver(
         versions=len(traffic.versions),
         events=traffic.deliveries,
         seconds=seconds,
-        storage={k: after.get(k, 0) - before.get(k, 0) for k in after},
+        storage=since(after, before),
         latencies=tuple(tally.latencies),
     )
 
@@ -205,8 +206,6 @@ def served(module: str, endpoints: Endpoints) -> Iterator[tuple[str, int]]:
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
-    import urllib.request
-
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

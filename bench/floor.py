@@ -26,7 +26,7 @@ from archiver.records import MessageVersion
 from archiver.settings import DEFAULT_CONTAINER, DEFAULT_MESSAGES_TABLE, StorageSettings
 from archiver.storage.clients import clients
 from archiver.storage.entities import to_entity
-from bench.counting import StorageRequests
+from bench.counting import StorageRequests, since
 
 _JSON = ContentSettings(content_type="application/json; charset=utf-8")
 
@@ -76,7 +76,7 @@ async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -
         await asyncio.gather(*(one(versions) for versions in messages))
         seconds = time.perf_counter() - began
         after = counter.snapshot()
-    return FloorRun(seconds=seconds, requests={k: after[k] - before.get(k, 0) for k in after})
+    return FloorRun(seconds=seconds, requests=since(after, before))
 
 
 def _prepared(events: tuple[str, ...]) -> list[list[_Version]]:
