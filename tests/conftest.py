@@ -24,6 +24,7 @@ from archiver.settings import Settings, StorageSettings
 from archiver.storage.azure import AzureStorage
 from archiver.storage.memory import MemoryStorage
 from archiver.storage.ports import Storage
+from tests.reliability import FIGURES
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -139,3 +140,12 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
     raise AssertionError("the local host did not become healthy within 30 s")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the reliability report: load held, faults survived, bad inputs, lost."""
+    lines = FIGURES.lines()
+    if lines:
+        terminalreporter.section("reliability")
+        for line in lines:
+            terminalreporter.write_line(line)
