@@ -216,7 +216,7 @@ def validation_code(event: RawEvent) -> str | None:
     if isinstance(data, str):  # CloudEvents deliveries double-encode this data
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     code = data.get("validationCode") if isinstance(data, dict) else None
     return code if isinstance(code, str) and code else None

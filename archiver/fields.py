@@ -44,11 +44,13 @@ def parse_timestamp(value: Any) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
-        in_range = moment >= _EARLIEST
+        # An offset can carry year 1 or 9999 past the ends of UTC; such a time has no
+        # UTC spelling to store, so it is refused here rather than failing at write time.
+        in_range = moment.astimezone(UTC) >= _EARLIEST
     except OverflowError:
         in_range = False
     if not in_range:
-        raise ValueError("must not be earlier than 1601-01-01")
+        raise ValueError("must be a UTC time from 1601-01-01 to 9999-12-31")
     return moment
 
 

@@ -126,3 +126,11 @@ def test_the_validation_code_is_found_in_either_schema():
     assert validation_code(grid) == "abc"
     assert validation_code(cloud) == "def"
     assert validation_code(RawEvent.from_value(EVENT)) is None
+
+
+@pytest.mark.parametrize("data", ["not json", "[" * 100_000, '"validationCode"', "{}"])
+def test_a_validation_event_whose_data_string_holds_no_code_has_none(data):
+    event = validation_event()
+    event["data"] = data
+
+    assert validation_code(RawEvent.from_value(event)) is None

@@ -269,6 +269,8 @@ def _with(field: str, value: object, action: str = "received") -> dict:
         (_with("composeTime", "last tuesday"), "composeTime"),
         (_with("composeTime", 1613694358), "composeTime"),
         (_with("composeTime", "0001-01-01T00:00:00Z"), "composeTime"),
+        (_with("composeTime", "1601-01-01T00:30:00+01:00"), "composeTime"),
+        (_with("composeTime", "9999-12-31T23:00:00-05:00"), "composeTime"),
         (_with("senderDisplayName", 12), "senderDisplayName"),
         (_with("senderCommunicationIdentifier", "8:acs:x"), "senderCommunicationIdentifier"),
         (_with("threadId", "19:" + "x" * 300), "threadId is too long"),
