@@ -3,7 +3,9 @@
 For each message the version blobs are written first (create-only), then the row is
 moved to the newest version, so a row never points at a missing blob. A redelivery
 after a crash between the two writes finds the blob stored and repairs the row: the
-row step runs whether the blob was new or a duplicate.
+row step runs whether the blob was new or a duplicate. Once every blob and message
+row of a request is stored, what the request says about each thread is joined into
+its `ChatThreads` row (archiver.threads), again whether the events were new or not.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from archiver.layout import (
 from archiver.ledger import Ledger
 from archiver.plan import MessageWrites, Write, plan
 from archiver.records import Action, MessageVersion, Quarantined, Record, ThreadEvent
-from archiver.storage.ports import Current, Storage
+from archiver.storage.ports import Current, Known, Storage
+from archiver.threads import Patch, ThreadRow, advance, patches
 from archiver.versions import supersedes
 
 # Enough for a hot message with many concurrent writers; each lost race means another
@@ -96,9 +99,13 @@ class Archive:
                         *(self._other(w) for w in work.others),
                         return_exceptions=True,
                     )
+                    _raise_first_failure(results)
+                    joined = await asyncio.gather(
+                        *(self._thread(p) for p in patches(records)), return_exceptions=True
+                    )
+                    _raise_first_failure(joined)
             except TimeoutError as exc:
                 raise StorageUnavailable("storage did not finish within the request time") from exc
-            _raise_first_failure(results)
             for result in results:
                 assert not isinstance(result, BaseException)
                 for write, created in result:
@@ -138,6 +145,48 @@ class Archive:
             created = await self._create(write)
             self._ledger.note_archived([write.name])
         return [(write, created)]
+
+    async def _thread(self, patch: Patch) -> None:
+        """Join what the request says about one thread into its row."""
+        key = patch.row.thread_key
+        async with self._turn(("", "thread", key)):
+            known = self._ledger.thread(key)
+            if known is not None or patch.creates:
+                # Known rows are replaced with their ETag, a new thread's row is inserted:
+                # no read first. A stale ETag or an existing row costs one read below.
+                row = advance(None if known is None else known.row, patch)
+                if row is None:
+                    return
+                if await self._thread_written(row, known):
+                    return
+            for _ in range(ROW_ATTEMPTS):
+                async with self._limit:
+                    found = await self._storage.threads.get(key)
+                if found is not None:
+                    self._ledger.note_thread(found)
+                row = advance(None if found is None else found.row, patch)
+                if row is None or await self._thread_written(row, found):
+                    return
+        raise StorageUnavailable(
+            f"thread row {key} kept changing; gave up after {ROW_ATTEMPTS} attempts"
+        )
+
+    async def _thread_written(self, row: ThreadRow, known: Known | None) -> bool:
+        """Insert (nothing known) or conditionally replace a thread row; False if raced."""
+        table = self._storage.threads
+        try:
+            async with self._limit:
+                etag = await (
+                    table.insert(row) if known is None else table.replace(row, etag=known.etag)
+                )
+        except ConcurrentUpdate:
+            self._ledger.forget_thread(row.thread_key)
+            return False
+        except StorageError:
+            self._ledger.forget_thread(row.thread_key)
+            raise
+        self._ledger.note_thread(Known(row, etag))
+        return True
 
     @contextlib.asynccontextmanager
     async def _turn(self, key: tuple[str, ...]) -> AsyncIterator[None]:

@@ -220,6 +220,7 @@ def _thread(data: ChatThreadData, change: ThreadChange, event_type: str, raw: st
             else None
         ),
         time=data.time or data.edit_time or data.delete_time or data.create_time,
+        create_time=data.create_time,
         properties=data.properties,
         metadata=data.metadata,
         participants=(

@@ -140,10 +140,10 @@ class LatestRow:
 
 def latest_row(version: MessageVersion) -> LatestRow:
     """The row a message version becomes; long text is cut to fit and flagged."""
-    body, body_cut = _fit(version.body)
-    metadata, metadata_cut = _fit(dumps(version.metadata) if version.metadata else None)
-    name, name_cut = _fit(version.sender.display_name)
-    sender_id, sender_cut = _fit(version.sender.raw_id)
+    body, body_cut = fit_text(version.body)
+    metadata, metadata_cut = fit_text(dumps(version.metadata) if version.metadata else None)
+    name, name_cut = fit_text(version.sender.display_name)
+    sender_id, sender_cut = fit_text(version.sender.raw_id)
     return LatestRow(
         thread_key=version.thread_key,
         message_key=version.message_key,
@@ -165,16 +165,17 @@ def latest_row(version: MessageVersion) -> LatestRow:
     )
 
 
-def _fit(text: str | None) -> tuple[str | None, bool]:
-    """Text a Table property accepts: lone surrogates replaced, at most 32,000 units."""
+def fit_text(text: str | None, *, units: int = MAX_ROW_TEXT_UNITS) -> tuple[str | None, bool]:
+    """Text a Table property accepts: lone surrogates replaced, at most `units` UTF-16
+    units; the flag says whether it was cut."""
     if text is None:
         return None, False
     text = _LONE_SURROGATE.sub("\ufffd", text)
-    if len(text) * 2 <= MAX_ROW_TEXT_UNITS:
+    if len(text) * 2 <= units:
         return text, False
-    units = 0
+    used = 0
     for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > MAX_ROW_TEXT_UNITS:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
             return text[:index], True
     return text, False

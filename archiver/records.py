@@ -72,6 +72,7 @@ class ThreadEvent:
     participant: Party | None
     participant_key: str | None
     time: datetime | None
+    create_time: datetime | None
     properties: dict[str, Any] | None
     metadata: dict[str, str] | None
     participants: tuple[Party, ...] | None

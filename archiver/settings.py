@@ -20,6 +20,7 @@ from archiver.errors import ConfigurationError
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 DEFAULT_CONTAINER = "chat-archive"
 DEFAULT_MESSAGES_TABLE = "ChatMessages"
+DEFAULT_THREADS_TABLE = "ChatThreads"
 # Event Grid caps a delivery at 1 MB of events; the margin covers envelopes and
 # pretty-printing, so a legal batch is never refused.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024 + 128 * 1024
@@ -58,6 +59,7 @@ class Settings:
     storage: StorageSettings = StorageSettings()
     container: str = DEFAULT_CONTAINER
     messages_table: str = DEFAULT_MESSAGES_TABLE
+    threads_table: str = DEFAULT_THREADS_TABLE
     allowed_topics: frozenset[str] = frozenset()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     allowed_rate: str = "*"
@@ -82,6 +84,13 @@ class Settings:
                 values,
                 "ARCHIVE_MESSAGES_TABLE",
                 DEFAULT_MESSAGES_TABLE,
+                _TABLE_NAME,
+                "3-63 letters and digits, starting with a letter",
+            ),
+            threads_table=_matching(
+                values,
+                "ARCHIVE_THREADS_TABLE",
+                DEFAULT_THREADS_TABLE,
                 _TABLE_NAME,
                 "3-63 letters and digits, starting with a letter",
             ),

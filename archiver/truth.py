@@ -1,20 +1,24 @@
 """The ground truth of a simulation: what the archive must hold afterwards.
 
 It is derived from the conversations themselves, not from the events or the
-archiver's rules: every message version that happened, every thread change, and
-for each message the version that happened last, which must be its latest row.
-The file is JSON, readable by people and by `python -m archiver verify`.
+archiver's rules: every message version that happened, every thread change, for
+each message the version that happened last, which must be its latest row, and for
+each thread what its `ChatThreads` row must say. The file is JSON, readable by people
+and by `python -m archiver verify`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from archiver.conversations import Changed, Happening, Said
 from archiver.errors import ConfigurationError
+from archiver.fields import format_timestamp
+from archiver.records import ThreadChange
 
 FORMAT = "acs-chat-archiver/ground-truth@1"
 
@@ -44,6 +48,19 @@ class ExpectedChange:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExpectedThread:
+    """What a thread's row must say once every event of the run is archived."""
+
+    thread_id: str
+    topic: str | None
+    created_by: str | None
+    deleted: bool
+    participants: tuple[str, ...]
+    former_participants: tuple[str, ...]
+    last_activity: str  # the newest change in the thread, ISO 8601
+
+
+@dataclass(frozen=True, kw_only=True)
 class GroundTruth:
     """Everything a run produced, and the latest version of each message."""
 
@@ -52,6 +69,7 @@ class GroundTruth:
     versions: tuple[ExpectedVersion, ...]
     changes: tuple[ExpectedChange, ...]
     latest: tuple[ExpectedVersion, ...]
+    thread_rows: tuple[ExpectedThread, ...] = ()
 
     @classmethod
     def of(cls, happenings: Sequence[Happening], *, seed: int) -> GroundTruth:
@@ -66,6 +84,7 @@ class GroundTruth:
             versions=tuple(versions),
             changes=tuple(_change(h) for h in happenings if isinstance(h, Changed)),
             latest=tuple(newest.values()),
+            thread_rows=_threads(happenings),
         )
 
     def to_json(self) -> str:
@@ -77,6 +96,7 @@ class GroundTruth:
             "versions": [asdict(v) for v in self.versions],
             "changes": [asdict(c) for c in self.changes],
             "latest": [asdict(v) for v in self.latest],
+            "threadRows": [asdict(t) for t in self.thread_rows],
         }
         return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
@@ -97,6 +117,16 @@ class GroundTruth:
                 versions=tuple(ExpectedVersion(**v) for v in document["versions"]),
                 changes=tuple(ExpectedChange(**c) for c in document["changes"]),
                 latest=tuple(ExpectedVersion(**v) for v in document["latest"]),
+                thread_rows=tuple(
+                    ExpectedThread(
+                        **t
+                        | {
+                            "participants": tuple(t["participants"]),
+                            "former_participants": tuple(t["former_participants"]),
+                        }
+                    )
+                    for t in document.get("threadRows", [])
+                ),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"cannot read ground truth {path}: {exc}") from exc
@@ -122,3 +152,46 @@ def _change(changed: Changed) -> ExpectedChange:
         change=str(changed.change),
         participant_id=changed.participant.raw_id if changed.participant else None,
     )
+
+
+@dataclass
+class _Replay:
+    """One thread's row fields, as its happenings are replayed."""
+
+    topic: str | None = None
+    created_by: str | None = None
+    deleted: bool = False
+    last_activity: datetime | None = None
+    present: dict[str, bool] = field(default_factory=dict)
+
+    def expected(self, thread_id: str) -> ExpectedThread:
+        return ExpectedThread(
+            thread_id=thread_id,
+            topic=self.topic,
+            created_by=self.created_by,
+            deleted=self.deleted,
+            participants=tuple(sorted(p for p, here in self.present.items() if here)),
+            former_participants=tuple(sorted(p for p, here in self.present.items() if not here)),
+            last_activity=format_timestamp(self.last_activity) or "",
+        )
+
+
+def _threads(happenings: Sequence[Happening]) -> tuple[ExpectedThread, ...]:
+    """Each thread's row, replayed from its happenings in time order."""
+    replays: dict[str, _Replay] = {}
+    for happening in happenings:
+        replay = replays.setdefault(happening.thread_id, _Replay())
+        replay.last_activity = happening.time
+        if not isinstance(happening, Changed):
+            continue
+        if happening.topic is not None:
+            replay.topic = happening.topic
+        if happening.change is ThreadChange.CREATED:
+            replay.created_by = happening.actor.raw_id
+            replay.present.update({person.raw_id: True for person in happening.audience})
+        elif happening.change is ThreadChange.DELETED:
+            replay.deleted = True
+        elif happening.participant is not None:
+            added = happening.change is ThreadChange.PARTICIPANT_ADDED
+            replay.present[happening.participant.raw_id] = added
+    return tuple(replay.expected(thread_id) for thread_id, replay in replays.items())

@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from archiver.fields import parse_timestamp
 from archiver.inventory import MessageBlob, ThreadBlob, entry
 from archiver.layout import LatestRow
-from archiver.truth import ExpectedChange, ExpectedVersion, GroundTruth
+from archiver.threads import ACTIVITY_RESOLUTION, ThreadRow
+from archiver.truth import ExpectedChange, ExpectedThread, ExpectedVersion, GroundTruth
 from archiver.versions import Stamp
 
 _VersionKey = tuple[str, str, int, str]
@@ -30,6 +32,7 @@ class Snapshot:
     quarantine: dict[str, str]  # name -> document text
     strays: list[str]
     rows: list[LatestRow]
+    thread_rows: list[ThreadRow] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +62,7 @@ def against_truth(truth: GroundTruth, snapshot: Snapshot, *, exact: bool) -> Fin
     _versions(truth.versions, snapshot, scoped, findings)
     _changes(truth.changes, snapshot, scoped, findings)
     _rows(truth.latest, snapshot, scoped, findings)
+    _thread_rows(truth.thread_rows, snapshot, scoped, findings)
     for name, text in snapshot.quarantine.items():
         if exact or any(thread in text for thread in threads):
             findings.extra.append(f"quarantined event {name}: {_reason(text)}")
@@ -95,6 +99,11 @@ def consistency(snapshot: Snapshot) -> Findings:
     for key, blob in newest.items():
         if key not in rows:
             findings.missing.append(f"no row for message {_message(key)} (newest blob {blob.name})")
+    threads = {row.thread_id for row in snapshot.thread_rows}
+    if threads:
+        findings.checked["thread rows"] += len(threads)
+    for thread in sorted({key[0] for key in newest} - threads):
+        findings.missing.append(f"no thread row for thread {thread}")
     return findings
 
 
@@ -193,6 +202,45 @@ def _rows(
             problems.append(f"blobName is {row.blob_name!r}")
         if problems:
             findings.wrong.append(f"row of message {_message(key)}: {'; '.join(problems)}")
+
+
+def _thread_rows(
+    expected: Iterable[ExpectedThread], snapshot: Snapshot, scoped: Any, findings: Findings
+) -> None:
+    wanted = {t.thread_id: t for t in expected}
+    rows = {r.thread_id: r for r in snapshot.thread_rows if scoped(r.thread_id)}
+    if wanted:
+        findings.checked["thread rows"] += len(wanted)
+    for thread in wanted.keys() - rows.keys():
+        findings.missing.append(f"thread row of {thread}")
+    for thread in rows.keys() - wanted.keys():
+        findings.extra.append(f"unexpected thread row for {thread}")
+    for thread in wanted.keys() & rows.keys():
+        want, row = wanted[thread], rows[thread]
+        newest = parse_timestamp(want.last_activity)
+        problems = [
+            f"{name} is {_short(got)!r}, expected {_short(value)!r}"
+            for name, got, value in (
+                ("topic", row.topic, want.topic),
+                ("createdBy", row.created_by, want.created_by),
+                ("deleted", row.delete_time is not None, want.deleted),
+                ("participants", tuple(m.raw_id for m in row.participants), want.participants),
+                (
+                    "formerParticipants",
+                    tuple(m.raw_id for m in row.former_participants),
+                    want.former_participants,
+                ),
+            )
+            if got != value
+        ]
+        activity = row.last_activity
+        if activity is None or not newest - ACTIVITY_RESOLUTION < activity <= newest:
+            problems.append(
+                f"lastActivity is {activity}, expected within {ACTIVITY_RESOLUTION} "
+                f"before {want.last_activity}"
+            )
+        if problems:
+            findings.wrong.append(f"thread row of {thread}: {'; '.join(problems)}")
 
 
 def _compare(

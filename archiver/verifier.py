@@ -55,8 +55,16 @@ async def snapshot(storage: Storage, *, threads: Collection[str] | None = None) 
             rows += [
                 row async for row in storage.messages.scan(encode_key(thread, field="threadId"))
             ]
+    thread_rows = [
+        row async for row in storage.threads.scan() if wanted is None or row.thread_id in wanted
+    ]
     return Snapshot(
-        messages=messages, threads=changes, quarantine=quarantine, strays=strays, rows=rows
+        messages=messages,
+        threads=changes,
+        quarantine=quarantine,
+        strays=strays,
+        rows=rows,
+        thread_rows=thread_rows,
     )
 
 

@@ -48,6 +48,7 @@ class Result:
     events: int  # events delivered, per-user copies and repeats included
     seconds: float
     storage: dict[str, int]
+    threads: int = 0  # threads the traffic spans
     latencies: tuple[float, ...] = ()  # seconds per delivery request
     round_number: int = 0
 
@@ -103,6 +104,7 @@ def run_floor(workload: Workload, traffic: Traffic) -> Result:
         events=len(traffic.events),
         seconds=run.seconds,
         storage=run.requests,
+        threads=traffic.threads,
     )
 
 
@@ -165,6 +167,7 @@ async def _deliver(
         events=traffic.deliveries,
         seconds=seconds,
         storage=since(after, before),
+        threads=traffic.threads,
         latencies=tuple(tally.latencies),
     )
 

@@ -2,7 +2,8 @@
 
 For each unique version, one create-only blob put and one row write (an insert for a
 message's first version, an unconditional replace for later ones), with the archiver's
-storage concurrency and versions of one message in order. Names, documents and rows
+storage concurrency and versions of one message in order; and for each thread one
+insert of its `ChatThreads` row, already in its final state. Names, documents and rows
 are prepared before the clock starts: no HTTP, no parsing, no decisions.
 """
 
@@ -23,9 +24,15 @@ from archiver.envelopes import RawEvent
 from archiver.events import classify
 from archiver.layout import latest_row, message_blob_name, message_document
 from archiver.records import MessageVersion
-from archiver.settings import DEFAULT_CONTAINER, DEFAULT_MESSAGES_TABLE, StorageSettings
+from archiver.settings import (
+    DEFAULT_CONTAINER,
+    DEFAULT_MESSAGES_TABLE,
+    DEFAULT_THREADS_TABLE,
+    StorageSettings,
+)
 from archiver.storage.clients import clients
-from archiver.storage.entities import to_entity
+from archiver.storage.entities import to_entity, to_thread_entity
+from archiver.threads import ThreadRow, advance, patches
 from bench.counting import StorageRequests, since
 
 _JSON = ContentSettings(content_type="application/json; charset=utf-8")
@@ -49,7 +56,7 @@ class FloorRun:
 
 async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -> FloorRun:
     """Store the version carried by each of `events` (one thread-level event each)."""
-    messages = _prepared(events)
+    messages, threads = _prepared(events)
     counter = StorageRequests()
     # The archiver's own client configuration, so only the work around the calls differs.
     blobs, tables, _ = clients(StorageSettings(connection_string=connection), counter)
@@ -57,6 +64,7 @@ async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -
         container = blobs.get_container_client(DEFAULT_CONTAINER)
         await container.create_container()
         table = await tables.create_table(DEFAULT_MESSAGES_TABLE)
+        thread_table = await tables.create_table(DEFAULT_THREADS_TABLE)
         before = counter.snapshot()
         limit = asyncio.Semaphore(concurrency)
 
@@ -72,18 +80,28 @@ async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -
                     else:
                         await table.update_entity(version.entity, mode=UpdateMode.REPLACE)
 
+        async def thread(entity: dict[str, Any]) -> None:
+            async with limit:
+                await thread_table.create_entity(entity)
+
         began = time.perf_counter()
-        await asyncio.gather(*(one(versions) for versions in messages))
+        await asyncio.gather(
+            *(one(versions) for versions in messages), *(thread(row) for row in threads)
+        )
         seconds = time.perf_counter() - began
         after = counter.snapshot()
     return FloorRun(seconds=seconds, requests=since(after, before))
 
 
-def _prepared(events: tuple[str, ...]) -> list[list[_Version]]:
+def _prepared(events: tuple[str, ...]) -> tuple[list[list[_Version]], list[dict[str, Any]]]:
     now = datetime.now(UTC)
     by_message: dict[tuple[str, str], list[_Version]] = defaultdict(list)
-    for text in events:
-        record = classify(RawEvent.from_value(_loads(text)))
+    records = [classify(RawEvent.from_value(_loads(text))) for text in events]
+    threads: dict[str, ThreadRow] = {}
+    for patch in patches(records):
+        row = advance(threads.get(patch.row.thread_key), patch)
+        threads[patch.row.thread_key] = row or threads[patch.row.thread_key]
+    for record in records:
         assert isinstance(record, MessageVersion), record
         versions = by_message[(record.thread_key, record.message_key)]
         versions.append(
@@ -94,7 +112,7 @@ def _prepared(events: tuple[str, ...]) -> list[list[_Version]]:
                 first=not versions,
             )
         )
-    return list(by_message.values())
+    return list(by_message.values()), [to_thread_entity(row) for row in threads.values()]
 
 
 def _loads(text: str) -> dict[str, Any]:

@@ -67,6 +67,11 @@ class Traffic:
         """Events posted, duplicates included."""
         return sum(len(b.events) for b in self.batches)
 
+    @property
+    def threads(self) -> int:
+        """Threads the versions belong to."""
+        return len({v.thread_id for v in self.versions})
+
 
 def traffic(
     workload: Workload,

@@ -81,12 +81,14 @@ def message_event(
     message_type: str = "Text",
     topic: str = TOPIC,
     schema: str = "eventgrid",
+    time: str | None = None,
 ) -> dict[str, Any]:
     """A ChatMessage{Received,Edited,Deleted}[InThread] event.
 
     With `recipient` it is the per-user event (one copy per recipient), otherwise the
     thread-level InThread event. `version` defaults to the message id plus a step
-    per action, as real versions advance on edit and delete.
+    per action, as real versions advance on edit and delete. `time` is when the
+    change happened: the compose, edit or delete time.
     """
     step = {"received": 0, "edited": 141_857, "deleted": 1_031_434}[action]
     data: dict[str, Any] = {
@@ -104,9 +106,11 @@ def message_event(
     if metadata is not None:
         data["metadata"] = metadata
     if action == "edited":
-        data["editTime"] = "2021-02-19T00:28:20.784Z"
+        data["editTime"] = time or "2021-02-19T00:28:20.784Z"
     if action == "deleted":
-        data["deleteTime"] = "2021-02-19T00:43:10.14Z"
+        data["deleteTime"] = time or "2021-02-19T00:43:10.14Z"
+    if action == "received" and time is not None:
+        data["composeTime"] = time
     suffix = "" if recipient else "InThread"
     subject = f"thread/{thread_id}/sender/{sender}"
     if recipient:
@@ -126,8 +130,17 @@ def thread_event(
     recipient: str | None = None,
     topic: str = TOPIC,
     schema: str = "eventgrid",
+    time: str | None = None,
+    subject_line: str | None = None,
+    display_name: str = "Bob",
+    participants: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """A thread or participant event, e.g. kind='ChatThreadParticipantAdded'."""
+    """A thread or participant event, e.g. kind='ChatThreadParticipantAdded'.
+
+    `time` is when the change happened, `subject_line` the thread's topic (creation
+    and properties updates), `display_name` the participant's name, `participants`
+    the raw ids a creation starts with (Alice and Bob by default).
+    """
     data: dict[str, Any] = {
         "version": version,
         "threadId": thread_id,
@@ -136,41 +149,49 @@ def thread_event(
     }
     if "ParticipantAdded" in kind:
         data |= {
-            "time": "2021-02-20T00:54:42.8622646+00:00",
+            "time": time or "2021-02-20T00:54:42.8622646+00:00",
             "addedByCommunicationIdentifier": identifier(actor),
             "participantAdded": {
-                "displayName": "Bob",
+                "displayName": display_name,
                 "participantCommunicationIdentifier": identifier(participant or BOB),
             },
         }
     elif "ParticipantRemoved" in kind:
         data |= {
-            "time": "2021-02-20T00:56:18.1118006+00:00",
+            "time": time or "2021-02-20T00:56:18.1118006+00:00",
             "removedByCommunicationIdentifier": identifier(actor),
             "participantRemoved": {
-                "displayName": "Bob",
+                "displayName": display_name,
                 "participantCommunicationIdentifier": identifier(participant or BOB),
             },
         }
     elif "Created" in kind:
+        names = ["Bob", "Scott"]
         data |= {
             "createdByCommunicationIdentifier": identifier(actor),
-            "properties": {"topic": "Talk about new Thread Events in commuication services"},
+            "properties": {
+                "topic": subject_line or "Talk about new Thread Events in commuication services"
+            },
             "participants": [
-                {"displayName": "Bob", "participantCommunicationIdentifier": identifier(ALICE)},
-                {"displayName": "Scott", "participantCommunicationIdentifier": identifier(BOB)},
+                {
+                    "displayName": names[index % 2],
+                    "participantCommunicationIdentifier": identifier(raw_id),
+                }
+                for index, raw_id in enumerate(participants or (ALICE, BOB))
             ],
         }
+        if time is not None:
+            data["createTime"] = time
     elif "PropertiesUpdated" in kind:
         data |= {
             "editedByCommunicationIdentifier": identifier(actor),
-            "editTime": "2021-02-20T00:04:07.7152073+00:00",
-            "properties": {"topic": "Updated topic"},
+            "editTime": time or "2021-02-20T00:04:07.7152073+00:00",
+            "properties": {"topic": subject_line or "Updated topic"},
         }
     else:
         data |= {
             "deletedByCommunicationIdentifier": identifier(actor),
-            "deleteTime": "2021-02-20T00:00:40.1271809+00:00",
+            "deleteTime": time or "2021-02-20T00:00:40.1271809+00:00",
         }
     if recipient:
         data["recipientCommunicationIdentifier"] = identifier(recipient)

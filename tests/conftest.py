@@ -47,6 +47,7 @@ def fresh_settings(connection_string: str, **overrides: object) -> Settings:
         "storage": StorageSettings(connection_string=connection_string),
         "container": f"chat-archive-{unique}",
         "messages_table": f"ChatMessages{unique}",
+        "threads_table": f"ChatThreads{unique}",
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 
@@ -84,6 +85,7 @@ def storage_environment(settings: Settings) -> dict[str, str]:
         "ARCHIVE_STORAGE": settings.storage.connection_string,
         "ARCHIVE_CONTAINER": settings.container,
         "ARCHIVE_MESSAGES_TABLE": settings.messages_table,
+        "ARCHIVE_THREADS_TABLE": settings.threads_table,
     }
 
 

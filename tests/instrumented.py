@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 
 from archiver.errors import ConcurrentUpdate, StorageUnavailable
 from archiver.layout import LatestRow
-from archiver.storage.ports import Current, Storage
+from archiver.storage.ports import Current, Known, Storage
+from archiver.threads import ThreadRow
 
 
 class Instrumented:
@@ -39,6 +40,7 @@ class Instrumented:
         self.broken = broken
         self.blobs = _Blobs(self)
         self.messages = _Messages(self)
+        self.threads = _Threads(self)
 
     @property
     def requests(self) -> Counter[str]:
@@ -105,4 +107,25 @@ class _Messages:
 
     async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         async for row in self._owner.inner.messages.scan(thread_key):
+            yield row
+
+
+class _Threads:
+    def __init__(self, owner: Instrumented) -> None:
+        self._owner = owner
+
+    async def get(self, thread_key: str) -> Known | None:
+        await self._owner.hit("thread.get")
+        return await self._owner.inner.threads.get(thread_key)
+
+    async def insert(self, row: ThreadRow) -> str:
+        await self._owner.hit("thread.insert")
+        return await self._owner.inner.threads.insert(row)
+
+    async def replace(self, row: ThreadRow, *, etag: str) -> str:
+        await self._owner.hit("thread.replace")
+        return await self._owner.inner.threads.replace(row, etag=etag)
+
+    async def scan(self) -> AsyncIterator[ThreadRow]:
+        async for row in self._owner.inner.threads.scan():
             yield row

@@ -30,6 +30,7 @@ CORE = [
     "storage/ports",
     "storage/memory",
     "ledger",
+    "threads",
 ]
 ALLOWED: dict[str, set[str]] = {}
 

@@ -1026,8 +1026,16 @@ class Target:
             if isinstance(found, MessageBlob)
         }
         rows = [row async for row in storage.messages.scan()]
+        thread_rows = [row async for row in storage.threads.scan()]
         strays = [name for name, found in parsed.items() if found is None]
-        return Snapshot(messages=messages, threads={}, quarantine={}, strays=strays, rows=rows)
+        return Snapshot(
+            messages=messages,
+            threads={},
+            quarantine={},
+            strays=strays,
+            rows=rows,
+            thread_rows=thread_rows,
+        )
 
 
 def blob_name(record: MessageVersion | ThreadEvent | Quarantined | Record) -> str:

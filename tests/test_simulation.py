@@ -69,6 +69,7 @@ def test_a_default_simulation_verifies_exactly(served, tmp_path):
         "versions": len(truth.versions),
         "changes": len(truth.changes),
         "rows": len(truth.latest),
+        "thread rows": len(truth.threads),
     }
 
 

@@ -10,7 +10,10 @@ from archiver.errors import AlreadyStored, ConcurrentUpdate, NotFound
 from archiver.layout import LatestRow
 from archiver.records import Action
 from archiver.storage.ports import Storage
+from archiver.threads import Member, ThreadRow
 from archiver.versions import Stamp
+
+THREAD_ID = "19:6e5d6ca1d75044a49a36a7965ec4a906@thread.v2"
 
 
 def row(**changes: object) -> LatestRow:
@@ -216,3 +219,117 @@ async def test_prepare_can_run_again_and_ping_answers(storage: Storage):
     await storage.prepare()
 
     await storage.ping()
+
+
+def thread_row(**changes: object) -> ThreadRow:
+    values: dict[str, object] = {
+        "thread_key": THREAD_ID,
+        "thread_id": THREAD_ID,
+        "topic": "Claim #4471 — über ✅",
+        "topic_version": 1613781114365,
+        "metadata": {"case": "4471"},
+        "metadata_version": 1613781114365,
+        "created_by": "8:acs:109f0644_00000008-5cbb-38a0",
+        "create_time": datetime(2021, 2, 20, 0, 31, 54, 365000, tzinfo=UTC),
+        "last_activity": datetime(2021, 2, 20, 0, 54, 42, 862264, tzinfo=UTC),
+        "members": (
+            Member(raw_id="8:acs:a", display_name="Bob", version=1613781114365, present=True),
+            Member(raw_id="8:acs:b", display_name=None, version=1613782482822, present=False),
+            Member(raw_id="8:orgid:c", display_name="Dr. Ünal", version=2**62, present=True),
+        ),
+    }
+    return ThreadRow(**(values | changes))  # type: ignore[arg-type]
+
+
+async def test_a_thread_row_reads_back_exactly_as_written(storage: Storage):
+    written = thread_row(
+        deleted_by="8:acs:a",
+        delete_time=datetime(2021, 2, 21, tzinfo=UTC),
+        transcript_time=datetime(2021, 3, 1, 3, 0, tzinfo=UTC),
+        transcript_activity=datetime(2021, 2, 21, tzinfo=UTC),
+        truncated=True,
+    )
+
+    etag = await storage.threads.insert(written)
+
+    known = await storage.threads.get(THREAD_ID)
+    assert known is not None
+    assert (known.row, known.etag) == (written, etag)
+
+
+async def test_a_thread_row_with_only_its_id_reads_back_with_every_field_unknown(storage: Storage):
+    written = ThreadRow(thread_key=THREAD_ID, thread_id=THREAD_ID)
+
+    await storage.threads.insert(written)
+
+    known = await storage.threads.get(THREAD_ID)
+    assert known is not None
+    assert known.row == written
+
+
+async def test_participants_longer_than_one_table_property_read_back_whole(storage: Storage):
+    members = tuple(
+        Member(
+            raw_id=f"8:acs:109f0644-b956-4cd9-87b1-71024f6e2f44_00000008-5cbb-{n:04d}",
+            display_name=f"Participant {n} 👩🏽‍⚕️",
+            version=1613781114365 + n,
+            present=n % 3 != 0,
+        )
+        for n in range(500)
+    )
+    written = thread_row(members=members)
+
+    await storage.threads.insert(written)
+
+    known = await storage.threads.get(THREAD_ID)
+    assert known is not None
+    assert known.row.members == members
+
+
+async def test_a_second_insert_of_a_thread_row_is_a_conflict(storage: Storage):
+    await storage.threads.insert(thread_row())
+
+    with pytest.raises(ConcurrentUpdate):
+        await storage.threads.insert(thread_row(topic="other"))
+
+    known = await storage.threads.get(THREAD_ID)
+    assert known is not None
+    assert known.row.topic == thread_row().topic
+
+
+async def test_a_thread_row_is_replaced_only_with_its_current_etag(storage: Storage):
+    first = await storage.threads.insert(thread_row())
+    second = await storage.threads.replace(thread_row(topic="Renamed"), etag=first)
+
+    with pytest.raises(ConcurrentUpdate):
+        await storage.threads.replace(thread_row(topic="Stale"), etag=first)
+    with pytest.raises(ConcurrentUpdate):
+        await storage.threads.replace(thread_row(thread_key="19:none@thread.v2"), etag=second)
+
+    known = await storage.threads.get(THREAD_ID)
+    assert known is not None
+    assert (known.row.topic, known.etag) == ("Renamed", second)
+    assert second != first
+
+
+async def test_thread_rows_scan_in_key_order_and_a_missing_one_is_none(storage: Storage):
+    for key in ("19:b@thread.v2", "19:a@thread.v2"):
+        await storage.threads.insert(thread_row(thread_key=key, thread_id=key))
+
+    keys = [r.thread_key async for r in storage.threads.scan()]
+
+    assert keys == ["19:a@thread.v2", "19:b@thread.v2"]
+    assert await storage.threads.get("19:none@thread.v2") is None
+
+
+async def test_a_thread_table_nothing_was_written_to_scans_no_rows(settings):
+    from archiver.storage.azure import AzureStorage
+    from archiver.storage.memory import MemoryStorage
+
+    unprepared = AzureStorage.from_settings(settings)
+    try:
+        for store in (unprepared, MemoryStorage()):
+            assert [r async for r in store.threads.scan()] == []
+            assert await store.threads.get(THREAD_ID) is None
+    finally:
+        await unprepared.close()

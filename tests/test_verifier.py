@@ -135,8 +135,13 @@ async def test_an_archive_written_from_a_simulation_verifies_exactly(archived):
         "versions": len(truth.versions),
         "changes": len(truth.changes),
         "rows": len(truth.latest),
+        "thread rows": len(truth.threads),
     }
-    assert consistent.checked == {"versions": len(truth.versions), "rows": len(truth.latest)}
+    assert consistent.checked == {
+        "versions": len(truth.versions),
+        "rows": len(truth.latest),
+        "thread rows": len(truth.threads),
+    }
 
 
 async def test_a_deleted_version_blob_is_missing(archived):
@@ -255,6 +260,7 @@ async def test_other_threads_are_ignored_unless_exact(archived):
     assert others == [
         f"unexpected row for message 1613694358927 in {THREAD}",
         f"unexpected thread change blob threads/{THREAD}/{7:020d}-created.json",
+        f"unexpected thread row for {THREAD}",
         f"unexpected version blob messages/{THREAD}/1613694358927/{1613694358927:020d}-received"
         ".json",
     ]
@@ -274,7 +280,9 @@ async def test_an_empty_archive_misses_everything_the_truth_holds(settings):
     ]
     rows = [f"latest row of message {v.message_id} in {v.thread_id}" for v in truth.latest]
     assert set(versions + rows) <= set(findings.missing)
-    assert len(findings.missing) == len(truth.versions) + len(truth.changes) + len(truth.latest)
+    assert len(findings.missing) == (
+        len(truth.versions) + len(truth.changes) + len(truth.latest) + len(truth.thread_rows)
+    )
     assert kinds(findings).keys() == {"missing"}
 
 

@@ -208,6 +208,7 @@ def served(azurite: emulator.Endpoints, tmp_path: Path) -> Iterator[tuple[int, s
                 "ARCHIVE_STORAGE": azurite.connection_string,
                 "ARCHIVE_CONTAINER": settings.container,
                 "ARCHIVE_MESSAGES_TABLE": settings.messages_table,
+                "ARCHIVE_THREADS_TABLE": settings.threads_table,
             },
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 
 from archiver.errors import AlreadyStored, ConcurrentUpdate, NotFound
 from archiver.layout import LatestRow
-from archiver.storage.ports import Current
+from archiver.storage.ports import Current, Known
+from archiver.threads import ThreadRow
 
 
 class MemoryBlobArchive:
@@ -93,12 +94,54 @@ class MemoryMessageTable:
         return f'W/"{next(self._etags)}"'
 
 
+class MemoryThreadTable:
+    """Thread rows in a dict, each with an ETag that changes on every write."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[ThreadRow, str]] = {}
+        self._etags = itertools.count(1)
+
+    async def get(self, thread_key: str) -> Known | None:
+        """Return the row and its ETag, or None when there is no row."""
+        await asyncio.sleep(0)
+        found = self.rows.get(thread_key)
+        return None if found is None else Known(*found)
+
+    async def insert(self, row: ThreadRow) -> str:
+        """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
+        await asyncio.sleep(0)
+        if row.thread_key in self.rows:
+            raise ConcurrentUpdate(f"thread row {row.thread_key} already exists")
+        self.rows[row.thread_key] = (row, etag := self._etag())
+        return etag
+
+    async def replace(self, row: ThreadRow, *, etag: str) -> str:
+        """Replace the row if it still has `etag` and return the new ETag; raise
+        ConcurrentUpdate otherwise."""
+        await asyncio.sleep(0)
+        found = self.rows.get(row.thread_key)
+        if found is None or found[1] != etag:
+            raise ConcurrentUpdate(f"thread row {row.thread_key} changed")
+        self.rows[row.thread_key] = (row, new := self._etag())
+        return new
+
+    async def scan(self) -> AsyncIterator[ThreadRow]:
+        """Yield every thread row, in key order."""
+        await asyncio.sleep(0)
+        for key in sorted(self.rows):
+            yield self.rows[key][0]
+
+    def _etag(self) -> str:
+        return f'W/"t{next(self._etags)}"'
+
+
 class MemoryStorage:
-    """Both in-memory stores, shaped like the Azure adapter."""
+    """The in-memory stores, shaped like the Azure adapter."""
 
     def __init__(self) -> None:
         self._blobs = MemoryBlobArchive()
         self._messages = MemoryMessageTable()
+        self._threads = MemoryThreadTable()
 
     @property
     def blobs(self) -> MemoryBlobArchive:
@@ -109,6 +152,11 @@ class MemoryStorage:
     def messages(self) -> MemoryMessageTable:
         """The latest-message table."""
         return self._messages
+
+    @property
+    def threads(self) -> MemoryThreadTable:
+        """The thread table."""
+        return self._threads
 
     async def prepare(self) -> None:
         """Nothing to create in memory."""

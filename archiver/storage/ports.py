@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from archiver.layout import LatestRow
+from archiver.threads import ThreadRow
 from archiver.versions import Stamp
 
 
@@ -55,6 +56,31 @@ class MessageTable(Protocol):
         """Yield every row, or one thread's, in key order; none before any write."""
 
 
+@dataclass(frozen=True)
+class Known:
+    """A thread row as it is now, and the ETag that proves it."""
+
+    row: ThreadRow
+    etag: str
+
+
+class ThreadTable(Protocol):
+    """The `ChatThreads` table: one row per thread."""
+
+    async def get(self, thread_key: str) -> Known | None:
+        """Return the row and its ETag, or None when there is no row."""
+
+    async def insert(self, row: ThreadRow) -> str:
+        """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
+
+    async def replace(self, row: ThreadRow, *, etag: str) -> str:
+        """Replace the row if it still has `etag` and return the new ETag; raise
+        ConcurrentUpdate otherwise."""
+
+    def scan(self) -> AsyncIterator[ThreadRow]:
+        """Yield every thread row, in key order; none before any write."""
+
+
 class Storage(Protocol):
     """The archive's storage, as one thing to prepare, check and close."""
 
@@ -65,6 +91,10 @@ class Storage(Protocol):
     @property
     def messages(self) -> MessageTable:
         """The latest-message table."""
+
+    @property
+    def threads(self) -> ThreadTable:
+        """The thread table."""
 
     async def prepare(self) -> None:
         """Create the container and tables when missing; safe to call again."""

@@ -1,0 +1,147 @@
+"""The `ChatMessages` and `ChatThreads` tables over the async Table SDK.
+
+Rows are written with inserts and ETag-conditional replaces only; a lost race is a
+ConcurrentUpdate for the archive to resolve by reading and deciding again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+
+from archiver.errors import ConcurrentUpdate
+from archiver.layout import LatestRow
+from archiver.storage.entities import (
+    THREAD_ROW_KEY,
+    from_entity,
+    from_thread_entity,
+    stamp_of,
+    to_entity,
+    to_thread_entity,
+)
+from archiver.storage.ports import Current, Known
+from archiver.storage.translation import etag_of, translated
+from archiver.threads import ThreadRow
+
+_ROW_STAMP = ["version", "action"]
+
+
+class AzureMessageTable:
+    """The latest-message table, written with inserts and ETag-checked replaces."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    async def current(self, thread_key: str, message_key: str) -> Current | None:
+        """Return the row's stamp and ETag, or None when there is no row."""
+        entity = await self._entity(thread_key, message_key, select=_ROW_STAMP)
+        if entity is None:
+            return None
+        return Current(stamp_of(entity), entity.metadata["etag"])
+
+    async def insert(self, row: LatestRow) -> str:
+        """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
+        with translated(f"inserting row {row.thread_key}/{row.message_key}"):
+            try:
+                return etag_of(await self._table.create_entity(to_entity(row)))
+            except ResourceExistsError as exc:
+                raise ConcurrentUpdate("row already exists") from exc
+
+    async def replace(self, row: LatestRow, *, etag: str) -> str:
+        """Replace the row if it still has `etag` and return the new ETag; raise
+        ConcurrentUpdate otherwise."""
+        with translated(f"replacing row {row.thread_key}/{row.message_key}"):
+            try:
+                return etag_of(
+                    await self._table.update_entity(
+                        to_entity(row),
+                        mode=UpdateMode.REPLACE,
+                        etag=etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                )
+            except ResourceNotFoundError as exc:
+                raise ConcurrentUpdate("row was deleted") from exc
+
+    async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
+        """Return the whole row, or None."""
+        entity = await self._entity(thread_key, message_key)
+        return None if entity is None else from_entity(entity)
+
+    async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
+        """Yield every row, or one thread's, in key order."""
+        with translated("listing rows"):
+            try:
+                if thread_key is None:
+                    pages = self._table.list_entities()
+                else:
+                    pages = self._table.query_entities(
+                        "PartitionKey eq @thread", parameters={"thread": thread_key}
+                    )
+                async for entity in pages:
+                    yield from_entity(entity)
+            except ResourceNotFoundError:
+                return  # no table yet: nothing was archived
+
+    async def _entity(
+        self, thread_key: str, message_key: str, select: list[str] | None = None
+    ) -> Any:
+        with translated(f"reading row {thread_key}/{message_key}"):
+            try:
+                return await self._table.get_entity(thread_key, message_key, select=select)
+            except ResourceNotFoundError:
+                return None
+
+
+class AzureThreadTable:
+    """The thread table, written with inserts and ETag-checked replaces."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    async def get(self, thread_key: str) -> Known | None:
+        """Return the row and its ETag, or None when there is no row."""
+        with translated(f"reading thread row {thread_key}"):
+            try:
+                entity = await self._table.get_entity(thread_key, THREAD_ROW_KEY)
+            except ResourceNotFoundError:
+                return None
+        return Known(from_thread_entity(entity), etag_of(entity.metadata))
+
+    async def insert(self, row: ThreadRow) -> str:
+        """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
+        with translated(f"inserting thread row {row.thread_key}"):
+            try:
+                return etag_of(await self._table.create_entity(to_thread_entity(row)))
+            except ResourceExistsError as exc:
+                raise ConcurrentUpdate("thread row already exists") from exc
+
+    async def replace(self, row: ThreadRow, *, etag: str) -> str:
+        """Replace the row if it still has `etag` and return the new ETag; raise
+        ConcurrentUpdate otherwise."""
+        with translated(f"replacing thread row {row.thread_key}"):
+            try:
+                return etag_of(
+                    await self._table.update_entity(
+                        to_thread_entity(row),
+                        mode=UpdateMode.REPLACE,
+                        etag=etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                )
+            except ResourceNotFoundError as exc:
+                raise ConcurrentUpdate("thread row was deleted") from exc
+
+    async def scan(self) -> AsyncIterator[ThreadRow]:
+        """Yield every thread row, in key order."""
+        with translated("listing thread rows"):
+            try:
+                async for entity in self._table.list_entities():
+                    yield from_thread_entity(entity)
+            except ResourceNotFoundError:
+                return  # no table yet: nothing was archived
