@@ -1,7 +1,8 @@
 """`python -m archiver`: the command line, one subcommand per job.
 
-Errors a user can fix (a bad setting, Azurite missing) print one line and exit 2;
-nothing prints a traceback for them.
+Errors a user can fix print one line, never a traceback, and exit with the code
+archiver.exits documents: 2 for a bad argument or setting, 3 for a thread that is not
+there, 4 when storage or ACS is unavailable.
 """
 
 from __future__ import annotations
@@ -17,14 +18,27 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from archiver import emulator
+from archiver import emulator, retrieval, trial
 from archiver.bootstrap import build
-from archiver.errors import ConfigurationError
+from archiver.errors import (
+    AlreadyStored,
+    ArchiverError,
+    ConfigurationError,
+    RequestRejected,
+    StorageError,
+    UnknownThread,
+)
+from archiver.exits import Exit
 from archiver.settings import Settings, read_local_settings
-from archiver.trial import add_commands
 
 PROJECT = Path(__file__).resolve().parent.parent
-EXIT_USAGE = 2
+_EXITS: tuple[tuple[type[ArchiverError], Exit, str], ...] = (
+    (ConfigurationError, Exit.USAGE, ""),
+    (RequestRejected, Exit.USAGE, ""),
+    (AlreadyStored, Exit.USAGE, " already exists; choose another name"),
+    (UnknownThread, Exit.NOT_FOUND, ""),
+    (StorageError, Exit.UNAVAILABLE, " (is storage reachable? see ARCHIVE_STORAGE)"),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,17 +49,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         return int(arguments.run(arguments))
-    except ConfigurationError as exc:
+    except ArchiverError as exc:
+        for kind, code, hint in _EXITS:
+            if isinstance(exc, kind):
+                print(f"archiver: {exc}{hint}", file=sys.stderr)
+                return code
         print(f"archiver: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.PROBLEM
+    except BrokenPipeError:
+        # The reader went away (`export ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return Exit.OK
     except KeyboardInterrupt:
-        return 130
+        return Exit.INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m archiver",
-        description="Archive Azure Communication Services chat events to Azure storage.",
+        description="Archive Azure Communication Services chat events to Azure storage, "
+        "and get them back out. Every command has --help with an example.",
+        epilog="exit codes: 0 done; 1 done, but something needs attention; 2 bad argument "
+        "or setting; 3 not found; 4 storage or ACS unavailable (run again later).",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     serve = commands.add_parser(
@@ -89,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: python -m archiver azurite",
     )
     azurite.set_defaults(run=_azurite)
-    add_commands(commands, load_settings=load_settings)
+    trial.add_commands(commands, load_settings=load_settings)
+    retrieval.add_commands(commands, load_settings=load_settings)
     return parser
 
 

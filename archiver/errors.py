@@ -6,6 +6,9 @@
   | + InvalidBody           not JSON, or not an event or an array of events   -> 400
   | + TopicNotAllowed       an event comes from a topic outside the allow-list -> 403
   | + BodyTooLarge          the body exceeds ARCHIVE_MAX_BODY_BYTES             -> 413
+  | + InvalidQuery          a read API parameter is malformed                   -> 400
+  x UnknownThread           the archive holds nothing of a thread or message    -> 404
+  x DamagedArchive          a stored blob is not what the storage contract says; run verify
   x InvalidEvent            one event failed parsing or validation -> quarantine entry
   x StorageError
     + AlreadyStored         a create-only write found the name taken (a duplicate)
@@ -42,6 +45,18 @@ class TopicNotAllowed(RequestRejected):
 
 class BodyTooLarge(RequestRejected):
     """The body is larger than ARCHIVE_MAX_BODY_BYTES."""
+
+
+class InvalidQuery(RequestRejected):
+    """A parameter of a read request (or a command) is malformed; the message names it."""
+
+
+class UnknownThread(ArchiverError):
+    """The archive holds nothing of the thread (or message) asked for."""
+
+
+class DamagedArchive(ArchiverError):
+    """A stored blob does not hold what the storage contract says it holds."""
 
 
 class InvalidEvent(ArchiverError):

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from archiver.keys import decode_key
-from archiver.layout import MESSAGES_PREFIX, QUARANTINE_PREFIX, THREADS_PREFIX
+from archiver.layout import MESSAGES_PREFIX, QUARANTINE_PREFIX, THREADS_PREFIX, is_transcript_name
 from archiver.records import Action, ThreadChange
 
 _KEY = r"[A-Za-z0-9\-_:@.~]+"
@@ -54,7 +54,14 @@ class QuarantineBlob:
     name: str
 
 
-Entry = MessageBlob | ThreadBlob | QuarantineBlob
+@dataclass(frozen=True, kw_only=True)
+class TranscriptBlob:
+    """A transcript written by export or by archiving a thread from ACS."""
+
+    name: str
+
+
+Entry = MessageBlob | ThreadBlob | QuarantineBlob | TranscriptBlob
 
 
 def entry(name: str) -> Entry | None:
@@ -85,4 +92,6 @@ def _entry(name: str) -> Entry | None:
         )
     if _QUARANTINE.match(name):
         return QuarantineBlob(name=name)
+    if is_transcript_name(name):
+        return TranscriptBlob(name=name)
     return None

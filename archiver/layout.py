@@ -21,6 +21,12 @@ from archiver.versions import Stamp
 MESSAGES_PREFIX = "messages/"
 THREADS_PREFIX = "threads/"
 QUARANTINE_PREFIX = "quarantine/"
+TRANSCRIPTS_PREFIX = "transcripts/"
+# Transcript names are chosen by users (`export --blob NAME`): path segments of
+# key-safe characters, none of them "." or "..".
+_TRANSCRIPT_NAME = re.compile(
+    r"^(?!.*(^|/)\.{1,2}(/|$))[A-Za-z0-9._~:@=+-]+(/[A-Za-z0-9._~:@=+-]+)*$"
+)
 # A Table string property holds 64 KiB of UTF-16; stay a little under it.
 MAX_ROW_TEXT_UNITS = 32_000
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -44,6 +50,20 @@ def quarantine_blob_name(entry: Quarantined) -> str:
     """`quarantine/{sha256 of the event text}.json`, so a redelivery is a duplicate."""
     digest = hashlib.sha256(entry.raw.encode("utf-8")).hexdigest()
     return f"{QUARANTINE_PREFIX}{digest}.json"
+
+
+def transcript_blob_name(thread_key: str, at: datetime, extension: str) -> str:
+    """`transcripts/{threadKey}/{yyyymmddThhmmssZ}.{extension}`: one per archiving run."""
+    return f"{TRANSCRIPTS_PREFIX}{thread_key}/{at:%Y%m%dT%H%M%SZ}.{extension}"
+
+
+def is_transcript_name(name: str) -> bool:
+    """True for a name under `transcripts/` made of safe path segments."""
+    return (
+        name.startswith(TRANSCRIPTS_PREFIX)
+        and len(name) <= 1024
+        and _TRANSCRIPT_NAME.match(name[len(TRANSCRIPTS_PREFIX) :]) is not None
+    )
 
 
 def message_document(version: MessageVersion, *, archived_at: datetime) -> bytes:

@@ -8,12 +8,20 @@ from typing import TextIO
 
 
 class Progress:
-    """Counts work done out of a known total, redrawn at most ten times a second."""
+    """Counts work done out of a total (or open-ended when the total is None), redrawn
+    at most ten times a second."""
 
     def __init__(
-        self, total: int, *, label: str, stream: TextIO = sys.stderr, enabled: bool = True
+        self,
+        total: int | None,
+        *,
+        label: str,
+        stream: TextIO = sys.stderr,
+        enabled: bool = True,
+        unit: str = "",
     ) -> None:
-        self._total = max(total, 1)
+        self._total = None if total is None else max(total, 1)
+        self._unit = unit
         self._label = label
         self._stream = stream
         self._enabled = enabled and stream.isatty()
@@ -25,7 +33,8 @@ class Progress:
         """Count `amount` more units done."""
         self._done += amount
         now = time.monotonic()
-        if self._enabled and (now - self._drawn >= 0.1 or self._done >= self._total):
+        finished = self._total is not None and self._done >= self._total
+        if self._enabled and (now - self._drawn >= 0.1 or finished):
             self._drawn = now
             self._draw(now)
 
@@ -37,9 +46,13 @@ class Progress:
             self._stream.flush()
 
     def _draw(self, now: float) -> None:
+        rate = self._done / max(now - self._started, 1e-9)
+        if self._total is None:
+            self._stream.write(f"\r{self._label} {self._done:,} {self._unit} {rate:,.0f}/s")
+            self._stream.flush()
+            return
         share = min(self._done / self._total, 1.0)
         filled = int(share * 30)
-        rate = self._done / max(now - self._started, 1e-9)
         self._stream.write(
             f"\r{self._label} [{'#' * filled}{'.' * (30 - filled)}] "
             f"{self._done}/{self._total} {share:4.0%} {rate:,.0f}/s"

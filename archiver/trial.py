@@ -19,13 +19,13 @@ from archiver.bootstrap import build
 from archiver.conversations import MAX_PARTICIPANTS, Shape
 from archiver.delivery import Policy
 from archiver.errors import ConfigurationError
+from archiver.exits import Exit
 from archiver.publication import Flavour, Schema
 from archiver.schedule import Batching
 from archiver.simulator import DEFAULT_URL, Simulation, describe, simulate
 from archiver.truth import GroundTruth
 from archiver.verifier import as_json, report, verify
 
-EXIT_PROBLEM = 1
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -153,7 +153,7 @@ def _simulate(arguments: argparse.Namespace) -> int:
         print(json.dumps(outcome.to_json(), indent=1))
     else:
         describe(outcome, sys.stdout)
-    return 0 if outcome.ok else EXIT_PROBLEM
+    return Exit.OK if outcome.ok else Exit.PROBLEM
 
 
 def _verify(arguments: argparse.Namespace, load_settings: Any) -> int:
@@ -173,7 +173,7 @@ def _verify(arguments: argparse.Namespace, load_settings: Any) -> int:
         print(as_json(findings))
     else:
         report(findings, sys.stdout, limit=arguments.limit)
-    return 0 if findings.ok else EXIT_PROBLEM
+    return Exit.OK if findings.ok else Exit.PROBLEM
 
 
 def _demo(arguments: argparse.Namespace, load_settings: Any) -> int:

@@ -12,7 +12,14 @@ import json
 from collections.abc import Collection
 from typing import Any, TextIO
 
-from archiver.inventory import Entry, MessageBlob, QuarantineBlob, ThreadBlob, entry
+from archiver.inventory import (
+    Entry,
+    MessageBlob,
+    QuarantineBlob,
+    ThreadBlob,
+    TranscriptBlob,
+    entry,
+)
 from archiver.keys import encode_key
 from archiver.layout import LatestRow
 from archiver.storage.ports import Storage
@@ -31,6 +38,8 @@ async def snapshot(storage: Storage, *, threads: Collection[str] | None = None) 
         found = entry(name)
         if found is None:
             strays.append(name)
+        elif isinstance(found, TranscriptBlob):
+            continue  # a transcript is a copy, written on request; nothing to judge
         elif isinstance(found, QuarantineBlob) or wanted is None or found.thread_id in wanted:
             judged[name] = found
     texts = await _read_all(storage, list(judged))

@@ -22,6 +22,7 @@ from archiver.envelopes import RawEvent, split_body, validation_code
 from archiver.errors import (
     BodyTooLarge,
     InvalidBody,
+    InvalidQuery,
     RequestRejected,
     StorageUnavailable,
     TopicNotAllowed,
@@ -35,6 +36,7 @@ _PROBLEM = "application/problem+json"
 _SAFE_ORIGIN = re.compile(r"^[\x21-\x7e]{1,253}$")
 _STATUS: dict[type[RequestRejected], tuple[int, str]] = {
     InvalidBody: (400, "Bad Request"),
+    InvalidQuery: (400, "Bad Request"),
     TopicNotAllowed: (403, "Forbidden"),
     BodyTooLarge: (413, "Payload Too Large"),
 }

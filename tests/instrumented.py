@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 from archiver.errors import ConcurrentUpdate, StorageUnavailable
 from archiver.layout import LatestRow
-from archiver.storage.ports import Current, Known, Storage
+from archiver.storage.ports import Current, Known, Page, Storage, Window
 from archiver.threads import ThreadRow
 
 
@@ -78,7 +78,18 @@ class _Blobs:
         await self._owner.hit("create")
         await self._owner.inner.blobs.create(name, content)
 
+    async def create_from(
+        self, name: str, chunks: AsyncIterable[bytes], *, content_type: str
+    ) -> None:
+        await self._owner.hit("create_from")
+        await self._owner.inner.blobs.create_from(name, chunks, content_type=content_type)
+
+    async def prefixes(self, prefix: str) -> AsyncIterator[str]:
+        async for folder in self._owner.inner.blobs.prefixes(prefix):
+            yield folder
+
     async def read(self, name: str) -> bytes:
+        await self._owner.hit("read")
         return await self._owner.inner.blobs.read(name)
 
     async def names(self, prefix: str = "") -> AsyncIterator[str]:
@@ -108,6 +119,12 @@ class _Messages:
     async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         async for row in self._owner.inner.messages.scan(thread_key):
             yield row
+
+    async def page(
+        self, thread_key: str, window: Window, *, size: int, token: str | None = None
+    ) -> Page:
+        await self._owner.hit("page")
+        return await self._owner.inner.messages.page(thread_key, window, size=size, token=token)
 
 
 class _Threads:

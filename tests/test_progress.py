@@ -38,3 +38,14 @@ def test_a_pipe_or_a_disabled_bar_gets_nothing():
         bar.finish()
 
     assert pipe.getvalue() == quiet.getvalue() == ""
+
+
+def test_without_a_total_the_bar_counts_what_is_done():
+    screen = Terminal()
+    bar = Progress(None, label="exporting", stream=screen, unit="messages")
+
+    bar.advance(1200)
+    bar.finish()
+
+    assert "\rexporting 1,200 messages" in screen.getvalue()
+    assert screen.getvalue().endswith("\n")

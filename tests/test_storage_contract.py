@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archiver.errors import AlreadyStored, ConcurrentUpdate, NotFound
+from archiver.errors import AlreadyStored, ConcurrentUpdate, InvalidQuery, NotFound
 from archiver.layout import LatestRow
 from archiver.records import Action
-from archiver.storage.ports import Storage
+from archiver.storage.ports import Storage, Window
 from archiver.threads import Member, ThreadRow
 from archiver.versions import Stamp
 
@@ -333,3 +333,100 @@ async def test_a_thread_table_nothing_was_written_to_scans_no_rows(settings):
             assert await store.threads.get(THREAD_ID) is None
     finally:
         await unprepared.close()
+
+
+async def _chunks(*parts: bytes):
+    for part in parts:
+        yield part
+
+
+async def test_a_streamed_blob_is_stored_whole_and_only_once(storage: Storage):
+    big = b"x" * (5 * 1024 * 1024)  # more than one block
+    await storage.blobs.create_from(
+        "transcripts/t/1.csv", _chunks(b"a,b\r\n", big, b"end"), content_type="text/csv"
+    )
+
+    with pytest.raises(AlreadyStored):
+        await storage.blobs.create_from(
+            "transcripts/t/1.csv", _chunks(b"other"), content_type="text/csv"
+        )
+
+    assert await storage.blobs.read("transcripts/t/1.csv") == b"a,b\r\n" + big + b"end"
+
+
+async def test_a_stream_that_fails_midway_stores_nothing(storage: Storage):
+    async def failing():
+        yield b"first part"
+        raise NotFound("a blob the export needed vanished")
+
+    with pytest.raises(NotFound):
+        await storage.blobs.create_from("transcripts/t/2.json", failing(), content_type="x")
+
+    assert [n async for n in storage.blobs.names("transcripts/")] == []
+
+
+async def test_prefixes_are_the_folders_directly_under_a_prefix(storage: Storage):
+    for name in ("messages/b/1/x.json", "messages/a/1/x.json", "messages/a/2/y.json", "threads/c"):
+        await storage.blobs.create(name, b"{}")
+
+    assert [p async for p in storage.blobs.prefixes("messages/")] == [
+        "messages/a/",
+        "messages/b/",
+    ]
+    assert [p async for p in storage.blobs.prefixes("messages/a/")] == [
+        "messages/a/1/",
+        "messages/a/2/",
+    ]
+    assert [p async for p in storage.blobs.prefixes("quarantine/")] == []
+
+
+async def _all_pages(storage: Storage, window: Window, size: int) -> list[list[str]]:
+    pages, token = [], None
+    while True:
+        page = await storage.messages.page(THREAD_ID, window, size=size, token=token)
+        pages.append([r.message_key for r in page.rows])
+        if page.token is None:
+            return pages
+        token = page.token
+
+
+async def test_pages_hold_a_threads_rows_in_key_order_each_once(storage: Storage):
+    for n in range(7):
+        await storage.messages.insert(row(message_key=f"161369435892{n}"))
+    await storage.messages.insert(row(thread_key="19:other@thread.v2"))
+
+    pages = await _all_pages(storage, Window(), size=3)
+
+    assert [key for page in pages for key in page] == [f"161369435892{n}" for n in range(7)]
+    assert all(len(page) <= 3 for page in pages)
+
+
+async def test_a_window_keeps_rows_composed_in_it_and_may_leave_deletions_out(storage: Storage):
+    start = datetime(2021, 2, 19, tzinfo=UTC)
+    for n in range(6):
+        await storage.messages.insert(
+            row(
+                message_key=str(n),
+                compose_time=start + timedelta(hours=n),
+                action=Action.DELETED if n == 3 else Action.RECEIVED,
+            )
+        )
+    window = Window(
+        since=start + timedelta(hours=1), until=start + timedelta(hours=5), include_deleted=False
+    )
+
+    pages = await _all_pages(storage, window, size=2)
+
+    assert [key for page in pages for key in page] == ["1", "2", "4"]
+
+
+async def test_a_token_the_table_did_not_issue_is_an_invalid_query(storage: Storage):
+    for token in ("not base64 at all!", "eyJ4Ijog", "W10="):
+        with pytest.raises(InvalidQuery):
+            await storage.messages.page(THREAD_ID, Window(), size=5, token=token)
+
+
+async def test_a_thread_without_rows_has_one_empty_last_page(storage: Storage):
+    page = await storage.messages.page("19:none@thread.v2", Window(), size=5)
+
+    assert (page.rows, page.token) == ((), None)

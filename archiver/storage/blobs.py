@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
-from azure.storage.blob.aio import ContainerClient
+from azure.storage.blob.aio import BlobPrefix, ContainerClient
 
 from archiver.errors import AlreadyStored, NotFound
 from archiver.storage.translation import translated
@@ -29,6 +29,32 @@ class AzureBlobArchive:
                 )
             except ResourceExistsError as exc:
                 raise AlreadyStored(name) from exc
+
+    async def create_from(
+        self, name: str, chunks: AsyncIterable[bytes], *, content_type: str
+    ) -> None:
+        """Stream `chunks` into a block blob committed create-only: until the commit
+        succeeds nothing is visible, and a name already taken stores nothing."""
+        with translated(f"writing blob {name}"):
+            try:
+                await self._container.upload_blob(
+                    name,
+                    chunks,
+                    overwrite=False,
+                    content_settings=ContentSettings(content_type=content_type),
+                )
+            except ResourceExistsError as exc:
+                raise AlreadyStored(name) from exc
+
+    async def prefixes(self, prefix: str) -> AsyncIterator[str]:
+        """Yield the folders directly under `prefix`, in order."""
+        with translated(f"listing folders under {prefix!r}"):
+            try:
+                async for item in self._container.walk_blobs(name_starts_with=prefix):
+                    if isinstance(item, BlobPrefix):
+                        yield item.name
+            except ResourceNotFoundError:
+                return
 
     async def read(self, name: str) -> bytes:
         """Return a blob's content; raise NotFound if there is none."""

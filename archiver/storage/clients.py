@@ -35,7 +35,10 @@ def clients(
         "use_env_settings": storage.proxy_from_environment,
     }
     blob_options = common | {
-        "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2)
+        "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
+        # Streamed uploads (transcripts) go in blocks of 1 MiB: aiohttp sends a larger
+        # bytes body only with a warning that it may hold up the event loop.
+        "max_block_size": 1024 * 1024,
     }
     table_options = common | {
         "retry_total": 2,

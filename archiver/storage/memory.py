@@ -7,12 +7,15 @@ way they do against a network store.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import itertools
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterable, AsyncIterator
 
-from archiver.errors import AlreadyStored, ConcurrentUpdate, NotFound
+from archiver.errors import AlreadyStored, ConcurrentUpdate, InvalidQuery, NotFound
 from archiver.layout import LatestRow
-from archiver.storage.ports import Current, Known
+from archiver.storage.ports import Current, Known, Page, Window
 from archiver.threads import ThreadRow
 
 
@@ -28,6 +31,26 @@ class MemoryBlobArchive:
         if name in self.contents:
             raise AlreadyStored(name)
         self.contents[name] = bytes(content)
+
+    async def create_from(
+        self, name: str, chunks: AsyncIterable[bytes], *, content_type: str
+    ) -> None:
+        """Store the concatenated `chunks` under `name`; raise AlreadyStored if taken."""
+        content = bytearray()
+        async for chunk in chunks:
+            content += chunk
+        await self.create(name, bytes(content))
+
+    async def prefixes(self, prefix: str) -> AsyncIterator[str]:
+        """Yield the folders directly under `prefix`, in order."""
+        await asyncio.sleep(0)
+        found = {
+            name[: name.index("/", len(prefix)) + 1]
+            for name in self.contents
+            if name.startswith(prefix) and "/" in name[len(prefix) :]
+        }
+        for folder in sorted(found):
+            yield folder
 
     async def read(self, name: str) -> bytes:
         """Return a blob's content; raise NotFound if there is none."""
@@ -90,8 +113,37 @@ class MemoryMessageTable:
             if thread_key is None or key[0] == thread_key:
                 yield self.rows[key][0]
 
+    async def page(
+        self, thread_key: str, window: Window, *, size: int, token: str | None = None
+    ) -> Page:
+        """At most `size` of a thread's rows in `window`, from where `token` left off."""
+        await asyncio.sleep(0)
+        after = _after(token)
+        keys = sorted(
+            k for k in self.rows if k[0] == thread_key and (after is None or k[1] > after)
+        )
+        rows = [self.rows[k][0] for k in keys if window.holds(self.rows[k][0])]
+        if len(rows) <= size:
+            return Page(tuple(rows), None)
+        last = rows[size - 1].message_key
+        token = base64.urlsafe_b64encode(json.dumps({"after": last}).encode()).decode()
+        return Page(tuple(rows[:size]), token)
+
     def _etag(self) -> str:
         return f'W/"{next(self._etags)}"'
+
+
+def _after(token: str | None) -> str | None:
+    if token is None:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise InvalidQuery("continuationToken is not one this archive issued") from exc
+    after = value.get("after") if isinstance(value, dict) else None
+    if not isinstance(after, str):
+        raise InvalidQuery("continuationToken is not one this archive issued")
+    return after
 
 
 class MemoryThreadTable:

@@ -6,8 +6,9 @@ tests/storage_contract.py, and raises only errors from archiver.errors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from archiver.layout import LatestRow
@@ -23,11 +24,52 @@ class Current:
     etag: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Window:
+    """Which messages of a thread: composed in [since, until), and deleted ones or not."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    include_deleted: bool = True
+
+    def holds(self, row: LatestRow) -> bool:
+        """True when `row` is in the window (a row without a compose time is only in an
+        unbounded one)."""
+        if not self.include_deleted and row.action == "deleted":
+            return False
+        if self.since is None and self.until is None:
+            return True
+        when = row.compose_time
+        return (
+            when is not None
+            and (self.since is None or when >= self.since)
+            and (self.until is None or when < self.until)
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """Some rows of a thread in key order, and the token for the rest (None at the end)."""
+
+    rows: tuple[LatestRow, ...]
+    token: str | None
+
+
 class BlobArchive(Protocol):
     """Immutable blobs, written once under their natural name."""
 
     async def create(self, name: str, content: bytes) -> None:
         """Store `content` under `name`; raise AlreadyStored if the name is taken."""
+
+    async def create_from(
+        self, name: str, chunks: AsyncIterable[bytes], *, content_type: str
+    ) -> None:
+        """Store the concatenated `chunks` under `name`, streamed; raise AlreadyStored
+        if the name is taken (nothing is then stored)."""
+
+    def prefixes(self, prefix: str) -> AsyncIterator[str]:
+        """Yield the distinct `prefix` + segment + "/" that names under `prefix` begin
+        with, in order (the folders directly under `prefix`)."""
 
     async def read(self, name: str) -> bytes:
         """Return a blob's content; raise NotFound if there is none."""
@@ -54,6 +96,13 @@ class MessageTable(Protocol):
 
     def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         """Yield every row, or one thread's, in key order; none before any write."""
+
+    async def page(
+        self, thread_key: str, window: Window, *, size: int, token: str | None = None
+    ) -> Page:
+        """At most `size` of a thread's rows in `window`, in key order, from where
+        `token` (from the previous page with the same window) left off; raise
+        InvalidQuery for a token this table did not issue."""
 
 
 @dataclass(frozen=True)

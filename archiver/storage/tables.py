@@ -6,6 +6,9 @@ ConcurrentUpdate for the archive to resolve by reading and deciding again.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +17,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from archiver.errors import ConcurrentUpdate
+from archiver.errors import ConcurrentUpdate, InvalidQuery
 from archiver.layout import LatestRow
 from archiver.storage.entities import (
     THREAD_ROW_KEY,
@@ -24,7 +27,7 @@ from archiver.storage.entities import (
     to_entity,
     to_thread_entity,
 )
-from archiver.storage.ports import Current, Known
+from archiver.storage.ports import Current, Known, Page, Window
 from archiver.storage.translation import etag_of, translated
 from archiver.threads import ThreadRow
 
@@ -88,6 +91,35 @@ class AzureMessageTable:
             except ResourceNotFoundError:
                 return  # no table yet: nothing was archived
 
+    async def page(
+        self, thread_key: str, window: Window, *, size: int, token: str | None = None
+    ) -> Page:
+        """At most `size` of a thread's rows in `window`, from where `token` left off;
+        the window is a server-side filter, so rows outside it are never sent."""
+        clauses, parameters = ["PartitionKey eq @thread"], {"thread": thread_key}
+        if window.since is not None:
+            clauses.append("composeTime ge @since")
+            parameters["since"] = window.since  # type: ignore[assignment]
+        if window.until is not None:
+            clauses.append("composeTime lt @until")
+            parameters["until"] = window.until  # type: ignore[assignment]
+        if not window.include_deleted:
+            clauses.append("action ne 'deleted'")
+        resume = _continuation(token)
+        with translated(f"listing rows of {thread_key}"):
+            try:
+                pager = self._table.query_entities(
+                    " and ".join(clauses), parameters=parameters, results_per_page=size
+                ).by_page(continuation_token=resume)
+                rows: list[LatestRow] = []
+                async for page in pager:
+                    rows = [from_entity(entity) async for entity in page]
+                    break
+            except ResourceNotFoundError:
+                return Page((), None)
+        following = pager.continuation_token  # type: ignore[attr-defined]
+        return Page(tuple(rows), _token(following) if following else None)
+
     async def _entity(
         self, thread_key: str, message_key: str, select: list[str] | None = None
     ) -> Any:
@@ -145,3 +177,24 @@ class AzureThreadTable:
                     yield from_thread_entity(entity)
             except ResourceNotFoundError:
                 return  # no table yet: nothing was archived
+
+
+def _token(continuation: Any) -> str:
+    """The SDK's continuation (next partition and row keys) as an opaque string."""
+    return base64.urlsafe_b64encode(json.dumps(continuation).encode()).decode()
+
+
+def _continuation(token: str | None) -> Any:
+    if token is None:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise InvalidQuery("continuationToken is not one this archive issued") from exc
+    if not (
+        isinstance(value, dict)
+        and set(value) <= {"PartitionKey", "RowKey"}
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        raise InvalidQuery("continuationToken is not one this archive issued")
+    return value
