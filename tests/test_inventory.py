@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.inventory import MessageBlob, QuarantineBlob, ThreadBlob, entry
+from archiver.inventory import MessageBlob, QuarantineBlob, ThreadBlob, TranscriptBlob, entry
 from archiver.records import Action, ThreadChange
 
 THREAD = "19:6e5d6ca1d75044a49a36a7965ec4a906@thread.v2"
@@ -58,6 +58,14 @@ def test_a_quarantine_name_is_a_sha256():
 
 @pytest.mark.parametrize(
     "name",
+    ["transcripts/x.json", f"transcripts/{THREAD}/20261202T070000Z.csv", "transcripts/q/a.jsonl"],
+)
+def test_a_safe_name_under_transcripts_is_a_transcript(name):
+    assert entry(name) == TranscriptBlob(name=name)
+
+
+@pytest.mark.parametrize(
+    "name",
     [
         "notes/readme.txt",
         "messages/bad-name.json",
@@ -68,7 +76,9 @@ def test_a_quarantine_name_is_a_sha256():
         f"threads/{THREAD}/00000001613782482822-renamed.json",
         "quarantine/not-a-hash.json",
         "messages/19:~FF@thread.v2/1/00000000000000000001-received.json",  # not UTF-8
-        "transcripts/x.json",
+        "transcripts/../x.json",
+        "transcripts/a b.csv",
+        "transcripts/",
     ],
 )
 def test_anything_else_is_a_stray(name):
