@@ -30,6 +30,28 @@ async def events(req: func.HttpRequest) -> func.HttpResponse:
     return _send(await runtime.services().webhook.handle(request))
 
 
+@app.route(route="threads/{threadId}", methods=["GET"])
+async def read_thread(req: func.HttpRequest) -> func.HttpResponse:
+    """Read API: what the archive knows of one thread (function key)."""
+    reader = runtime.services().reader
+    return _send(await reader.thread(req.route_params["threadId"], dict(req.params)))
+
+
+@app.route(route="threads/{threadId}/messages", methods=["GET"])
+async def read_messages(req: func.HttpRequest) -> func.HttpResponse:
+    """Read API: a page of a thread's latest messages (function key)."""
+    reader = runtime.services().reader
+    return _send(await reader.messages(req.route_params["threadId"], dict(req.params)))
+
+
+@app.route(route="threads/{threadId}/messages/{messageId}/versions", methods=["GET"])
+async def read_versions(req: func.HttpRequest) -> func.HttpResponse:
+    """Read API: every archived version of one message (function key)."""
+    ids = req.route_params
+    reader = runtime.services().reader
+    return _send(await reader.versions(ids["threadId"], ids["messageId"], dict(req.params)))
+
+
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health_check(req: func.HttpRequest) -> func.HttpResponse:
     """200 when archive storage answers, 503 otherwise."""

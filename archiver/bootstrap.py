@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from archiver.archive import Archive
 from archiver.feed import Feed
 from archiver.intake import Intake
+from archiver.readapi import ReadApi
 from archiver.settings import Settings
 from archiver.storage.ports import Storage
 from archiver.webhook import Webhook
@@ -24,6 +25,7 @@ class Services:
     storage: Storage
     intake: Intake
     webhook: Webhook
+    reader: ReadApi
     feed: Feed | None = None
 
     async def close(self) -> None:
@@ -48,7 +50,14 @@ def build(settings: Settings, *, storage: Storage | None = None) -> Services:
     webhook = Webhook(
         intake, max_body_bytes=settings.max_body_bytes, allowed_rate=settings.allowed_rate
     )
-    return Services(settings=settings, storage=storage, intake=intake, webhook=webhook, feed=feed)
+    return Services(
+        settings=settings,
+        storage=storage,
+        intake=intake,
+        webhook=webhook,
+        reader=ReadApi(storage),
+        feed=feed,
+    )
 
 
 class Runtime:

@@ -1,9 +1,10 @@
 """A small local host that serves the function app's routes through the same code.
 
 For machines without Azure Functions Core Tools. It mirrors what the Functions host
-does for this app: `/api/events` (webhook, function key optional), `/api/health`
-(anonymous), and `/runtime/webhooks/eventgrid?functionName=archive_event`, the URL
-Core Tools gives the native Event Grid trigger, invoking it once per event.
+does for this app: `/api/events` (webhook, function key optional), the read API under
+`/api/threads/` (function key optional), `/api/health` (anonymous), and
+`/runtime/webhooks/eventgrid?functionName=archive_event`, the URL Core Tools gives the
+native Event Grid trigger, invoking it once per event.
 """
 
 from __future__ import annotations
@@ -41,23 +42,52 @@ def create_app(services: Services) -> web.Application:
     app.router.add_route("POST", "/api/events", _events)
     app.router.add_route("OPTIONS", "/api/events", _events)
     app.router.add_route("GET", "/api/health", _health)
+    app.router.add_get("/api/threads/{thread_id}", _thread)
+    app.router.add_get("/api/threads/{thread_id}/messages", _messages)
+    app.router.add_get("/api/threads/{thread_id}/messages/{message_id}/versions", _versions)
     app.router.add_post("/runtime/webhooks/eventgrid", _native_trigger)
     if services.feed is not None:
         viewer.install(app, services.feed)
     return app
 
 
+def _unauthorized() -> web.Response:
+    return _send(
+        problem(
+            401,
+            "Unauthorized",
+            "A valid function key is required "
+            "(the `code` query parameter or `x-functions-key` header).",
+        )
+    )
+
+
+async def _thread(request: web.Request) -> web.StreamResponse:
+    services = request.app[_SERVICES]
+    if not _authorized(request, services.settings.local_function_key):
+        return _unauthorized()
+    return _send(await services.reader.thread(request.match_info["thread_id"], request.query))
+
+
+async def _messages(request: web.Request) -> web.StreamResponse:
+    services = request.app[_SERVICES]
+    if not _authorized(request, services.settings.local_function_key):
+        return _unauthorized()
+    return _send(await services.reader.messages(request.match_info["thread_id"], request.query))
+
+
+async def _versions(request: web.Request) -> web.StreamResponse:
+    services = request.app[_SERVICES]
+    if not _authorized(request, services.settings.local_function_key):
+        return _unauthorized()
+    ids = request.match_info
+    return _send(await services.reader.versions(ids["thread_id"], ids["message_id"], request.query))
+
+
 async def _events(request: web.Request) -> web.StreamResponse:
     services = request.app[_SERVICES]
     if not _authorized(request, services.settings.local_function_key):
-        return _send(
-            problem(
-                401,
-                "Unauthorized",
-                "A valid function key is required "
-                "(the `code` query parameter or `x-functions-key` header).",
-            )
-        )
+        return _unauthorized()
     limit = services.settings.max_body_bytes
     body = await _read(request, limit) if request.method == "POST" else b""
     if body is None:

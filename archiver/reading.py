@@ -57,18 +57,28 @@ async def latest(
     storage: Storage, thread_id: str, window: Window, *, size: int = PAGE_ROWS
 ) -> AsyncIterator[dict[str, Any]]:
     """The newest version of each message in `window`, in message-id order."""
-    thread_key = key_of(thread_id)
     token: str | None = None
     while True:
-        page = await storage.messages.page(thread_key, window, size=size, token=token)
-        cut = [row.blob_name for row in page.rows if row.truncated]
-        whole = dict(zip(cut, await _documents(storage, cut), strict=True))
-        for row in page.rows:
-            # A truncated row has lost the end of a long text; its blob has it all.
-            yield document_entry(whole[row.blob_name]) if row.truncated else row_entry(row)
-        if page.token is None:
+        entries, token = await latest_page(storage, thread_id, window, size=size, token=token)
+        for item in entries:
+            yield item
+        if token is None:
             return
-        token = page.token
+
+
+async def latest_page(
+    storage: Storage, thread_id: str, window: Window, *, size: int, token: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `latest`, and the token for the next (None after the last)."""
+    page = await storage.messages.page(key_of(thread_id), window, size=size, token=token)
+    # A truncated row has lost the end of a long text; its blob has it all.
+    cut = [row.blob_name for row in page.rows if row.truncated]
+    whole = dict(zip(cut, await _documents(storage, cut), strict=True))
+    entries = [
+        document_entry(whole[row.blob_name]) if row.truncated else row_entry(row)
+        for row in page.rows
+    ]
+    return entries, page.token
 
 
 async def every_version(

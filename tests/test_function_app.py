@@ -27,6 +27,7 @@ async def function_app(azurite: emulator.Endpoints) -> AsyncIterator[ModuleType]
         "ARCHIVE_STORAGE": azurite.connection_string,
         "ARCHIVE_CONTAINER": f"function-app-{unique}",
         "ARCHIVE_MESSAGES_TABLE": f"FunctionApp{unique}",
+        "ARCHIVE_THREADS_TABLE": f"FunctionAppThreads{unique}",
         "ARCHIVE_ALLOWED_TOPICS": f" {TOPIC.upper()} , /subscriptions/other/x",
     }
     saved = {name: os.environ.get(name) for name in values}
@@ -75,7 +76,14 @@ async def test_the_app_declares_the_webhook_health_and_native_trigger(function_a
         for f in function_app.app.get_functions()
     }
 
-    assert set(functions) == {"events", "health_check", "archive_event"}
+    assert set(functions) == {
+        "events",
+        "health_check",
+        "archive_event",
+        "read_thread",
+        "read_messages",
+        "read_versions",
+    }
     events = functions["events"]["bindings"][0]
     assert (events["route"], events["authLevel"], sorted(events["methods"])) == (
         "events",
