@@ -8,6 +8,7 @@ built on first use and reused by every invocation of this worker.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Any
 
@@ -15,12 +16,17 @@ import azure.functions as func
 
 from archiver.bootstrap import Runtime
 from archiver.envelopes import RawEvent
+from archiver.errors import AcsUnavailable
 from archiver.settings import Settings
 from archiver.webhook import HttpRequest, HttpResponse, health
 
 # The live viewer belongs to the local host only: in Azure no feed is ever kept.
 runtime = Runtime(dataclasses.replace(Settings.from_mapping(os.environ), viewer=False))
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+log = logging.getLogger("archiver")
+# Daily at 03:30 UTC: finished threads get their transcript well before ACS retention
+# (30-90 days) deletes them.
+INACTIVE_SCHEDULE = "0 30 3 * * *"
 
 
 @app.route(route="events", methods=["POST", "OPTIONS"])
@@ -65,6 +71,29 @@ async def archive_event(event: func.EventGridEvent) -> None:
     Raising makes the host answer 500, so Event Grid redelivers (or dead-letters).
     """
     await runtime.services().intake.accept([RawEvent.from_value(_as_json(event))])
+
+
+@app.timer_trigger(schedule=INACTIVE_SCHEDULE, arg_name="timer", run_on_startup=False)
+async def archive_inactive_threads(timer: func.TimerRequest) -> None:
+    """Archive threads inactive for ARCHIVE_INACTIVE_DAYS from ACS (when ACS_ is set)."""
+    settings = runtime.settings
+    if settings.acs is None or settings.inactive_days == 0:
+        log.info("Archiving inactive threads from ACS is off (no ACS_ENDPOINT, or 0 days)")
+        return
+    try:
+        async for report in runtime.services().reconciler.inactive(settings.inactive_days):
+            if report.refused:
+                log.warning("Not archived from ACS: %s: %s", report.thread_id, report.refused)
+            else:
+                log.info(
+                    "Archived %s from %s: %d versions repaired, transcripts %s",
+                    report.thread_id,
+                    report.source,
+                    len(report.repaired),
+                    ", ".join(report.transcripts),
+                )
+    except AcsUnavailable as exc:
+        log.error("ACS was unavailable; the next run goes on: %s", exc)
 
 
 def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:

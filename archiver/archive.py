@@ -11,9 +11,8 @@ its `ChatThreads` row (archiver.threads), again whether the events were new or n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,8 +28,10 @@ from archiver.layout import (
 from archiver.ledger import Ledger
 from archiver.plan import MessageWrites, Write, plan
 from archiver.records import Action, MessageVersion, Quarantined, Record, ThreadEvent
-from archiver.storage.ports import Current, Known, Storage
-from archiver.threads import Patch, ThreadRow, advance, patches
+from archiver.storage.ports import Current, Storage
+from archiver.threadrows import ThreadRows
+from archiver.threads import Patch, patches
+from archiver.turns import Turns
 from archiver.versions import supersedes
 
 # Enough for a hot message with many concurrent writers; each lost race means another
@@ -79,12 +80,15 @@ class Archive:
     ) -> None:
         self._storage = storage
         self._ledger = Ledger() if ledger is None else ledger
-        self._in_flight: dict[tuple[str, ...], asyncio.Event] = {}
+        self._turns = Turns()
         self._limit = asyncio.Semaphore(concurrency)
         self._timeout = timeout_seconds
         self._clock = clock
         self._prepared = False
         self._preparing = asyncio.Lock()
+        self._threads = ThreadRows(
+            storage, ledger=self._ledger, limit=self._limit, turns=self._turns
+        )
 
     async def store(self, records: Sequence[Record]) -> Report:
         """Store every record durably, or raise StorageUnavailable (nothing is lost)."""
@@ -101,7 +105,8 @@ class Archive:
                     )
                     _raise_first_failure(results)
                     joined = await asyncio.gather(
-                        *(self._thread(p) for p in patches(records)), return_exceptions=True
+                        *(self._threads.join(p) for p in patches(records)),
+                        return_exceptions=True,
                     )
                     _raise_first_failure(joined)
             except TimeoutError as exc:
@@ -126,7 +131,7 @@ class Archive:
         # versions travel in concurrent batches, and whoever comes second finds the
         # versions archived and the row's ETag known, so it needs few or no requests.
         newest = message.newest
-        async with self._turn((newest.thread_key, newest.message_key)):
+        async with self._turns.of((newest.thread_key, newest.message_key)):
             todo = [w for w in message.writes if not self._ledger.archived(w.name)]
             if not todo:
                 return [(w, False) for w in message.writes]
@@ -139,66 +144,21 @@ class Archive:
         return [(w, created.get(w.name, False)) for w in message.writes]
 
     async def _other(self, write: Write) -> list[tuple[Write, bool]]:
-        async with self._turn((write.name,)):
+        async with self._turns.of((write.name,)):
             if self._ledger.archived(write.name):
                 return [(write, False)]
             created = await self._create(write)
             self._ledger.note_archived([write.name])
         return [(write, created)]
 
-    async def _thread(self, patch: Patch) -> None:
-        """Join what the request says about one thread into its row."""
-        key = patch.row.thread_key
-        async with self._turn(("", "thread", key)):
-            known = self._ledger.thread(key)
-            if known is not None or patch.creates:
-                # Known rows are replaced with their ETag, a new thread's row is inserted:
-                # no read first. A stale ETag or an existing row costs one read below.
-                row = advance(None if known is None else known.row, patch)
-                if row is None:
-                    return
-                if await self._thread_written(row, known):
-                    return
-            for _ in range(ROW_ATTEMPTS):
-                async with self._limit:
-                    found = await self._storage.threads.get(key)
-                if found is not None:
-                    self._ledger.note_thread(found)
-                row = advance(None if found is None else found.row, patch)
-                if row is None or await self._thread_written(row, found):
-                    return
-        raise StorageUnavailable(
-            f"thread row {key} kept changing; gave up after {ROW_ATTEMPTS} attempts"
-        )
-
-    async def _thread_written(self, row: ThreadRow, known: Known | None) -> bool:
-        """Insert (nothing known) or conditionally replace a thread row; False if raced."""
-        table = self._storage.threads
+    async def join(self, patch: Patch) -> None:
+        """Join facts from elsewhere (the ACS API) into a thread's row, by the same rules."""
         try:
-            async with self._limit:
-                etag = await (
-                    table.insert(row) if known is None else table.replace(row, etag=known.etag)
-                )
-        except ConcurrentUpdate:
-            self._ledger.forget_thread(row.thread_key)
-            return False
-        except StorageError:
-            self._ledger.forget_thread(row.thread_key)
-            raise
-        self._ledger.note_thread(Known(row, etag))
-        return True
-
-    @contextlib.asynccontextmanager
-    async def _turn(self, key: tuple[str, ...]) -> AsyncIterator[None]:
-        """Hold `key` (a message, or a blob name) alone within this process."""
-        while (busy := self._in_flight.get(key)) is not None:
-            await busy.wait()
-        self._in_flight[key] = done = asyncio.Event()
-        try:
-            yield
-        finally:
-            del self._in_flight[key]
-            done.set()
+            async with asyncio.timeout(self._timeout):
+                await self._prepare()
+                await self._threads.join(patch)
+        except TimeoutError as exc:
+            raise StorageUnavailable("storage did not finish within the request time") from exc
 
     async def _create(self, write: Write) -> bool:
         content = _document(write.record, archived_at=self._clock())

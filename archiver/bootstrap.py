@@ -6,27 +6,59 @@ so every entry point archives through the same objects configured the same way.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from archiver.archive import Archive
+from archiver.errors import ConfigurationError
 from archiver.feed import Feed
 from archiver.intake import Intake
-from archiver.readapi import ReadApi
 from archiver.settings import Settings
 from archiver.storage.ports import Storage
 from archiver.webhook import Webhook
 
+if TYPE_CHECKING:
+    from archiver.readapi import ReadApi
+    from archiver.reconciliation import Chat, Reconciler
+
 
 @dataclass(frozen=True)
 class Services:
-    """Everything an entry point needs, built once."""
+    """Everything an entry point needs, built once; the read side on first use, so that
+    the webhook's cold start never imports it."""
 
     settings: Settings
     storage: Storage
+    archive: Archive
     intake: Intake
     webhook: Webhook
-    reader: ReadApi
     feed: Feed | None = None
+
+    @cached_property
+    def reader(self) -> ReadApi:
+        """The read API."""
+        from archiver.readapi import ReadApi
+
+        return ReadApi(self.storage)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        """Archiving finished threads from ACS (the ACS_ settings)."""
+        from archiver.reconciliation import Reconciler
+
+        return Reconciler(self.storage, self.archive, self._chat)
+
+    def _chat(self) -> AbstractAsyncContextManager[Chat]:
+        if self.settings.acs is None:
+            raise ConfigurationError(
+                "ACS_ENDPOINT (or ACS_CONNECTION_STRING) is not set: archiving threads "
+                "from ACS lists them through the ACS Chat API"
+            )
+        from archiver.acs import AcsChat
+
+        return AcsChat(self.settings.acs)
 
     async def close(self) -> None:
         """Release the storage clients."""
@@ -53,9 +85,9 @@ def build(settings: Settings, *, storage: Storage | None = None) -> Services:
     return Services(
         settings=settings,
         storage=storage,
+        archive=archive,
         intake=intake,
         webhook=webhook,
-        reader=ReadApi(storage),
         feed=feed,
     )
 

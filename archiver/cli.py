@@ -18,14 +18,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from archiver import emulator, retrieval, trial
+from archiver import acscommands, emulator, retrieval, trial
 from archiver.bootstrap import build
 from archiver.errors import (
+    AcsUnavailable,
     AlreadyStored,
     ArchiverError,
     ConfigurationError,
     RequestRejected,
     StorageError,
+    ThreadNotInAcs,
     UnknownThread,
 )
 from archiver.exits import Exit
@@ -37,6 +39,8 @@ _EXITS: tuple[tuple[type[ArchiverError], Exit, str], ...] = (
     (RequestRejected, Exit.USAGE, ""),
     (AlreadyStored, Exit.USAGE, " already exists; choose another name"),
     (UnknownThread, Exit.NOT_FOUND, ""),
+    (ThreadNotInAcs, Exit.NOT_FOUND, ""),
+    (AcsUnavailable, Exit.UNAVAILABLE, ""),
     (StorageError, Exit.UNAVAILABLE, " (is storage reachable? see ARCHIVE_STORAGE)"),
 )
 
@@ -116,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     azurite.set_defaults(run=_azurite)
     trial.add_commands(commands, load_settings=load_settings)
     retrieval.add_commands(commands, load_settings=load_settings)
+    acscommands.add_commands(commands, load_settings=load_settings)
     return parser
 
 

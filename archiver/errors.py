@@ -10,14 +10,20 @@
   x UnknownThread           the archive holds nothing of a thread or message    -> 404
   x DamagedArchive          a stored blob is not what the storage contract says; run verify
   x InvalidEvent            one event failed parsing or validation -> quarantine entry
+  x AcsError                the ACS API did not give what was asked
+  | + AcsDenied             401/403: the token or key is refused, or the archiver is not
+  |                         a participant of the thread (only participants may list it)
+  | + ThreadNotInAcs        404: ACS has no such thread, or it was deleted
+  | + AcsUnavailable        429 after retries, 5xx, network; run again later
   x StorageError
     + AlreadyStored         a create-only write found the name taken (a duplicate)
     + ConcurrentUpdate      an ETag-conditional write lost a race; read again and retry
     + NotFound              a blob or row that was asked for does not exist
     + StorageUnavailable    storage failed or did not answer in time             -> 503
 
-Azure SDK exceptions are translated into this tree in `archiver.storage.azure` only,
-and HTTP status codes are chosen in `archiver.webhook` only.
+Azure SDK exceptions are translated into this tree at the adapter edges only
+(`archiver.storage.translation`, `archiver.acs`), and HTTP status codes are chosen in
+`archiver.webhook` and `archiver.readapi` only.
 """
 
 from __future__ import annotations
@@ -61,6 +67,22 @@ class DamagedArchive(ArchiverError):
 
 class InvalidEvent(ArchiverError):
     """One event cannot be archived as a chat record; it goes to quarantine."""
+
+
+class AcsError(ArchiverError):
+    """The ACS API did not give what was asked; the message says what to do."""
+
+
+class AcsDenied(AcsError):
+    """ACS refused the archiver's credentials, or the archiver is not a participant."""
+
+
+class ThreadNotInAcs(AcsError):
+    """ACS has no such thread (it was deleted, or never existed)."""
+
+
+class AcsUnavailable(AcsError):
+    """ACS kept throttling or failing, or could not be reached; retrying later may work."""
 
 
 class StorageError(ArchiverError):

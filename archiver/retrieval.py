@@ -1,4 +1,4 @@
-"""The commands that get the archive back out: export, archive-thread, replay-deadletters.
+"""The command that gets the archive back out as transcripts: export.
 
 Each runs against the service's own settings (local.settings.json Values, overridden
 by the environment), so the same command works on Azurite and on the deployed archive.
@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from archiver.bootstrap import build
-from archiver.errors import InvalidQuery
+from archiver.errors import (
+    InvalidQuery,
+)
 from archiver.exits import Exit
 from archiver.export import Export, blob_name, to_blob, to_file, to_stream, transcript
 from archiver.fields import parse_timestamp

@@ -7,10 +7,12 @@ in. Every invalid value fails here, at start, with the setting's name in the mes
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -52,6 +54,30 @@ class StorageSettings:
         return self.connection_string is None
 
 
+DEFAULT_INACTIVE_DAYS = 7
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcsSettings:
+    """How the archiver reaches ACS to list finished threads, and as whom.
+
+    With an access key the archiver mints a chat token for `archiver_user_id`; with a
+    token it uses that; with neither it asks the Identity API for one with Microsoft
+    Entra ID (the function's managed identity).
+    """
+
+    endpoint: str  # https://<resource>.communication.azure.com, no trailing slash
+    access_key: str | None = field(default=None, repr=False)
+    archiver_user_id: str | None = None
+    archiver_token: str | None = field(default=None, repr=False)
+
+    @property
+    def loopback(self) -> bool:
+        """True for a local stand-in on this machine (plain http is allowed there only)."""
+        return urlsplit(self.endpoint).hostname in _LOOPBACK
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything the archiver can be told, validated."""
@@ -67,6 +93,8 @@ class Settings:
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
     local_function_key: str | None = None
     viewer: bool = False
+    acs: AcsSettings | None = None
+    inactive_days: int = DEFAULT_INACTIVE_DAYS
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -111,6 +139,10 @@ class Settings:
             ),
             local_function_key=values.get("ARCHIVE_LOCAL_FUNCTION_KEY") or None,
             viewer=_flag(values, "ARCHIVE_VIEWER"),
+            acs=_acs(values),
+            inactive_days=_number(
+                values, "ARCHIVE_INACTIVE_DAYS", DEFAULT_INACTIVE_DAYS, int, minimum=0
+            ),
         )
 
     def topic_allowed(self, topic: str | None) -> bool:
@@ -163,6 +195,47 @@ def _storage(values: Mapping[str, str]) -> StorageSettings:
             "(for example 'UseDevelopmentStorage=true')"
         )
     return StorageSettings(connection_string=connection, proxy_from_environment=proxied)
+
+
+def _acs(values: Mapping[str, str]) -> AcsSettings | None:
+    connection = values.get("ACS_CONNECTION_STRING", "").strip()
+    parts = dict(part.split("=", 1) for part in connection.split(";") if "=" in part)
+    parts = {key.strip().lower(): value.strip() for key, value in parts.items()}
+    if connection and not ("endpoint" in parts and "accesskey" in parts):
+        raise ConfigurationError(
+            "ACS_CONNECTION_STRING must be 'endpoint=https://...;accesskey=...' "
+            "(the ACS resource's Keys page)"
+        )
+    endpoint = values.get("ACS_ENDPOINT", "").strip() or parts.get("endpoint", "")
+    key = values.get("ACS_ACCESS_KEY", "").strip() or parts.get("accesskey") or None
+    user = values.get("ACS_ARCHIVER_USER_ID", "").strip() or None
+    token = values.get("ACS_ARCHIVER_TOKEN", "").strip() or None
+    if not endpoint:
+        if key or user or token:
+            raise ConfigurationError(
+                "ACS_ENDPOINT (or ACS_CONNECTION_STRING) is required with the other ACS_ settings"
+            )
+        return None
+    where = urlsplit(endpoint)
+    loopback = where.hostname in _LOOPBACK
+    if not where.netloc or not (where.scheme == "https" or (where.scheme == "http" and loopback)):
+        raise ConfigurationError(
+            "ACS_ENDPOINT must be https://<resource>.communication.azure.com "
+            f"(http only to localhost), got {endpoint!r}"
+        )
+    if key is not None:
+        try:
+            base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigurationError("ACS_ACCESS_KEY must be the resource's base64 key") from None
+    if token is not None and user is None:
+        raise ConfigurationError(
+            "ACS_ARCHIVER_USER_ID is required with ACS_ARCHIVER_TOKEN: the identity it was "
+            "issued to"
+        )
+    return AcsSettings(
+        endpoint=endpoint.rstrip("/"), access_key=key, archiver_user_id=user, archiver_token=token
+    )
 
 
 def _matching(

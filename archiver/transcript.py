@@ -14,6 +14,7 @@ from typing import Any
 
 from archiver.fields import format_timestamp
 from archiver.layout import LatestRow
+from archiver.records import MessageVersion
 from archiver.threads import Member, ThreadRow
 
 FORMAT = "acs-chat-archiver/transcript@1"
@@ -94,6 +95,25 @@ def row_entry(row: LatestRow) -> dict[str, Any]:
         compose_time=row.compose_time,
         edit_time=row.edit_time,
         delete_time=row.delete_time,
+    )
+
+
+def version_entry(version: MessageVersion) -> dict[str, Any]:
+    """The entry of a message version record (as ACS lists it, or an event gave it)."""
+    return entry(
+        thread_id=version.thread_id,
+        message_id=version.message_id,
+        version=version.version,
+        action=str(version.action),
+        type=version.type,
+        sender_id=version.sender.raw_id,
+        sender_kind=version.sender.kind,
+        sender_display_name=version.sender.display_name,
+        body=version.body,
+        metadata=version.metadata,
+        compose_time=version.compose_time,
+        edit_time=version.edit_time,
+        delete_time=version.delete_time,
     )
 
 

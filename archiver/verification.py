@@ -15,6 +15,7 @@ from typing import Any
 from archiver.fields import parse_timestamp
 from archiver.inventory import MessageBlob, ThreadBlob, entry
 from archiver.layout import LatestRow
+from archiver.listing import LISTED
 from archiver.threads import ACTIVITY_RESOLUTION, ThreadRow
 from archiver.truth import ExpectedChange, ExpectedThread, ExpectedVersion, GroundTruth
 from archiver.versions import Stamp
@@ -137,11 +138,7 @@ def _versions(
             "metadata": want.metadata,
         }
         _compare(blob.name, document, fields, findings)
-        event = (document or {}).get("event")
-        data = event.get("data") if isinstance(event, dict) else None
-        if document is not None and (
-            not isinstance(data, dict) or data.get("messageId") != want.message_id
-        ):
+        if document is not None and _kept_id(document) != want.message_id:
             findings.wrong.append(f"blob {blob.name}: the original event is not kept with it")
 
 
@@ -267,6 +264,17 @@ def _document_matches_name(
         "action": str(blob.action),
     }
     _compare(blob.name, document, fields, findings)
+
+
+def _kept_id(document: dict[str, Any]) -> Any:
+    """The message id the kept original names: an event's data, or a listed message."""
+    event = document.get("event")
+    if not isinstance(event, dict):
+        return None
+    if document.get("eventType") == LISTED:
+        return event.get("id")
+    data = event.get("data")
+    return data.get("messageId") if isinstance(data, dict) else None
 
 
 def _stamp(blob: MessageBlob) -> Stamp:

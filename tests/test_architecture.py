@@ -31,6 +31,18 @@ CORE = [
     "storage/memory",
     "ledger",
     "threads",
+    "threadrows",
+    "turns",
+    "transcript",
+    "reading",
+    "formats",
+    "export",
+    "readapi",
+    "listing",
+    "reconciliation",
+    "spool",
+    "exits",
+    "transcripts",
 ]
 ALLOWED: dict[str, set[str]] = {}
 

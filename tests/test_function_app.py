@@ -83,6 +83,7 @@ async def test_the_app_declares_the_webhook_health_and_native_trigger(function_a
         "read_thread",
         "read_messages",
         "read_versions",
+        "archive_inactive_threads",
     }
     events = functions["events"]["bindings"][0]
     assert (events["route"], events["authLevel"], sorted(events["methods"])) == (

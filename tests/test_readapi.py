@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -204,7 +205,7 @@ async def test_storage_that_fails_is_a_503_with_retry_after():
 
 async def test_with_a_function_key_the_read_routes_need_it(archived, conversation):
     settings, services = archived
-    keyed = Services(**{**services.__dict__, "settings": _with_key(settings)})
+    keyed = dataclasses.replace(services, settings=_with_key(settings))
     path = messages_path(conversation.threads[0])
     async with TestClient(TestServer(create_app(keyed))) as client:
         refused = await client.get(path)

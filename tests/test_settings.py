@@ -80,6 +80,21 @@ def test_allowed_topics_are_a_trimmed_case_insensitive_list():
             },
             "ARCHIVE_STORAGE__blobServiceUri",
         ),
+        ({"ARCHIVE_THREADS_TABLE": "chat threads"}, "ARCHIVE_THREADS_TABLE"),
+        ({"ARCHIVE_INACTIVE_DAYS": "-1"}, "ARCHIVE_INACTIVE_DAYS"),
+        ({"ARCHIVE_INACTIVE_DAYS": "a week"}, "ARCHIVE_INACTIVE_DAYS"),
+        ({"ACS_CONNECTION_STRING": "just-a-key"}, "ACS_CONNECTION_STRING"),
+        ({"ACS_ENDPOINT": "http://contoso.communication.azure.com"}, "ACS_ENDPOINT"),
+        ({"ACS_ENDPOINT": "contoso.communication.azure.com"}, "ACS_ENDPOINT"),
+        (
+            {"ACS_ENDPOINT": "https://contoso.communication.azure.com", "ACS_ACCESS_KEY": "!!"},
+            "ACS_ACCESS_KEY",
+        ),
+        (
+            {"ACS_ENDPOINT": "https://contoso.communication.azure.com", "ACS_ARCHIVER_TOKEN": "t"},
+            "ACS_ARCHIVER_USER_ID",
+        ),
+        ({"ACS_ARCHIVER_USER_ID": "8:acs:x"}, "ACS_ENDPOINT"),
     ],
 )
 def test_an_invalid_setting_fails_with_its_name(values, named):
@@ -132,3 +147,31 @@ def test_the_committed_sample_settings_are_valid(tmp_path):
     values = read_local_settings(PROJECT / "local.settings.sample.json")
 
     assert Settings.from_mapping(values) == Settings.from_mapping({})
+
+
+def test_an_acs_connection_string_gives_the_endpoint_and_key():
+    settings = Settings.from_mapping(
+        {
+            "ACS_CONNECTION_STRING": "endpoint=https://contoso.communication.azure.com/;"
+            "accesskey=c2VjcmV0LWtleQ==",
+            "ACS_ARCHIVER_USER_ID": "8:acs:5e7c_0001",
+            "ARCHIVE_INACTIVE_DAYS": "30",
+        }
+    )
+
+    assert settings.acs is not None
+    assert settings.acs.endpoint == "https://contoso.communication.azure.com"
+    assert settings.acs.access_key == "c2VjcmV0LWtleQ=="
+    assert settings.acs.archiver_user_id == "8:acs:5e7c_0001"
+    assert not settings.acs.loopback
+    assert settings.inactive_days == 30
+    assert "c2VjcmV0" not in repr(settings)  # the key never shows in a log line
+
+
+def test_without_acs_settings_archiving_from_acs_is_off_and_plain_http_is_for_localhost():
+    local = Settings.from_mapping({"ACS_ENDPOINT": "http://127.0.0.1:8123/"})
+
+    assert Settings.from_mapping({}).acs is None
+    assert local.acs is not None
+    assert (local.acs.endpoint, local.acs.loopback) == ("http://127.0.0.1:8123", True)
+    assert local.inactive_days == 7
