@@ -28,6 +28,7 @@ from archiver.errors import (
     RequestRejected,
     StorageError,
     ThreadNotInAcs,
+    UnknownContainer,
     UnknownThread,
 )
 from archiver.exits import Exit
@@ -40,6 +41,7 @@ _EXITS: tuple[tuple[type[ArchiverError], Exit, str], ...] = (
     (AlreadyStored, Exit.USAGE, " already exists; choose another name"),
     (UnknownThread, Exit.NOT_FOUND, ""),
     (ThreadNotInAcs, Exit.NOT_FOUND, ""),
+    (UnknownContainer, Exit.NOT_FOUND, ""),
     (AcsUnavailable, Exit.UNAVAILABLE, ""),
     (StorageError, Exit.UNAVAILABLE, " (is storage reachable? see ARCHIVE_STORAGE)"),
 )

@@ -8,6 +8,7 @@
   | + BodyTooLarge          the body exceeds ARCHIVE_MAX_BODY_BYTES             -> 413
   | + InvalidQuery          a read API parameter is malformed                   -> 400
   x UnknownThread           the archive holds nothing of a thread or message    -> 404
+  x UnknownContainer        a dead-letter container that does not exist
   x DamagedArchive          a stored blob is not what the storage contract says; run verify
   x InvalidEvent            one event failed parsing or validation -> quarantine entry
   x AcsError                the ACS API did not give what was asked
@@ -59,6 +60,10 @@ class InvalidQuery(RequestRejected):
 
 class UnknownThread(ArchiverError):
     """The archive holds nothing of the thread (or message) asked for."""
+
+
+class UnknownContainer(ArchiverError):
+    """A container named on the command line does not exist."""
 
 
 class DamagedArchive(ArchiverError):

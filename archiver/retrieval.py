@@ -1,4 +1,4 @@
-"""The command that gets the archive back out as transcripts: export.
+"""The commands that get events and transcripts in and out: export, replay-deadletters.
 
 Each runs against the service's own settings (local.settings.json Values, overridden
 by the environment), so the same command works on Azurite and on the deployed archive.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,6 +34,28 @@ LoadSettings = Callable[[Path], Settings]
 def add_commands(commands: Any, *, load_settings: LoadSettings) -> None:
     """Register the retrieval commands on the CLI's subparsers."""
     _export_parser(commands, load_settings)
+    _replay_parser(commands, load_settings)
+
+
+def _replay_parser(commands: Any, load_settings: LoadSettings) -> None:
+    run = commands.add_parser(
+        "replay-deadletters",
+        help="archive the events Event Grid dead-lettered, then move the blobs aside",
+        description="Read Event Grid's dead-letter blobs in a container of the archive's "
+        "storage account ({SUBSCRIPTION}/{yyyy}/{m}/{d}/{h}/{guid}.json, either schema), "
+        "archive their events through the same path as the webhook, and move each blob "
+        "under replayed/ once all its events are stored. Prints a report by dead-letter "
+        "reason. Safe to run again: replayed blobs are skipped and repeats are duplicates.",
+        epilog="example: python -m archiver replay-deadletters --container eventgrid-deadletter "
+        "--since 2026-11-20",
+    )
+    run.add_argument("--container", required=True, help="the dead-letter container")
+    run.add_argument("--since", type=_moment, help="only blobs written from this hour on")
+    run.add_argument("--json", action="store_true", help="print the report as JSON")
+    run.add_argument(
+        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
+    )
+    run.set_defaults(run=lambda arguments: _replay(arguments, load_settings))
 
 
 def _export_parser(commands: Any, load_settings: LoadSettings) -> None:
@@ -127,3 +151,39 @@ def _moment(text: str) -> datetime:
         return parse_timestamp(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc} (e.g. 2026-11-01T09:00:00Z)") from exc
+
+
+def _replay(arguments: argparse.Namespace, load_settings: LoadSettings) -> int:
+    from archiver.replay import replay
+
+    services = build(load_settings(arguments.settings))
+
+    async def run() -> Any:
+        try:
+            return await replay(
+                services.storage, services.intake, arguments.container, since=arguments.since
+            )
+        finally:
+            await services.close()
+
+    report = asyncio.run(run())
+    if arguments.json:
+        document = dataclasses.asdict(report)
+        print(json.dumps(document, indent=1, ensure_ascii=False))
+    else:
+        print(f"Replayed {report.blobs} blobs ({report.events} events) from {arguments.container}")
+        for title, counts in (
+            ("by dead-letter reason", report.reasons),
+            ("by last delivery outcome", report.outcomes),
+            ("archived as", report.results),
+        ):
+            if counts:
+                listed = ", ".join(f"{key} {n}" for key, n in sorted(counts.items()))
+                print(f"  {title}: {listed}")
+        if report.moved:
+            print(f"  moved under replayed/: {len(report.moved)} blobs")
+        if report.skipped:
+            print(f"  skipped {report.skipped} names (not Event Grid's layout, or before --since)")
+        for name, why in report.left.items():
+            print(f"left in place: {name}: {why}", file=sys.stderr)
+    return Exit.PROBLEM if report.left else Exit.OK

@@ -59,6 +59,9 @@ class Instrumented:
             self.failing[operation] -= 1
             raise StorageUnavailable(f"injected failure of {operation}")
 
+    def dead_letters(self, container: str):
+        return self.inner.dead_letters(container)
+
     async def prepare(self) -> None:
         await self.hit("prepare")
         await self.inner.prepare()

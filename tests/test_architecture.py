@@ -43,6 +43,8 @@ CORE = [
     "spool",
     "exits",
     "transcripts",
+    "deadletters",
+    "replay",
 ]
 ALLOWED: dict[str, set[str]] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -430,3 +431,35 @@ async def test_a_thread_without_rows_has_one_empty_last_page(storage: Storage):
     page = await storage.messages.page("19:none@thread.v2", Window(), size=5)
 
     assert (page.rows, page.token) == ((), None)
+
+
+async def _put_dead_letters(storage: Storage, container: str, blobs: dict[str, bytes]) -> None:
+    from archiver.storage.memory import MemoryStorage
+
+    if isinstance(storage, MemoryStorage):
+        storage.dead_letters(container).contents = dict(blobs)
+        return
+    client = storage._blob_service.get_container_client(container)  # type: ignore[attr-defined]
+    await client.create_container()
+    for name, content in blobs.items():
+        await client.upload_blob(name, content)
+
+
+async def test_a_dead_letter_moves_aside_once_and_a_repeated_move_changes_nothing(
+    storage: Storage,
+):
+    container = f"dead-{uuid.uuid4().hex[:12]}"
+    box = storage.dead_letters(container)
+    assert not await box.exists()
+    await _put_dead_letters(
+        storage, container, {"S/2026/1/2/3/a.json": b"[1]", "S/2026/1/2/3/b.json": b"[2]"}
+    )
+
+    await box.move("S/2026/1/2/3/a.json", "replayed/S/2026/1/2/3/a.json")
+    await box.move("S/2026/1/2/3/a.json", "replayed/S/2026/1/2/3/a.json")
+
+    assert await box.exists()
+    assert [n async for n in box.names()] == ["S/2026/1/2/3/b.json", "replayed/S/2026/1/2/3/a.json"]
+    assert await box.read("replayed/S/2026/1/2/3/a.json") == b"[1]"
+    with pytest.raises(NotFound):
+        await box.read("S/2026/1/2/3/a.json")

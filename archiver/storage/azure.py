@@ -17,7 +17,7 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 
 from archiver.settings import Settings
-from archiver.storage.blobs import AzureBlobArchive
+from archiver.storage.blobs import AzureBlobArchive, AzureDeadLetters
 from archiver.storage.clients import clients
 from archiver.storage.tables import AzureMessageTable, AzureThreadTable
 from archiver.storage.translation import translated
@@ -64,6 +64,10 @@ class AzureStorage:
             threads_table=settings.threads_table,
             credential=credential,
         )
+
+    def dead_letters(self, container: str) -> AzureDeadLetters:
+        """The dead-letter container `container` of the same account."""
+        return AzureDeadLetters(self._blob_service.get_container_client(container))
 
     @property
     def blobs(self) -> AzureBlobArchive:

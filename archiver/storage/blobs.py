@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -73,3 +74,50 @@ class AzureBlobArchive:
                     yield blob.name
             except ResourceNotFoundError:
                 return  # no container yet: an archive nothing was written to is empty
+
+
+class AzureDeadLetters:
+    """A dead-letter container: listed, read, and replayed blobs moved aside."""
+
+    def __init__(self, container: ContainerClient) -> None:
+        self._container = container
+
+    async def exists(self) -> bool:
+        """True when the container exists."""
+        with translated("checking the dead-letter container"):
+            return bool(await self._container.exists())
+
+    async def names(self, prefix: str = "") -> AsyncIterator[str]:
+        """Yield the blob names that start with `prefix`, in order."""
+        with translated(f"listing dead letters under {prefix!r}"):
+            try:
+                async for blob in self._container.list_blobs(name_starts_with=prefix or None):
+                    yield blob.name
+            except ResourceNotFoundError:
+                return
+
+    async def read(self, name: str) -> bytes:
+        """Return a blob's content; raise NotFound if there is none."""
+        with translated(f"reading dead letter {name}"):
+            try:
+                download = await self._container.download_blob(name)
+                return await download.readall()
+            except ResourceNotFoundError as exc:
+                raise NotFound(name) from exc
+
+    async def move(self, name: str, to: str) -> None:
+        """Copy `name` to `to` (a copy already there is kept), then delete `name`."""
+        with translated(f"moving dead letter {name}"):
+            try:
+                content = await (await self._container.download_blob(name)).readall()
+            except ResourceNotFoundError:
+                return  # moved already, by an earlier run that stopped before reporting
+            # A copy already there: an earlier run copied it and stopped before the delete.
+            with contextlib.suppress(ResourceExistsError):
+                await self._container.upload_blob(
+                    to, content, overwrite=False, content_settings=_JSON
+                )
+            try:
+                await self._container.delete_blob(name)
+            except ResourceNotFoundError:
+                return

@@ -187,6 +187,40 @@ class MemoryThreadTable:
         return f'W/"t{next(self._etags)}"'
 
 
+class MemoryDeadLetters:
+    """A dead-letter container in memory; `contents` is None until it is created."""
+
+    def __init__(self) -> None:
+        self.contents: dict[str, bytes] | None = None
+
+    async def exists(self) -> bool:
+        """True when the container exists."""
+        await asyncio.sleep(0)
+        return self.contents is not None
+
+    async def names(self, prefix: str = "") -> AsyncIterator[str]:
+        """Yield the blob names that start with `prefix`, in order."""
+        await asyncio.sleep(0)
+        for name in sorted(self.contents or {}):
+            if name.startswith(prefix):
+                yield name
+
+    async def read(self, name: str) -> bytes:
+        """Return a blob's content; raise NotFound if there is none."""
+        await asyncio.sleep(0)
+        if self.contents is None or name not in self.contents:
+            raise NotFound(name)
+        return self.contents[name]
+
+    async def move(self, name: str, to: str) -> None:
+        """Copy `name` to `to` unless a copy is there, then delete `name`."""
+        await asyncio.sleep(0)
+        contents = self.contents if self.contents is not None else {}
+        if name in contents:
+            contents.setdefault(to, contents[name])
+            del contents[name]
+
+
 class MemoryStorage:
     """The in-memory stores, shaped like the Azure adapter."""
 
@@ -194,6 +228,11 @@ class MemoryStorage:
         self._blobs = MemoryBlobArchive()
         self._messages = MemoryMessageTable()
         self._threads = MemoryThreadTable()
+        self.boxes: dict[str, MemoryDeadLetters] = {}
+
+    def dead_letters(self, container: str) -> MemoryDeadLetters:
+        """The dead-letter container `container` (created by putting blobs in it)."""
+        return self.boxes.setdefault(container, MemoryDeadLetters())
 
     @property
     def blobs(self) -> MemoryBlobArchive:

@@ -130,6 +130,23 @@ class ThreadTable(Protocol):
         """Yield every thread row, in key order; none before any write."""
 
 
+class DeadLetterBox(Protocol):
+    """A container Event Grid dead-letters into: read, then moved aside once replayed."""
+
+    async def exists(self) -> bool:
+        """True when the container exists."""
+
+    def names(self, prefix: str = "") -> AsyncIterator[str]:
+        """Yield the blob names that start with `prefix`, in order."""
+
+    async def read(self, name: str) -> bytes:
+        """Return a blob's content; raise NotFound if there is none."""
+
+    async def move(self, name: str, to: str) -> None:
+        """Copy `name` to `to` (create-only; a copy already there is kept) and then
+        delete `name`; safe to repeat after a failure between the two."""
+
+
 class Storage(Protocol):
     """The archive's storage, as one thing to prepare, check and close."""
 
@@ -144,6 +161,9 @@ class Storage(Protocol):
     @property
     def threads(self) -> ThreadTable:
         """The thread table."""
+
+    def dead_letters(self, container: str) -> DeadLetterBox:
+        """The dead-letter container `container` of the same account."""
 
     async def prepare(self) -> None:
         """Create the container and tables when missing; safe to call again."""
