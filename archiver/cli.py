@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m archiver",
+        prog="archiver",
         description="Archive Azure Communication Services chat events to Azure storage, "
         "and get them back out. Every command has --help with an example.",
         epilog="exit codes: 0 done; 1 done, but something needs attention; 2 bad argument "
