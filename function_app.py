@@ -77,8 +77,12 @@ async def archive_event(event: func.EventGridEvent) -> None:
 async def archive_inactive_threads(timer: func.TimerRequest) -> None:
     """Archive threads inactive for ARCHIVE_INACTIVE_DAYS from ACS (when ACS_ is set)."""
     settings = runtime.settings
-    if settings.acs is None or settings.inactive_days == 0:
-        log.info("Archiving inactive threads from ACS is off (no ACS_ENDPOINT, or 0 days)")
+    acs = settings.acs
+    if acs is None or acs.archiver_user_id is None or settings.inactive_days == 0:
+        log.info(
+            "Archiving inactive threads from ACS is off "
+            "(ACS_ENDPOINT or ACS_ARCHIVER_USER_ID unset, or ARCHIVE_INACTIVE_DAYS=0)"
+        )
         return
     try:
         async for report in runtime.services().reconciler.inactive(settings.inactive_days):

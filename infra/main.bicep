@@ -53,6 +53,13 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('ACS identity (8:acs:...) the daily timer archives finished threads as; it must be a participant of them (archiver create-identity). Empty: the timer is off.')
+param acsArchiverUserId string = ''
+
+@description('Days without activity after which the daily timer archives a thread from ACS (0: off).')
+@minValue(0)
+param inactiveDays int = 7
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
@@ -126,7 +133,11 @@ module functions 'app/functions.bicep' = {
     archiveTableEndpoint: storage.outputs.archiveTableEndpoint
     archiveContainerName: storage.outputs.archiveContainerName
     messagesTableName: storage.outputs.messagesTableName
+    threadsTableName: storage.outputs.threadsTableName
     acsResourceId: eventGrid.outputs.acsResourceId
+    acsEndpoint: eventGrid.outputs.acsEndpoint
+    acsArchiverUserId: acsArchiverUserId
+    inactiveDays: inactiveDays
     appInsightsConnectionString: monitoring.outputs.connectionString
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
@@ -156,4 +167,5 @@ output AZURE_FUNCTION_APP_NAME string = functions.outputs.appName
 output ARCHIVE_STORAGE_ACCOUNT_NAME string = storage.outputs.archiveAccountName
 output ARCHIVE_DEAD_LETTER_CONTAINER string = storage.outputs.deadLetterContainerName
 output ACS_RESOURCE_ID string = eventGrid.outputs.acsResourceId
+output ACS_ENDPOINT string = eventGrid.outputs.acsEndpoint
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.topicName

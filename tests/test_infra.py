@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 
 from archiver.events import ARCHIVED_EVENT_TYPES, PER_USER_EVENT_TYPES, SUBSCRIBED_EVENT_TYPES
-from archiver.settings import DEFAULT_CONTAINER, DEFAULT_MESSAGES_TABLE, Settings
+from archiver.settings import (
+    DEFAULT_CONTAINER,
+    DEFAULT_MESSAGES_TABLE,
+    DEFAULT_THREADS_TABLE,
+    Settings,
+)
 from tests.bicep import INFRA, bicep_files, body, default, resources, template
 
 PROJECT = INFRA.parent
@@ -228,6 +233,8 @@ def test_the_archive_has_its_container_table_and_dead_letter_container():
     assert body(storage["archiveContainer"])["parent"] == "archiveBlobs"
     assert body(storage["deadLetterContainer"])["parent"] == "archiveBlobs"
     assert body(storage["messagesTable"])["parent"] == "archiveTables"
+    assert body(storage["threadsTable"])["parent"] == "archiveTables"
+    assert default("app/storage.bicep", "threadsTableName") == DEFAULT_THREADS_TABLE
     assert default("app/storage.bicep", "archiveContainerName") == DEFAULT_CONTAINER
     assert default("app/storage.bicep", "messagesTableName") == DEFAULT_MESSAGES_TABLE
 
@@ -311,9 +318,14 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_STORAGE__clientId",
         "ARCHIVE_CONTAINER",
         "ARCHIVE_MESSAGES_TABLE",
+        "ARCHIVE_THREADS_TABLE",
         "ARCHIVE_ALLOWED_TOPICS",
+        "ARCHIVE_INACTIVE_DAYS",
     }
     assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
+    acs_settings = {name for name in app_settings() if name.startswith("ACS_")}
+    assert acs_settings == {"ACS_ENDPOINT", "ACS_ARCHIVER_USER_ID"}
+    assert acs_settings <= set(re.findall(r'"(ACS_[A-Z_]+)"', settings_source))
 
 
 def test_the_app_settings_configure_the_archiver_as_deployed():
@@ -323,17 +335,36 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "identityClientId": "00000000-0000-0000-0000-000000000001",
         "archiveContainerName": DEFAULT_CONTAINER,
         "messagesTableName": DEFAULT_MESSAGES_TABLE,
+        "threadsTableName": DEFAULT_THREADS_TABLE,
         "acsResourceId": "/subscriptions/s/resourceGroups/g/providers/"
         "Microsoft.Communication/communicationServices/acs",
+        "acsEndpoint": "https://acs.communication.azure.com",
+        "acsArchiverUserId": "8:acs:5e7c1b0a_0001",
+        "inactiveDays": "7",
     }
-    values = {name: example.get(value, value) for name, value in app_settings().items()}
+    values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 
     settings = Settings.from_mapping(values)
 
     assert settings.storage.uses_identity
     assert settings.storage.client_id == example["identityClientId"]
+    assert settings.threads_table == DEFAULT_THREADS_TABLE
+    assert settings.acs is not None
+    assert (settings.acs.endpoint, settings.acs.archiver_user_id) == (
+        "https://acs.communication.azure.com",
+        "8:acs:5e7c1b0a_0001",
+    )
+    assert settings.acs.access_key is None  # the Identity API is asked with Entra ID
+    assert settings.inactive_days == 7
     assert settings.topic_allowed(example["acsResourceId"].lower())
     assert not settings.topic_allowed("/subscriptions/s/other")
+
+
+def _named(value: Any) -> str:
+    """The parameter an app setting's value names, through a string() conversion."""
+    if isinstance(value, dict):
+        return str(value["function"]["parameters"]["value_to_convert"])
+    return str(value)
 
 
 def test_the_host_and_telemetry_sign_in_with_the_apps_identity_never_with_a_key():

@@ -41,5 +41,7 @@ resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
 }
 
 output acsResourceId string = sourceId
+// The ACS endpoint the archiver lists finished threads from (ACS_ENDPOINT).
+output acsEndpoint string = 'https://${reference(sourceId, '2023-04-01').hostName}'
 output topicName string = topic.name
 output topicPrincipalId string = topic.identity.principalId

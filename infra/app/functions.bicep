@@ -38,8 +38,21 @@ param archiveContainerName string
 @description('Latest-version table.')
 param messagesTableName string
 
+@description('One row per thread.')
+param threadsTableName string
+
 @description('Resource id of the ACS resource: the only topic whose events are accepted.')
 param acsResourceId string
+
+@description('Endpoint of the ACS resource, for archiving finished threads.')
+param acsEndpoint string
+
+@description('ACS identity the archiver lists finished threads as. Empty: the daily timer is off.')
+param acsArchiverUserId string
+
+@description('Days without activity after which the timer archives a thread from ACS.')
+@minValue(0)
+param inactiveDays int
 
 @description('Application Insights connection string.')
 param appInsightsConnectionString string
@@ -99,6 +112,14 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ARCHIVE_STORAGE__clientId', value: identityClientId }
         { name: 'ARCHIVE_CONTAINER', value: archiveContainerName }
         { name: 'ARCHIVE_MESSAGES_TABLE', value: messagesTableName }
+        { name: 'ARCHIVE_THREADS_TABLE', value: threadsTableName }
+        // Archiving finished threads from ACS (the daily timer). The Identity API is asked
+        // for the archiver's chat token with the app's identity (Microsoft Entra ID):
+        // DefaultAzureCredential takes the user-assigned identity from AZURE_CLIENT_ID.
+        { name: 'ACS_ENDPOINT', value: acsEndpoint }
+        { name: 'ACS_ARCHIVER_USER_ID', value: acsArchiverUserId }
+        { name: 'ARCHIVE_INACTIVE_DAYS', value: string(inactiveDays) }
+        { name: 'AZURE_CLIENT_ID', value: identityClientId }
         // Events from any other topic get 403, even with a valid key.
         { name: 'ARCHIVE_ALLOWED_TOPICS', value: acsResourceId }
       ]

@@ -39,6 +39,9 @@ param archiveContainerName string = 'chat-archive'
 @description('Table of the latest version of every message (ARCHIVE_MESSAGES_TABLE).')
 param messagesTableName string = 'ChatMessages'
 
+@description('Table of one row per thread (ARCHIVE_THREADS_TABLE).')
+param threadsTableName string = 'ChatThreads'
+
 @description('Blob container Event Grid writes undeliverable events to.')
 param deadLetterContainerName string = 'eventgrid-deadletter'
 
@@ -152,6 +155,11 @@ resource messagesTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2
   name: messagesTableName
 }
 
+resource threadsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: archiveTables
+  name: threadsTableName
+}
+
 output hostAccountName string = host.name
 output hostBlobEndpoint string = host.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
@@ -160,4 +168,5 @@ output archiveBlobEndpoint string = archive.properties.primaryEndpoints.blob
 output archiveTableEndpoint string = archive.properties.primaryEndpoints.table
 output archiveContainerName string = archiveContainer.name
 output messagesTableName string = messagesTable.name
+output threadsTableName string = threadsTable.name
 output deadLetterContainerName string = deadLetterContainer.name
