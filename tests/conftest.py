@@ -7,6 +7,7 @@ that instruction. Nothing is skipped.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -76,6 +78,41 @@ async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
 def archiver_command(*arguments: str) -> list[str]:
     """`python -m archiver ...` with this interpreter."""
     return [sys.executable, "-m", "archiver", *arguments]
+
+
+@contextlib.contextmanager
+def imported_function_app(environment: dict[str, str]) -> Iterator[ModuleType]:
+    """function_app imported the way the host does, with `environment` set meanwhile."""
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        import function_app as module
+
+        yield importlib.reload(module)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def archive_settings(settings: Settings) -> dict[str, str]:
+    """Only the ARCHIVE_ settings that point a process at `settings`' storage."""
+    return {k: v for k, v in storage_environment(settings).items() if k.startswith("ARCHIVE_")}
+
+
+def run_archiver(settings: Settings, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python -m archiver ...` against `settings`' storage, its output captured."""
+    return subprocess.run(
+        archiver_command(*arguments),
+        cwd=PROJECT,
+        env=storage_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def storage_environment(settings: Settings) -> dict[str, str]:

@@ -22,7 +22,7 @@ from archiver.formats import LATEST_COLUMNS, VERSION_COLUMNS, Format
 from archiver.storage.ports import Storage, Window
 from tests.builders import THREAD, message_event
 from tests.chats import Chat, archive, chat, latest_entries, version_entries
-from tests.conftest import PROJECT, archiver_command, storage_environment
+from tests.conftest import run_archiver
 from tests.instrumented import Instrumented
 
 SHAPE = Shape(threads=3, messages=25, participants=(2, 5))
@@ -257,15 +257,7 @@ def _row(n: int):
 
 
 def _run(settings, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        archiver_command("export", "--settings", "absent.json", *arguments),
-        cwd=PROJECT,
-        env=storage_environment(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_archiver(settings, "export", "--settings", "absent.json", *arguments)
 
 
 async def test_the_export_command_writes_to_stdout_a_file_or_a_blob(settings, tmp_path: Path):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,6 +15,7 @@ from archiver import emulator
 from archiver.errors import TopicNotAllowed
 from archiver.keys import encode_key
 from tests.builders import THREAD, TOPIC, body, message_event, new_message_id, validation_event
+from tests.conftest import imported_function_app
 
 
 @pytest.fixture(scope="module")
@@ -30,20 +29,9 @@ async def function_app(azurite: emulator.Endpoints) -> AsyncIterator[ModuleType]
         "ARCHIVE_THREADS_TABLE": f"FunctionAppThreads{unique}",
         "ARCHIVE_ALLOWED_TOPICS": f" {TOPIC.upper()} , /subscriptions/other/x",
     }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        import function_app as module
-
-        module = importlib.reload(module)
+    with imported_function_app(values) as module:
         yield module
         await module.runtime.close()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def grid_event(event: dict) -> func.EventGridEvent:

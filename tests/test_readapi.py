@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
-import os
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
@@ -22,7 +20,7 @@ from archiver.readapi import ReadApi
 from archiver.settings import Settings
 from archiver.storage.memory import MemoryStorage
 from tests.chats import Chat, archive, chat, latest_entries, version_entries
-from tests.conftest import fresh_settings, storage_environment
+from tests.conftest import archive_settings, fresh_settings, imported_function_app
 from tests.instrumented import Instrumented
 
 SHAPE = Shape(threads=2, messages=30, participants=(2, 4))
@@ -218,22 +216,9 @@ async def test_with_a_function_key_the_read_routes_need_it(archived, conversatio
 @pytest.fixture(scope="module")
 async def function_app(archived) -> AsyncIterator[ModuleType]:
     settings, _ = archived
-    environment = storage_environment(settings)
-    names = [n for n in environment if n.startswith("ARCHIVE_")]
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: environment[name] for name in names})
-    try:
-        import function_app as module
-
-        module = importlib.reload(module)
+    with imported_function_app(archive_settings(settings)) as module:
         yield module
         await module.runtime.close()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 async def test_the_function_app_gives_the_local_hosts_answers(client, function_app, conversation):

@@ -4,16 +4,12 @@ real Chat and Identity SDKs: matching transcripts, repairs, refusals and throttl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import importlib
 import json
 import logging
-import os
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -31,7 +27,7 @@ from archiver.settings import AcsSettings, Settings
 from archiver.verifier import verify
 from tests.acs_standin import AcsStandin, threads_from
 from tests.chats import Chat, archive, chat, latest_entries
-from tests.conftest import fresh_settings
+from tests.conftest import archive_settings, fresh_settings, imported_function_app
 
 SHAPE = Shape(threads=3, messages=40, participants=(2, 6), delete_threads=0.0)
 
@@ -405,33 +401,10 @@ async def test_without_acs_settings_the_command_says_which_setting(settings):
     )
 
 
-@contextlib.contextmanager
-def imported_function_app(environment: dict[str, str]) -> Iterator[ModuleType]:
-    """function_app imported the way the host does, with `environment` set."""
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    try:
-        import function_app as module
-
-        yield importlib.reload(module)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 async def test_the_timer_function_archives_inactive_threads_from_acs(world):
-    from tests.conftest import storage_environment
-
     acs = world.settings.acs
     assert acs is not None
-    environment = {
-        name: value
-        for name, value in storage_environment(world.settings).items()
-        if name.startswith("ARCHIVE_")
-    } | {
+    environment = archive_settings(world.settings) | {
         "ACS_ENDPOINT": acs.endpoint,
         "ACS_ACCESS_KEY": acs.access_key or "",
         "ACS_ARCHIVER_USER_ID": acs.archiver_user_id or "",
@@ -454,14 +427,10 @@ async def test_the_timer_function_archives_inactive_threads_from_acs(world):
 
 
 async def test_the_timer_function_does_nothing_without_acs_settings(settings, caplog):
-    from tests.conftest import storage_environment
-
-    environment = {
-        name: value
-        for name, value in storage_environment(settings).items()
-        if name.startswith("ARCHIVE_")
-    }
-    with imported_function_app(environment) as app, caplog.at_level(logging.INFO, "archiver"):
+    with (
+        imported_function_app(archive_settings(settings)) as app,
+        caplog.at_level(logging.INFO, "archiver"),
+    ):
         await app.archive_inactive_threads(TimerRequest())
         await app.runtime.close()
 

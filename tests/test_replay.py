@@ -4,7 +4,6 @@ left behind, brought into the archive; safe to run again, and nothing foreign le
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from archiver.settings import Settings
 from archiver.storage.ports import Storage
 from archiver.verifier import verify
 from tests.builders import PAYLOADS, message_event
-from tests.conftest import PROJECT, archiver_command, fresh_settings, serving, storage_environment
+from tests.conftest import fresh_settings, run_archiver, serving
 
 RECORDED = PAYLOADS / "deadletter"
 
@@ -203,25 +202,13 @@ async def test_the_memory_adapter_replays_alike():
     )
 
 
-def _run(settings: Settings, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        archiver_command(*arguments),
-        cwd=PROJECT,
-        env=storage_environment(settings),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 async def test_what_a_refused_simulation_dead_lettered_replays_to_a_complete_archive(
     azurite, tmp_path: Path
 ):
     settings = fresh_settings(azurite.connection_string)
     letters_file, truth = tmp_path / "dead-letter.jsonl", tmp_path / "truth.json"
     with serving(settings, tmp_path / "serve.log", "--function-key", "s3cret") as url:
-        refused = _run(
+        refused = run_archiver(
             settings,
             *("simulate", "--url", f"{url}/api/events", "--seed", "9", "--json"),
             *("--threads", "3", "--messages", "15", "--flavour", "both", "--redelivery", "0.2"),
@@ -231,15 +218,19 @@ async def test_what_a_refused_simulation_dead_lettered_replays_to_a_complete_arc
     dead = [json.loads(line) for line in letters_file.read_text().splitlines()]
     await fill(settings, _laid_out(dead))
 
-    missing = _run(settings, "verify", "--truth", str(truth), "--settings", "absent.json")
-    done = _run(
+    missing = run_archiver(settings, "verify", "--truth", str(truth), "--settings", "absent.json")
+    done = run_archiver(
         settings, "replay-deadletters", "--container", box(settings), "--settings", "x.json"
     )
-    again = _run(
+    again = run_archiver(
         settings, "replay-deadletters", "--container", box(settings), "--settings", "x.json"
     )
-    complete = _run(settings, "verify", "--truth", str(truth), "--exact", "--settings", "x.json")
-    unknown = _run(settings, "replay-deadletters", "--container", "nope", "--settings", "x.json")
+    complete = run_archiver(
+        settings, "verify", "--truth", str(truth), "--exact", "--settings", "x.json"
+    )
+    unknown = run_archiver(
+        settings, "replay-deadletters", "--container", "nope", "--settings", "x.json"
+    )
 
     assert missing.returncode == 1
     assert done.returncode == 0, done.stderr
