@@ -12,6 +12,8 @@ from urllib.parse import quote
 import azure.functions as func
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archiver.bootstrap import Services, build
 from archiver.conversations import Said, Shape
@@ -22,6 +24,7 @@ from archiver.storage.memory import MemoryStorage
 from tests.chats import Chat, archive, chat, latest_entries, version_entries
 from tests.conftest import archive_settings, fresh_settings, imported_function_app
 from tests.instrumented import Instrumented
+from tests.reliability import FIGURES
 
 SHAPE = Shape(threads=2, messages=30, participants=(2, 4))
 
@@ -277,3 +280,39 @@ def _with_key(settings: Settings) -> Settings:
     from dataclasses import replace
 
     return replace(settings, local_function_key="s3cret")
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(
+    thread=st.one_of(_TEXT, st.just("19:x@thread.v2")),
+    message=_TEXT,
+    query=st.dictionaries(
+        st.sampled_from(
+            [
+                "since",
+                "until",
+                "pageSize",
+                "continuationToken",
+                "includeDeleted",
+                "includeEvent",
+                "x",
+            ]
+        ),
+        _TEXT,
+        max_size=4,
+    ),
+)
+async def test_no_read_request_gets_a_5xx_or_anything_but_json(thread, message, query):
+    reader = ReadApi(MemoryStorage())
+
+    for response in (
+        await reader.thread(thread, query),
+        await reader.messages(thread, query),
+        await reader.versions(thread, message, query),
+    ):
+        assert response.status in (200, 400, 404), response.body
+        assert json.loads(response.body)
+    FIGURES.bad_input("read API requests", 3)
