@@ -13,12 +13,13 @@ import asyncio
 import dataclasses
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from archiver.bootstrap import build
 from archiver.errors import AcsDenied, AcsError, AcsUnavailable, ConfigurationError, ThreadNotInAcs
 from archiver.exits import Exit
+from archiver.options import settings_option
+from archiver.progress import Progress
 from archiver.retrieval import LoadSettings
 
 
@@ -55,9 +56,7 @@ def _archive_thread_parser(commands: Any, load_settings: LoadSettings) -> None:
         help="threads inactive for DAYS (default ARCHIVE_INACTIVE_DAYS)",
     )
     run.add_argument("--json", action="store_true", help="print the report as JSON")
-    run.add_argument(
-        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
-    )
+    settings_option(run)
     run.set_defaults(run=lambda arguments: _archive_thread(arguments, load_settings))
 
 
@@ -70,9 +69,7 @@ def _identity_parser(commands: Any, load_settings: LoadSettings) -> None:
         "every thread to be archived from ACS (only participants can list messages).",
         epilog="example: python -m archiver create-identity",
     )
-    create.add_argument(
-        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
-    )
+    settings_option(create)
     create.set_defaults(run=lambda arguments: _create_identity(arguments, load_settings))
 
 
@@ -95,8 +92,11 @@ def _archive_thread(arguments: argparse.Namespace, load_settings: LoadSettings) 
                         failures[thread_id] = exc
             else:
                 days = settings.inactive_days if arguments.inactive < 0 else arguments.inactive
+                bar = Progress(None, label="archived", unit="threads", enabled=not arguments.json)
                 async for report in reconciler.inactive(days):
                     reports.append(report)
+                    bar.advance(1)
+                bar.finish()
         finally:
             await services.close()
 

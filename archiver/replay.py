@@ -11,12 +11,14 @@ that holds no events, is left where it is and reported.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from archiver.deadletters import REPLAYED_PREFIX, letters, place
 from archiver.errors import InvalidBody, TopicNotAllowed, UnknownContainer
 from archiver.intake import Intake
+from archiver.progress import Progress
 from archiver.storage.ports import Storage
 
 BATCH_EVENTS = 100  # events stored per Intake call, within the request time budget
@@ -37,7 +39,12 @@ class Replayed:
 
 
 async def replay(
-    storage: Storage, intake: Intake, container: str, *, since: datetime | None = None
+    storage: Storage,
+    intake: Intake,
+    container: str,
+    *,
+    since: datetime | None = None,
+    progress: Callable[[int], Progress] | None = None,
 ) -> Replayed:
     """Replay every dead-letter blob of `container` written at or after `since`'s hour."""
     box = storage.dead_letters(container)
@@ -48,7 +55,10 @@ async def replay(
         since = since.replace(tzinfo=UTC)  # a time without an offset is UTC, as everywhere
     floor = since.replace(minute=0, second=0, microsecond=0) if since else None
     names = [name async for name in box.names() if not name.startswith(REPLAYED_PREFIX)]
+    bar = progress(len(names)) if progress is not None else None
     for name in names:
+        if bar is not None:
+            bar.advance(1)
         where = place(name)
         if where is None or (floor is not None and where.hour < floor):
             report.skipped += 1
@@ -72,4 +82,6 @@ async def replay(
         report.outcomes.update(letter.outcome for letter in found)
         await box.move(name, REPLAYED_PREFIX + name)
         report.moved.append(name)
+    if bar is not None:
+        bar.finish()
     return report

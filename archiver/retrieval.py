@@ -24,6 +24,7 @@ from archiver.exits import Exit
 from archiver.export import Export, blob_name, to_blob, to_file, to_stream, transcript
 from archiver.fields import parse_timestamp
 from archiver.formats import Format
+from archiver.options import settings_option
 from archiver.progress import Progress
 from archiver.settings import Settings
 from archiver.storage.ports import Window
@@ -52,9 +53,8 @@ def _replay_parser(commands: Any, load_settings: LoadSettings) -> None:
     run.add_argument("--container", required=True, help="the dead-letter container")
     run.add_argument("--since", type=_moment, help="only blobs written from this hour on")
     run.add_argument("--json", action="store_true", help="print the report as JSON")
-    run.add_argument(
-        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
-    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    settings_option(run)
     run.set_defaults(run=lambda arguments: _replay(arguments, load_settings))
 
 
@@ -102,9 +102,7 @@ def _export_parser(commands: Any, load_settings: LoadSettings) -> None:
     )
     export.add_argument("--no-bom", action="store_true", help="CSV without a byte order mark")
     export.add_argument("--no-progress", action="store_true", help="no progress on stderr")
-    export.add_argument(
-        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
-    )
+    settings_option(export)
     export.set_defaults(run=lambda arguments: _export(arguments, load_settings))
 
 
@@ -161,7 +159,13 @@ def _replay(arguments: argparse.Namespace, load_settings: LoadSettings) -> int:
     async def run() -> Any:
         try:
             return await replay(
-                services.storage, services.intake, arguments.container, since=arguments.since
+                services.storage,
+                services.intake,
+                arguments.container,
+                since=arguments.since,
+                progress=lambda total: Progress(
+                    total, label="replaying", enabled=not arguments.no_progress
+                ),
             )
         finally:
             await services.close()

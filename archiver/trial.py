@@ -20,6 +20,7 @@ from archiver.conversations import MAX_PARTICIPANTS, Shape
 from archiver.delivery import Policy
 from archiver.errors import ConfigurationError
 from archiver.exits import Exit
+from archiver.options import settings_option
 from archiver.publication import Flavour, Schema
 from archiver.schedule import Batching
 from archiver.simulator import DEFAULT_URL, Simulation, describe, simulate
@@ -46,9 +47,7 @@ def add_commands(commands: Any, *, load_settings: Any) -> None:
     check.add_argument(
         "--exact", action="store_true", help="the whole archive must be exactly the truth"
     )
-    check.add_argument(
-        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
-    )
+    settings_option(check)
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     check.add_argument("--limit", type=int, default=20, help="lines shown per kind (20)")
     check.set_defaults(run=lambda arguments: _verify(arguments, load_settings))
@@ -64,9 +63,7 @@ def add_commands(commands: Any, *, load_settings: Any) -> None:
     show.add_argument("--port", type=int, default=7071, help="port to bind (7071)")
     show.add_argument("--no-browser", action="store_true", help="do not open the viewer")
     show.add_argument("--stay", action="store_true", help="keep serving after verify")
-    show.add_argument(
-        "--settings", type=Path, default=Path("local.settings.json"), help="local.settings.json"
-    )
+    settings_option(show)
     show.add_argument("--seed", type=int, help="random seed (default: a new one)")
     show.add_argument("--threads", type=_positive, default=3, help="threads (3)")
     show.add_argument("--messages", type=_positive, default=12, help="messages per thread (12)")

@@ -45,6 +45,7 @@ CORE = [
     "transcripts",
     "deadletters",
     "replay",
+    "options",
 ]
 ALLOWED: dict[str, set[str]] = {}
 

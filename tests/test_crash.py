@@ -95,7 +95,7 @@ def test_an_archiver_killed_mid_batch_and_restarted_loses_nothing(
             server.wait()
             kills += 1
             server = start_serving(settings, port, log)
-        output, errors = simulation.communicate(timeout=600)
+        output, errors = simulation.communicate(timeout=2400 if SOAK else 600)
     finally:
         server.terminate()
         server.wait(timeout=10)

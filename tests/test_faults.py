@@ -233,6 +233,7 @@ def test_no_storage_fault_loses_an_event_or_gets_a_false_success(
                 url,
                 truth,
                 *delivery(seed=20261205, threads=SCALE.threads, messages=SCALE.messages),
+                timeout=2400 if SOAK else 300,
             )
             proxy.inject(PASS_THROUGH)
     code, findings = verify(directly(settings, azurite), tmp_path, "--truth", str(truth), "--exact")
@@ -283,7 +284,7 @@ def test_azurite_stopped_and_restarted_mid_run_loses_no_event(tmp_path: Path):
                 azurite = emulator.start(
                     PROJECT, endpoints, location=location, log=tmp_path / "azurite.log"
                 )
-            out, err = simulation.communicate(timeout=300)
+            out, err = simulation.communicate(timeout=2400 if SOAK else 300)
         code, findings = verify(settings, tmp_path, "--truth", str(truth), "--exact")
     finally:
         emulator.stop(azurite)

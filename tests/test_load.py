@@ -21,6 +21,8 @@ from tests.test_simulation import simulate, verify
 
 SOAK = os.environ.get("ARCHIVER_SOAK") == "1"
 THREADS, MESSAGES = (40, 300) if SOAK else (12, 150)
+# The soak's runs hold seven times the events: give each command as much more time.
+TIMEOUT = 2400 if SOAK else 300
 
 
 @pytest.mark.parametrize("processes", [1, 2])
@@ -59,8 +61,9 @@ def test_ten_thousand_hostile_events_land_exactly_on_one_or_two_processes(
             "50",
             "--no-progress",
             *mirror,
+            timeout=TIMEOUT,
         )
-    code, findings = verify(settings, tmp_path, "--truth", str(truth), "--exact")
+    code, findings = verify(settings, tmp_path, "--truth", str(truth), "--exact", timeout=TIMEOUT)
 
     assert summary["events"] >= 10_000
     assert summary["deadLettered"] == 0

@@ -21,18 +21,18 @@ from tests.conftest import (
 )
 
 
-def run(settings, *arguments: str) -> subprocess.CompletedProcess[str]:
+def run(settings, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         archiver_command(*arguments),
         cwd=PROJECT,
         env=storage_environment(settings),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
 
 
-def simulate(settings, url: str, truth: Path, *options: str) -> dict:
+def simulate(settings, url: str, truth: Path, *options: str, timeout: float = 300) -> dict:
     done = run(
         settings,
         "simulate",
@@ -42,14 +42,23 @@ def simulate(settings, url: str, truth: Path, *options: str) -> dict:
         str(truth),
         "--json",
         *options,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     summary: dict = json.loads(done.stdout)
     return summary
 
 
-def verify(settings, tmp_path: Path, *options: str) -> tuple[int, dict]:
-    done = run(settings, "verify", "--settings", str(tmp_path / "absent.json"), "--json", *options)
+def verify(settings, tmp_path: Path, *options: str, timeout: float = 300) -> tuple[int, dict]:
+    done = run(
+        settings,
+        "verify",
+        "--settings",
+        str(tmp_path / "absent.json"),
+        "--json",
+        *options,
+        timeout=timeout,
+    )
     return done.returncode, json.loads(done.stdout)
 
 

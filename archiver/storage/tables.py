@@ -49,27 +49,15 @@ class AzureMessageTable:
 
     async def insert(self, row: LatestRow) -> str:
         """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
-        with translated(f"inserting row {row.thread_key}/{row.message_key}"):
-            try:
-                return etag_of(await self._table.create_entity(to_entity(row)))
-            except ResourceExistsError as exc:
-                raise ConcurrentUpdate("row already exists") from exc
+        return await _inserted(
+            self._table, to_entity(row), f"row {row.thread_key}/{row.message_key}"
+        )
 
     async def replace(self, row: LatestRow, *, etag: str) -> str:
         """Replace the row if it still has `etag` and return the new ETag; raise
         ConcurrentUpdate otherwise."""
-        with translated(f"replacing row {row.thread_key}/{row.message_key}"):
-            try:
-                return etag_of(
-                    await self._table.update_entity(
-                        to_entity(row),
-                        mode=UpdateMode.REPLACE,
-                        etag=etag,
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-                )
-            except ResourceNotFoundError as exc:
-                raise ConcurrentUpdate("row was deleted") from exc
+        what = f"row {row.thread_key}/{row.message_key}"
+        return await _replaced(self._table, to_entity(row), etag, what)
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""
@@ -147,27 +135,13 @@ class AzureThreadTable:
 
     async def insert(self, row: ThreadRow) -> str:
         """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
-        with translated(f"inserting thread row {row.thread_key}"):
-            try:
-                return etag_of(await self._table.create_entity(to_thread_entity(row)))
-            except ResourceExistsError as exc:
-                raise ConcurrentUpdate("thread row already exists") from exc
+        return await _inserted(self._table, to_thread_entity(row), f"thread row {row.thread_key}")
 
     async def replace(self, row: ThreadRow, *, etag: str) -> str:
         """Replace the row if it still has `etag` and return the new ETag; raise
         ConcurrentUpdate otherwise."""
-        with translated(f"replacing thread row {row.thread_key}"):
-            try:
-                return etag_of(
-                    await self._table.update_entity(
-                        to_thread_entity(row),
-                        mode=UpdateMode.REPLACE,
-                        etag=etag,
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-                )
-            except ResourceNotFoundError as exc:
-                raise ConcurrentUpdate("thread row was deleted") from exc
+        what = f"thread row {row.thread_key}"
+        return await _replaced(self._table, to_thread_entity(row), etag, what)
 
     async def scan(self) -> AsyncIterator[ThreadRow]:
         """Yield every thread row, in key order."""
@@ -177,6 +151,31 @@ class AzureThreadTable:
                     yield from_thread_entity(entity)
             except ResourceNotFoundError:
                 return  # no table yet: nothing was archived
+
+
+async def _inserted(table: TableClient, entity: dict[str, Any], what: str) -> str:
+    """Create an entity and return its ETag; ConcurrentUpdate if it exists."""
+    with translated(f"inserting {what}"):
+        try:
+            return etag_of(await table.create_entity(entity))
+        except ResourceExistsError as exc:
+            raise ConcurrentUpdate(f"{what} already exists") from exc
+
+
+async def _replaced(table: TableClient, entity: dict[str, Any], etag: str, what: str) -> str:
+    """Replace an entity if it still has `etag`; ConcurrentUpdate if it changed or went."""
+    with translated(f"replacing {what}"):
+        try:
+            return etag_of(
+                await table.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            )
+        except ResourceNotFoundError as exc:
+            raise ConcurrentUpdate(f"{what} was deleted") from exc
 
 
 def _token(continuation: Any) -> str:
