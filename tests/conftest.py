@@ -31,15 +31,31 @@ from tests.reliability import FIGURES
 PROJECT = Path(__file__).resolve().parent.parent
 
 
+@contextlib.contextmanager
+def in_memory_azurite(log: Path) -> Iterator[emulator.Endpoints]:
+    """An in-memory Azurite on free ports, stopped on leaving."""
+    blob, queue, table = emulator.free_ports(3)
+    endpoints = emulator.Endpoints(blob_port=blob, queue_port=queue, table_port=table)
+    process = emulator.start(PROJECT, endpoints, log=log)
+    try:
+        yield endpoints
+    finally:
+        emulator.stop(process)
+
+
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Endpoints]:
     """One in-memory Azurite for the whole session, on free ports."""
-    blob, queue, table = emulator.free_ports(3)
-    endpoints = emulator.Endpoints(blob_port=blob, queue_port=queue, table_port=table)
-    log = tmp_path_factory.mktemp("azurite") / "azurite.log"
-    process = emulator.start(PROJECT, endpoints, log=log)
-    yield endpoints
-    emulator.stop(process)
+    with in_memory_azurite(tmp_path_factory.mktemp("azurite") / "azurite.log") as endpoints:
+        yield endpoints
+
+
+@pytest.fixture
+def own_azurite(tmp_path: Path) -> Iterator[emulator.Endpoints]:
+    """An Azurite for one heavy test alone: tens of thousands of versions in the
+    session's Azurite would slow every later test, and the later tests would slow it."""
+    with in_memory_azurite(tmp_path / "azurite.log") as endpoints:
+        yield endpoints
 
 
 def fresh_settings(connection_string: str, **overrides: object) -> Settings:

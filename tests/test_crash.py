@@ -47,9 +47,9 @@ def start_serving(settings, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 def test_an_archiver_killed_mid_batch_and_restarted_loses_nothing(
-    azurite: emulator.Endpoints, tmp_path: Path
+    own_azurite: emulator.Endpoints, tmp_path: Path
 ):
-    settings = fresh_settings(azurite.connection_string)
+    settings = fresh_settings(own_azurite.connection_string)
     [port] = emulator.free_ports(1)
     log = tmp_path / "serve.log"
     truth = tmp_path / "truth.json"

@@ -220,11 +220,11 @@ async def test_shared_key_signatures_hold_through_a_proxy_on_another_port(
 
 
 def test_no_storage_fault_loses_an_event_or_gets_a_false_success(
-    azurite: emulator.Endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_azurite: emulator.Endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("ARCHIVE_REQUEST_TIMEOUT_SECONDS", str(SCALE.request_timeout_seconds))
     truth = tmp_path / "truth.json"
-    with running(FaultProxy(azurite, seed=20261205)) as proxy:
+    with running(FaultProxy(own_azurite, seed=20261205)) as proxy:
         settings = fresh_settings(proxy.connection_string)
         with serving(settings, tmp_path / "serve.log") as url:
             proxy.inject(SCALE.faults)
@@ -236,7 +236,9 @@ def test_no_storage_fault_loses_an_event_or_gets_a_false_success(
                 timeout=2400 if SOAK else 300,
             )
             proxy.inject(PASS_THROUGH)
-    code, findings = verify(directly(settings, azurite), tmp_path, "--truth", str(truth), "--exact")
+    code, findings = verify(
+        directly(settings, own_azurite), tmp_path, "--truth", str(truth), "--exact"
+    )
 
     assert summary["deadLettered"] == 0
     assert summary["delivered"] == summary["deliveries"] == summary["events"]

@@ -27,9 +27,9 @@ TIMEOUT = 2400 if SOAK else 300
 
 @pytest.mark.parametrize("processes", [1, 2])
 def test_ten_thousand_hostile_events_land_exactly_on_one_or_two_processes(
-    azurite: emulator.Endpoints, tmp_path, processes: int
+    own_azurite: emulator.Endpoints, tmp_path, processes: int
 ):
-    settings = fresh_settings(azurite.connection_string)
+    settings = fresh_settings(own_azurite.connection_string)
     truth = tmp_path / "truth.json"
     with contextlib.ExitStack() as stack:
         urls = [

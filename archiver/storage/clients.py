@@ -36,8 +36,12 @@ def clients(
     }
     blob_options = common | {
         "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
-        # Streamed uploads (transcripts) go in blocks of 1 MiB: aiohttp sends a larger
-        # bytes body only with a warning that it may hold up the event loop.
+        # aiohttp sends a bytes body over 1 MiB only with a warning that it may hold up
+        # the event loop. So a blob up to 1 MiB is one create-only put, and anything
+        # larger (a huge message, a transcript) goes up in blocks of 1 MiB, committed
+        # create-only: a name already taken stores nothing, and until the commit
+        # nothing is visible.
+        "max_single_put_size": 1024 * 1024,
         "max_block_size": 1024 * 1024,
     }
     table_options = common | {
