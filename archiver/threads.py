@@ -143,10 +143,10 @@ def patches(records: Sequence[Record]) -> list[Patch]:
             if record.change is ThreadChange.CREATED:
                 creates.add(record.thread_key)
         elif isinstance(record, MessageVersion):
-            rows.setdefault(
-                record.thread_key,
-                ThreadRow(thread_key=record.thread_key, thread_id=record.thread_id),
-            )
+            if record.thread_key not in rows:  # not setdefault: that builds a row every time
+                rows[record.thread_key] = ThreadRow(
+                    thread_key=record.thread_key, thread_id=record.thread_id
+                )
             when = change_time(record)
             if when is not None:
                 activity[record.thread_key] = max(activity.get(record.thread_key, when), when)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import WORKLOADS
+from bench.report import ratio_text
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -87,3 +88,11 @@ def test_memory_and_cold_start_are_measured(figures):
     assert imports["app_seconds"] > 0
     assert imports["bare_seconds"] > 0
     assert [t["name"] for t in figures["targets"]][-1].startswith("function_app cold import")
+
+
+@pytest.mark.parametrize(
+    ("value", "bound", "shown"),
+    [(0.8963, 0.9, "0.896"), (0.9, 0.9, "0.90"), (1.154, 0.9, "1.15"), (0.8463, 0.85, "0.846")],
+)
+def test_a_missed_target_never_reads_as_its_bound(value: float, bound: float, shown: str):
+    assert ratio_text(value, bound) == shown
