@@ -97,10 +97,11 @@ def targets(figures: Figures) -> list[Target]:
 
     def ratio_at_least(workload: Workload, against: str, bound: float) -> None:
         value = figures.ratio(workload.name, "archiver", against)
-        shown = ratio_text(value, bound)
         verdicts.append(
             Target(
-                f"archiver ≥ {bound:g} × {against} ({workload.name})", f"{shown} ×", value >= bound
+                f"archiver ≥ {bound:g} × {against} ({workload.name})",
+                f"{ratio_text(value, bound)} ×",
+                value >= bound,
             )
         )
 

@@ -17,6 +17,11 @@ from archiver.settings import DEVELOPMENT_STORAGE, StorageSettings
 # Azurite 3.35 (the newest that runs on Node 20) speaks blob API 2025-11-05; the SDK
 # defaults to a newer one, which the emulator refuses unless started leniently.
 EMULATOR_BLOB_API_VERSION = "2025-11-05"
+# aiohttp sends a bytes body over 1 MiB only with a warning that it may hold up the
+# event loop. So a blob up to 1 MiB is one create-only put, and anything larger (a huge
+# message, a transcript) goes up in blocks of 1 MiB, committed create-only: a name
+# already taken stores nothing, and until the commit nothing is visible.
+UPLOAD_PIECE_BYTES = 1024 * 1024
 
 
 def clients(
@@ -36,13 +41,8 @@ def clients(
     }
     blob_options = common | {
         "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
-        # aiohttp sends a bytes body over 1 MiB only with a warning that it may hold up
-        # the event loop. So a blob up to 1 MiB is one create-only put, and anything
-        # larger (a huge message, a transcript) goes up in blocks of 1 MiB, committed
-        # create-only: a name already taken stores nothing, and until the commit
-        # nothing is visible.
-        "max_single_put_size": 1024 * 1024,
-        "max_block_size": 1024 * 1024,
+        "max_single_put_size": UPLOAD_PIECE_BYTES,
+        "max_block_size": UPLOAD_PIECE_BYTES,
     }
     table_options = common | {
         "retry_total": 2,
