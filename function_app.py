@@ -3,65 +3,97 @@
 Only adapts the Functions types; all decisions live in the `archiver` package. Settings
 are read at import, so a bad setting fails at start with its name. Storage clients are
 built on first use and reused by every invocation of this worker.
+
+The decorators below are the app's one route table: the local host
+(archiver.hosts.devhost) builds its routes from `app.get_functions()` and answers each
+HTTP function through the same `ENDPOINTS` entry.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import azure.functions as func
 
-from archiver.bootstrap import Runtime
-from archiver.envelopes import RawEvent
-from archiver.errors import AcsUnavailable
-from archiver.settings import Settings
-from archiver.webhook import HttpRequest, HttpResponse, health
+from archiver.bootstrap import Runtime, Services
+from archiver.capture.health import health
+from archiver.core.envelopes import RawEvent
+from archiver.core.errors import AcsUnavailable
+from archiver.core.http import HttpRequest, HttpResponse
+from archiver.core.settings import Settings
 
-# The live viewer belongs to the local host only: in Azure no feed is ever kept.
-runtime = Runtime(dataclasses.replace(Settings.from_mapping(os.environ), viewer=False))
+runtime = Runtime(Settings.from_mapping(os.environ))
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("archiver")
 # Daily at 03:30 UTC: finished threads get their transcript well before ACS retention
 # (30-90 days) deletes them.
 INACTIVE_SCHEDULE = "0 30 3 * * *"
 
+Endpoint = Callable[[Services, HttpRequest], Awaitable[HttpResponse]]
+
+
+async def _webhook(services: Services, request: HttpRequest) -> HttpResponse:
+    return await services.webhook.handle(request)
+
+
+async def _thread(services: Services, request: HttpRequest) -> HttpResponse:
+    return await services.reader.thread(request.route["threadId"], request.query)
+
+
+async def _messages(services: Services, request: HttpRequest) -> HttpResponse:
+    return await services.reader.messages(request.route["threadId"], request.query)
+
+
+async def _versions(services: Services, request: HttpRequest) -> HttpResponse:
+    route = request.route
+    return await services.reader.versions(route["threadId"], route["messageId"], request.query)
+
+
+async def _health(services: Services, request: HttpRequest) -> HttpResponse:
+    return await health(services.storage)
+
+
+# What each HTTP function answers, by function name, whichever host calls it.
+ENDPOINTS: dict[str, Endpoint] = {
+    "events": _webhook,
+    "read_thread": _thread,
+    "read_messages": _messages,
+    "read_versions": _versions,
+    "health_check": _health,
+}
+
 
 @app.route(route="events", methods=["POST", "OPTIONS"])
 async def events(req: func.HttpRequest) -> func.HttpResponse:
     """The Event Grid webhook: handshakes and notifications (function key)."""
-    request = HttpRequest(req.method.upper(), req.get_body(), dict(req.headers))
-    return _send(await runtime.services().webhook.handle(request))
+    return await _answer("events", req)
 
 
 @app.route(route="threads/{threadId}", methods=["GET"])
 async def read_thread(req: func.HttpRequest) -> func.HttpResponse:
     """Read API: what the archive knows of one thread (function key)."""
-    reader = runtime.services().reader
-    return _send(await reader.thread(req.route_params["threadId"], dict(req.params)))
+    return await _answer("read_thread", req)
 
 
 @app.route(route="threads/{threadId}/messages", methods=["GET"])
 async def read_messages(req: func.HttpRequest) -> func.HttpResponse:
     """Read API: a page of a thread's latest messages (function key)."""
-    reader = runtime.services().reader
-    return _send(await reader.messages(req.route_params["threadId"], dict(req.params)))
+    return await _answer("read_messages", req)
 
 
 @app.route(route="threads/{threadId}/messages/{messageId}/versions", methods=["GET"])
 async def read_versions(req: func.HttpRequest) -> func.HttpResponse:
     """Read API: every archived version of one message (function key)."""
-    ids = req.route_params
-    reader = runtime.services().reader
-    return _send(await reader.versions(ids["threadId"], ids["messageId"], dict(req.params)))
+    return await _answer("read_versions", req)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health_check(req: func.HttpRequest) -> func.HttpResponse:
     """200 when archive storage answers, 503 otherwise."""
-    return _send(await health(runtime.services().storage))
+    return await _answer("health_check", req)
 
 
 @app.event_grid_trigger(arg_name="event")
@@ -100,6 +132,22 @@ async def archive_inactive_threads(timer: func.TimerRequest) -> None:
         log.error("ACS was unavailable; the next run goes on: %s", exc)
 
 
+async def _answer(name: str, req: func.HttpRequest) -> func.HttpResponse:
+    request = HttpRequest(
+        req.method.upper(),
+        req.get_body(),
+        dict(req.headers),
+        route=dict(req.route_params),
+        query=dict(req.params),
+    )
+    response = await ENDPOINTS[name](runtime.services(), request)
+    headers = dict(response.headers)
+    content_type = headers.pop("Content-Type", None)
+    return func.HttpResponse(
+        body=response.body, status_code=response.status, headers=headers, mimetype=content_type
+    )
+
+
 def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
     """The event as Event Grid sent it, rebuilt from what the host passes in."""
     if isinstance(event, func.CloudEvent):
@@ -125,11 +173,3 @@ def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
             "dataVersion": event.data_version,
         }
     return {key: value for key, value in fields.items() if value is not None}
-
-
-def _send(response: HttpResponse) -> func.HttpResponse:
-    headers = dict(response.headers)
-    content_type = headers.pop("Content-Type", None)
-    return func.HttpResponse(
-        body=response.body, status_code=response.status, headers=headers, mimetype=content_type
-    )

@@ -1,3 +1,8 @@
-"""Archive every Azure Communication Services chat message version to Azure storage."""
+"""Archive every Azure Communication Services chat message version to Azure storage.
 
-__version__ = "0.1.0"
+The packages, lowest first, each importing only from those before it (ARCHITECTURE.md):
+core, storage, capture, retrieval and verification, acs and deadletters, then the
+composition root (bootstrap) and function_app.py; hosts, sim and cli never run in Azure.
+"""
+
+__version__ = "0.4.0"

@@ -1,7 +1,7 @@
-"""`python -m archiver ...`"""
+"""`python -m archiver`: the same as the `archiver` command."""
 
 import sys
 
-from archiver.cli import main
+from archiver.cli.main import main
 
 sys.exit(main())

@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from archiver.archive import Archive
-from archiver.errors import ConfigurationError
-from archiver.feed import Feed
-from archiver.intake import Intake
-from archiver.settings import Settings
+from archiver.capture.archive import Archive
+from archiver.capture.intake import Intake, Observer
+from archiver.capture.webhook import Webhook
+from archiver.core.errors import ConfigurationError
+from archiver.core.settings import Settings
 from archiver.storage.ports import Storage
-from archiver.webhook import Webhook
 
 if TYPE_CHECKING:
-    from archiver.readapi import ReadApi
-    from archiver.reconciliation import Chat, Reconciler
+    from archiver.acs.reconciliation import Chat, Reconciler
+    from archiver.retrieval.api import ReadApi
 
 
 @dataclass(frozen=True)
@@ -34,19 +33,18 @@ class Services:
     archive: Archive
     intake: Intake
     webhook: Webhook
-    feed: Feed | None = None
 
     @cached_property
     def reader(self) -> ReadApi:
         """The read API."""
-        from archiver.readapi import ReadApi
+        from archiver.retrieval.api import ReadApi
 
         return ReadApi(self.storage)
 
     @cached_property
     def reconciler(self) -> Reconciler:
         """Archiving finished threads from ACS (the ACS_ settings)."""
-        from archiver.reconciliation import Reconciler
+        from archiver.acs.reconciliation import Reconciler
 
         return Reconciler(self.storage, self.archive, self._chat)
 
@@ -56,7 +54,7 @@ class Services:
                 "ACS_ENDPOINT (or ACS_CONNECTION_STRING) is not set: archiving threads "
                 "from ACS lists them through the ACS Chat API"
             )
-        from archiver.acs import AcsChat
+        from archiver.acs.client import AcsChat
 
         return AcsChat(self.settings.acs)
 
@@ -65,8 +63,17 @@ class Services:
         await self.storage.close()
 
 
-def build(settings: Settings, *, storage: Storage | None = None) -> Services:
-    """Wire the archiver for `settings`; `storage` replaces the Azure adapter in tests."""
+def build(
+    settings: Settings,
+    *,
+    storage: Storage | None = None,
+    observer: Observer | None = None,
+) -> Services:
+    """Wire the archiver for `settings`.
+
+    `storage` replaces the Azure adapter (the in-memory one, in tests); `observer` is told
+    what became of every event (the local viewer).
+    """
     if storage is None:
         from archiver.storage.azure import AzureStorage
 
@@ -76,9 +83,7 @@ def build(settings: Settings, *, storage: Storage | None = None) -> Services:
         concurrency=settings.storage_concurrency,
         timeout_seconds=settings.request_timeout_seconds,
     )
-    # The viewer's feed exists only when asked for (the local host's --viewer).
-    feed = Feed() if settings.viewer else None
-    intake = Intake(archive, settings, feed=feed)
+    intake = Intake(archive, settings, observer=observer)
     webhook = Webhook(
         intake, max_body_bytes=settings.max_body_bytes, allowed_rate=settings.allowed_rate
     )
@@ -88,7 +93,6 @@ def build(settings: Settings, *, storage: Storage | None = None) -> Services:
         archive=archive,
         intake=intake,
         webhook=webhook,
-        feed=feed,
     )
 
 

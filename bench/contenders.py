@@ -22,9 +22,9 @@ from pathlib import Path
 
 import aiohttp
 
-from archiver.delivery import Policy, Tally, Target, deliver
-from archiver.emulator import Endpoints, free_ports, start, stop
-from archiver.settings import DEFAULT_STORAGE_CONCURRENCY
+from archiver.core.settings import DEFAULT_STORAGE_CONCURRENCY
+from archiver.hosts.azurite import Endpoints, free_ports, start, stop
+from archiver.sim.delivery import Policy, Tally, Target, deliver
 from bench.counting import since, total
 from bench.floor import floor
 from bench.workload import Traffic, Workload, traffic

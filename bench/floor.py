@@ -20,19 +20,19 @@ from typing import Any
 from azure.data.tables import UpdateMode
 from azure.storage.blob import ContentSettings
 
-from archiver.envelopes import RawEvent
-from archiver.events import classify
-from archiver.layout import latest_row, message_blob_name, message_document
-from archiver.records import MessageVersion
-from archiver.settings import (
+from archiver.core.envelopes import RawEvent
+from archiver.core.events import classify
+from archiver.core.layout import latest_row, message_blob_name, message_document
+from archiver.core.records import MessageVersion
+from archiver.core.settings import (
     DEFAULT_CONTAINER,
     DEFAULT_MESSAGES_TABLE,
     DEFAULT_THREADS_TABLE,
     StorageSettings,
 )
+from archiver.core.threads import ThreadRow, advance, patches
 from archiver.storage.clients import clients
 from archiver.storage.entities import to_entity, to_thread_entity
-from archiver.threads import ThreadRow, advance, patches
 from bench.counting import StorageRequests, since
 
 _JSON = ContentSettings(content_type="application/json; charset=utf-8")

@@ -15,8 +15,8 @@ import logging
 from aiohttp import web
 
 from archiver.bootstrap import build
-from archiver.devhost import create_app
-from archiver.settings import Settings
+from archiver.core.settings import Settings
+from archiver.hosts.devhost import create_app
 from archiver.storage.azure import AzureStorage
 from bench.counting import StorageRequests
 

@@ -13,10 +13,10 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from archiver.conversations import Person, Said
-from archiver.publication import Flavour, Publisher
-from archiver.records import Action
-from archiver.schedule import Batch, Batching, event_text, schedule
+from archiver.core.records import Action
+from archiver.sim.conversations import Person, Said
+from archiver.sim.publication import Flavour, Publisher
+from archiver.sim.schedule import Batch, Batching, event_text, schedule
 
 _START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,6 +1,7 @@
 """A local stand-in for the ACS Identity and Chat REST APIs, spoken to by the real Azure SDKs.
 
-`AcsStandin` serves plain http on 127.0.0.1 (a free port) with the shapes, status codes
+`AcsStandin` serves https on 127.0.0.1 (a free port, a certificate of the test
+session's own CA: tests/tls.py) with the shapes, status codes
 and paging of REST api-versions 2023-10-01 (Identity) and 2024-03-07 (Chat):
 
 * Identity (`POST /identities`, `POST /identities/{id}/:issueAccessToken`) checks the
@@ -15,18 +16,13 @@ and paging of REST api-versions 2023-10-01 (Identity) and 2024-03-07 (Chat):
 * `throttle` and `fail` make the next chat requests answer 429 (with `Retry-After`) or
   any status; every request is kept in `served`, in arrival order.
 
-Two things the SDKs need to talk to it:
-
-* azure-core's bearer-token policy refuses non-https URLs, so every chat call takes
-  `enforce_https=False` (e.g. `list_messages(results_per_page=200, enforce_https=False)`);
-  it reaches each page request of a listing and survives the retry policy's resends.
-* `CommunicationIdentityClient.from_connection_string` drops the endpoint's scheme and
-  always uses https; build the client as
-  `CommunicationIdentityClient(standin.host_url, AzureKeyCredential(standin.access_key))`,
-  with no trailing slash, since the SDK signs the endpoint's host text verbatim.
+The SDKs talk to it as to ACS, over https; one thing to know: the identity client signs
+the endpoint's host text verbatim, so build it as
+`CommunicationIdentityClient(standin.host_url, AzureKeyCredential(standin.access_key))`,
+with no trailing slash.
 
 `threads_from` builds the threads ACS would hold after a simulated conversation
-(archiver.conversations), so the same thread can be archived from its events and
+(archiver.sim.conversations), so the same thread can be archived from its events and
 listed back from the stand-in.
 """
 
@@ -50,10 +46,11 @@ from typing import Any
 
 from aiohttp import web
 
-from archiver.conversations import Changed, Happening, Person, Said
-from archiver.fields import format_timestamp, parse_timestamp
-from archiver.publication import identifier
-from archiver.records import Action, ThreadChange
+from archiver.core.fields import format_timestamp, parse_timestamp
+from archiver.core.records import Action, ThreadChange
+from archiver.sim.conversations import Changed, Happening, Person, Said
+from archiver.sim.publication import identifier
+from tests import tls
 
 RESOURCE = "5e7c1b0a-2d4f-4a61-9b3e-8c0d1f2a3b4c"
 ARCHIVER_NAME = "Archiver"
@@ -361,7 +358,7 @@ class AcsStandin:
         app.router.add_get("/chat/threads/{thread}/messages", self._messages)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=tls.server_context()).start()
         self._port = self._runner.addresses[0][1]
         return self.endpoint
 
@@ -385,10 +382,10 @@ class AcsStandin:
 
     @property
     def host_url(self) -> str:
-        """`http://127.0.0.1:PORT`, without a trailing slash, as the identity client must get it."""
+        """`https://127.0.0.1:PORT`, without a trailing slash, as the identity client wants it."""
         if self._port is None:
             raise RuntimeError("the stand-in has not been started")
-        return f"http://127.0.0.1:{self._port}"
+        return f"https://127.0.0.1:{self._port}"
 
     @property
     def endpoint(self) -> str:

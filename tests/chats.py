@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from archiver.archive import Archive
-from archiver.conversations import Happening, Said, Shape, conversations
-from archiver.envelopes import RawEvent
-from archiver.events import classify
-from archiver.fields import format_timestamp
-from archiver.identifiers import kind_of_raw_id
-from archiver.publication import Flavour, Publisher
-from archiver.records import Action
+from archiver.capture.archive import Archive
+from archiver.core.envelopes import RawEvent
+from archiver.core.events import classify
+from archiver.core.fields import format_timestamp
+from archiver.core.identifiers import kind_of_raw_id
+from archiver.core.records import Action
+from archiver.sim.conversations import Happening, Said, Shape, conversations
+from archiver.sim.publication import Flavour, Publisher
+from archiver.sim.truth import GroundTruth
 from archiver.storage.ports import Storage
-from archiver.truth import GroundTruth
 from tests.builders import TOPIC
 
 

@@ -21,12 +21,12 @@ from types import ModuleType
 
 import pytest
 
-from archiver import emulator
-from archiver.settings import Settings, StorageSettings
+from archiver.core.settings import Settings, StorageSettings
+from archiver.hosts import azurite as emulator
 from archiver.storage.azure import AzureStorage
 from archiver.storage.memory import MemoryStorage
 from archiver.storage.ports import Storage
-from tests.reliability import FIGURES
+from tests.reliability.figures import FIGURES
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -91,8 +91,32 @@ async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
         await azure.close()
 
 
+TIERS = ("azurite", "process", "browser")
+_running: list[pytest.Item] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each spec's tier: azurite when it needs the emulator, pure when nothing."""
+    for item in items:
+        calls = getattr(item, "callspec", None)
+        needs_azurite = {"azurite", "own_azurite"} & set(getattr(item, "fixturenames", ())) or (
+            calls is not None and calls.params.get("storage") == "azurite"
+        )
+        if needs_azurite and item.get_closest_marker("azurite") is None:
+            item.add_marker(pytest.mark.azurite)
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            item.add_marker(pytest.mark.pure)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _running[:] = [item]
+
+
 def archiver_command(*arguments: str) -> list[str]:
-    """`python -m archiver ...` with this interpreter."""
+    """`python -m archiver ...` with this interpreter; only for specs marked `process`."""
+    if _running and _running[0].get_closest_marker("process") is None:
+        raise AssertionError(f"{_running[0].nodeid} starts a process: mark it `process`")
     return [sys.executable, "-m", "archiver", *arguments]
 
 

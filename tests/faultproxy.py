@@ -34,7 +34,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from archiver import emulator
+from archiver.hosts import azurite as emulator
 
 SERVICES = ("blob", "table")
 # Connection-level headers belong to one hop; the client's own Content-Length is kept.

@@ -10,10 +10,10 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator
 
-from archiver.errors import ConcurrentUpdate, StorageUnavailable
-from archiver.layout import LatestRow
+from archiver.core.errors import ConcurrentUpdate, StorageUnavailable
+from archiver.core.layout import LatestRow
+from archiver.core.threads import ThreadRow
 from archiver.storage.ports import Current, Known, Page, Storage, Window
-from archiver.threads import ThreadRow
 
 
 class Instrumented:

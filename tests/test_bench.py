@@ -16,6 +16,8 @@ import pytest
 from bench.__main__ import WORKLOADS
 from bench.report import ratio_text
 
+pytestmark = pytest.mark.process
+
 PROJECT = Path(__file__).resolve().parent.parent
 
 

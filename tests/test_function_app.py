@@ -11,9 +11,9 @@ from types import ModuleType
 import azure.functions as func
 import pytest
 
-from archiver import emulator
-from archiver.errors import TopicNotAllowed
-from archiver.keys import encode_key
+from archiver.core.errors import TopicNotAllowed
+from archiver.core.keys import encode_key
+from archiver.hosts import azurite as emulator
 from tests.builders import THREAD, TOPIC, body, message_event, new_message_id, validation_event
 from tests.conftest import imported_function_app
 

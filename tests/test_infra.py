@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from archiver.events import ARCHIVED_EVENT_TYPES, PER_USER_EVENT_TYPES, SUBSCRIBED_EVENT_TYPES
-from archiver.settings import (
+from archiver.core.events import ARCHIVED_EVENT_TYPES, PER_USER_EVENT_TYPES, SUBSCRIBED_EVENT_TYPES
+from archiver.core.settings import (
     DEFAULT_CONTAINER,
     DEFAULT_MESSAGES_TABLE,
     DEFAULT_THREADS_TABLE,
@@ -307,7 +307,7 @@ def app_settings() -> dict[str, Any]:
 
 
 def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads():
-    settings_source = (PROJECT / "archiver" / "settings.py").read_text(encoding="utf-8")
+    settings_source = (PROJECT / "archiver" / "core" / "settings.py").read_text(encoding="utf-8")
     read_by_code = set(re.findall(r'"(ARCHIVE_[A-Za-z_]+)"', settings_source))
     archive_settings = {name for name in app_settings() if name.startswith("ARCHIVE_")}
 

@@ -2,7 +2,7 @@
 
 Create-only blobs are `If-None-Match: *` uploads; rows are inserts and ETag-conditional
 replaces (archiver.storage.blobs, archiver.storage.tables). Every Azure, aiohttp or
-socket error is translated into archiver.errors (archiver.storage.translation);
+socket error is translated into archiver.core.errors (archiver.storage.translation);
 nothing from azure.* escapes the storage package.
 """
 
@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 
-from archiver.settings import Settings
+from archiver.core.settings import Settings
 from archiver.storage.blobs import AzureBlobArchive, AzureDeadLetters
 from archiver.storage.clients import clients
 from archiver.storage.tables import AzureMessageTable, AzureThreadTable

@@ -9,7 +9,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobPrefix, ContainerClient
 
-from archiver.errors import AlreadyStored, NotFound
+from archiver.core.errors import AlreadyStored, NotFound
 from archiver.storage.translation import translated
 
 _JSON = ContentSettings(content_type="application/json; charset=utf-8")

@@ -12,7 +12,7 @@ from typing import Any
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
-from archiver.settings import DEVELOPMENT_STORAGE, StorageSettings
+from archiver.core.settings import DEVELOPMENT_STORAGE, StorageSettings
 
 # Azurite 3.35 (the newest that runs on Node 20) speaks blob API 2025-11-05; the SDK
 # defaults to a newer one, which the emulator refuses unless started leniently.

@@ -14,11 +14,11 @@ from typing import Any
 
 from azure.data.tables import EdmType, EntityProperty
 
-from archiver.jsontext import dumps
-from archiver.layout import MAX_ROW_TEXT_UNITS, LatestRow
-from archiver.records import Action
-from archiver.threads import Member, ThreadRow
-from archiver.versions import UNREADABLE, Stamp
+from archiver.core.jsontext import dumps
+from archiver.core.layout import MAX_ROW_TEXT_UNITS, LatestRow
+from archiver.core.records import Action
+from archiver.core.threads import Member, ThreadRow
+from archiver.core.versions import UNREADABLE, Stamp
 
 THREAD_ROW_KEY = ""  # one row per thread: the partition is the thread
 

@@ -13,10 +13,10 @@ import itertools
 import json
 from collections.abc import AsyncIterable, AsyncIterator
 
-from archiver.errors import AlreadyStored, ConcurrentUpdate, InvalidQuery, NotFound
-from archiver.layout import LatestRow
+from archiver.core.errors import AlreadyStored, ConcurrentUpdate, InvalidQuery, NotFound
+from archiver.core.layout import LatestRow
+from archiver.core.threads import ThreadRow
 from archiver.storage.ports import Current, Known, Page, Window
-from archiver.threads import ThreadRow
 
 
 class MemoryBlobArchive:

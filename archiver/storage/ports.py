@@ -1,7 +1,7 @@
 """What the archiver needs from storage, as small async ports.
 
 Each adapter (Azure, in-memory) passes the same contract suite in
-tests/storage_contract.py, and raises only errors from archiver.errors.
+tests/storage_contract.py, and raises only errors from archiver.core.errors.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from archiver.layout import LatestRow
-from archiver.threads import ThreadRow
-from archiver.versions import Stamp
+from archiver.core.layout import LatestRow
+from archiver.core.threads import ThreadRow
+from archiver.core.versions import Stamp
 
 
 @dataclass(frozen=True)

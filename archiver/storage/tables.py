@@ -17,8 +17,9 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from archiver.errors import ConcurrentUpdate, InvalidQuery
-from archiver.layout import LatestRow
+from archiver.core.errors import ConcurrentUpdate, InvalidQuery
+from archiver.core.layout import LatestRow
+from archiver.core.threads import ThreadRow
 from archiver.storage.entities import (
     THREAD_ROW_KEY,
     from_entity,
@@ -29,7 +30,6 @@ from archiver.storage.entities import (
 )
 from archiver.storage.ports import Current, Known, Page, Window
 from archiver.storage.translation import etag_of, translated
-from archiver.threads import ThreadRow
 
 _ROW_STAMP = ["version", "action"]
 

@@ -1,4 +1,4 @@
-"""Azure, aiohttp and socket errors translated into archiver.errors, once, here.
+"""Azure, aiohttp and socket errors translated into archiver.core.errors, once, here.
 
 Every Azure adapter module runs its SDK calls inside `translated`, so nothing from
 azure.* escapes the storage package and callers see only the archiver's error tree.
@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceModifiedError
 
-from archiver.errors import ConcurrentUpdate, StorageError, StorageUnavailable
+from archiver.core.errors import ConcurrentUpdate, StorageError, StorageUnavailable
 
 
 @contextlib.contextmanager

@@ -1,0 +1,110 @@
+"""Errors the archiver raises, as one tree.
+
+* ArchiverError
+  x ConfigurationError      a setting is missing or invalid; the message names it
+  x RequestRejected         the HTTP request as a whole is refused; nothing is written
+  | + InvalidBody           not JSON, or not an event or an array of events   -> 400
+  | + TopicNotAllowed       an event comes from a topic outside the allow-list -> 403
+  | + BodyTooLarge          the body exceeds ARCHIVE_MAX_BODY_BYTES             -> 413
+  | + InvalidQuery          a read API parameter is malformed                   -> 400
+  x UnknownThread           the archive holds nothing of a thread or message    -> 404
+  x UnknownContainer        a dead-letter container that does not exist
+  x DamagedArchive          a stored blob is not what the storage contract says; run verify
+  x InvalidEvent            one event failed parsing or validation -> quarantine entry
+  x AcsError                the ACS API did not give what was asked
+  | + AcsDenied             401/403: the token or key is refused, or the archiver is not
+  |                         a participant of the thread (only participants may list it)
+  | + ThreadNotInAcs        404: ACS has no such thread, or it was deleted
+  | + AcsUnavailable        429 after retries, 5xx, network; run again later
+  x StorageError
+    + AlreadyStored         a create-only write found the name taken (a duplicate)
+    + ConcurrentUpdate      an ETag-conditional write lost a race; read again and retry
+    + NotFound              a blob or row that was asked for does not exist
+    + StorageUnavailable    storage failed or did not answer in time             -> 503
+
+Azure SDK exceptions are translated into this tree at the adapter edges only
+(`archiver.storage.translation`, `archiver.acs.client`), and HTTP status codes are chosen in
+`archiver.capture.webhook` and `archiver.retrieval.api` only.
+"""
+
+from __future__ import annotations
+
+
+class ArchiverError(Exception):
+    """Base class of every error the archiver raises on purpose."""
+
+
+class ConfigurationError(ArchiverError):
+    """A setting is missing or invalid; the message names the setting."""
+
+
+class RequestRejected(ArchiverError):
+    """The request as a whole is refused before anything is written."""
+
+
+class InvalidBody(RequestRejected):
+    """The body is not JSON, or not an Event Grid / CloudEvents event or array."""
+
+
+class TopicNotAllowed(RequestRejected):
+    """An event comes from a topic that ARCHIVE_ALLOWED_TOPICS does not list."""
+
+
+class BodyTooLarge(RequestRejected):
+    """The body is larger than ARCHIVE_MAX_BODY_BYTES."""
+
+
+class InvalidQuery(RequestRejected):
+    """A parameter of a read request (or a command) is malformed; the message names it."""
+
+
+class UnknownThread(ArchiverError):
+    """The archive holds nothing of the thread (or message) asked for."""
+
+
+class UnknownContainer(ArchiverError):
+    """A container named on the command line does not exist."""
+
+
+class DamagedArchive(ArchiverError):
+    """A stored blob does not hold what the storage contract says it holds."""
+
+
+class InvalidEvent(ArchiverError):
+    """One event cannot be archived as a chat record; it goes to quarantine."""
+
+
+class AcsError(ArchiverError):
+    """The ACS API did not give what was asked; the message says what to do."""
+
+
+class AcsDenied(AcsError):
+    """ACS refused the archiver's credentials, or the archiver is not a participant."""
+
+
+class ThreadNotInAcs(AcsError):
+    """ACS has no such thread (it was deleted, or never existed)."""
+
+
+class AcsUnavailable(AcsError):
+    """ACS kept throttling or failing, or could not be reached; retrying later may work."""
+
+
+class StorageError(ArchiverError):
+    """A storage operation did not do what was asked."""
+
+
+class AlreadyStored(StorageError):
+    """A create-only write found an object under that name already."""
+
+
+class ConcurrentUpdate(StorageError):
+    """A conditional write lost to a concurrent writer."""
+
+
+class NotFound(StorageError):
+    """A blob or row that was asked for does not exist."""
+
+
+class StorageUnavailable(StorageError):
+    """Storage failed, refused, or did not answer in time; retrying later may work."""

@@ -1,0 +1,273 @@
+"""Settings, read once from the environment into frozen values.
+
+Library code never reads os.environ: an entry point calls `Settings.from_mapping` with
+the environment (and, for the local host, local.settings.json) and passes the result
+in. Every invalid value fails here, at start, with the setting's name in the message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from archiver.core.errors import ConfigurationError
+
+DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
+DEFAULT_CONTAINER = "chat-archive"
+DEFAULT_MESSAGES_TABLE = "ChatMessages"
+DEFAULT_THREADS_TABLE = "ChatThreads"
+# Event Grid caps a delivery at 1 MB of events; the margin covers envelopes and
+# pretty-printing, so a legal batch is never refused.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024 + 128 * 1024
+DEFAULT_STORAGE_CONCURRENCY = 32
+# Event Grid waits 30 s for an answer; 20 s leaves room for the host and the network.
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 20.0
+
+_CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_T = TypeVar("_T")
+_PROXY_VARIABLES = tuple(
+    name for base in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY") for name in (base, base.lower())
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageSettings:
+    """Where the archive lives: a connection string, or service URIs plus an identity."""
+
+    connection_string: str | None = DEVELOPMENT_STORAGE
+    blob_service_uri: str | None = None
+    table_service_uri: str | None = None
+    client_id: str | None = None
+    proxy_from_environment: bool = False  # HTTP(S)_PROXY is set: storage goes through it
+
+    @property
+    def uses_identity(self) -> bool:
+        """True when the archive is reached with Microsoft Entra ID, not a key."""
+        return self.connection_string is None
+
+
+DEFAULT_INACTIVE_DAYS = 7
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcsSettings:
+    """How the archiver reaches ACS to list finished threads, and as whom.
+
+    With an access key the archiver mints a chat token for `archiver_user_id`; with a
+    token it uses that; with neither it asks the Identity API for one with Microsoft
+    Entra ID (the function's managed identity).
+    """
+
+    endpoint: str  # https://<resource>.communication.azure.com, no trailing slash
+    access_key: str | None = field(default=None, repr=False)
+    archiver_user_id: str | None = None
+    archiver_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the archiver can be told, validated."""
+
+    storage: StorageSettings = StorageSettings()
+    container: str = DEFAULT_CONTAINER
+    messages_table: str = DEFAULT_MESSAGES_TABLE
+    threads_table: str = DEFAULT_THREADS_TABLE
+    allowed_topics: frozenset[str] = frozenset()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    allowed_rate: str = "*"
+    storage_concurrency: int = DEFAULT_STORAGE_CONCURRENCY
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    acs: AcsSettings | None = None
+    inactive_days: int = DEFAULT_INACTIVE_DAYS
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        """Read settings from environment-style values; raise ConfigurationError."""
+        return cls(
+            storage=_storage(values),
+            container=_matching(
+                values,
+                "ARCHIVE_CONTAINER",
+                DEFAULT_CONTAINER,
+                _CONTAINER_NAME,
+                "3-63 lower-case letters, digits and single hyphens",
+            ),
+            messages_table=_matching(
+                values,
+                "ARCHIVE_MESSAGES_TABLE",
+                DEFAULT_MESSAGES_TABLE,
+                _TABLE_NAME,
+                "3-63 letters and digits, starting with a letter",
+            ),
+            threads_table=_matching(
+                values,
+                "ARCHIVE_THREADS_TABLE",
+                DEFAULT_THREADS_TABLE,
+                _TABLE_NAME,
+                "3-63 letters and digits, starting with a letter",
+            ),
+            allowed_topics=_topics(values.get("ARCHIVE_ALLOWED_TOPICS", "")),
+            max_body_bytes=_number(
+                values, "ARCHIVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int, minimum=1024
+            ),
+            allowed_rate=_rate(values.get("ARCHIVE_WEBHOOK_ALLOWED_RATE", "*")),
+            storage_concurrency=_number(
+                values, "ARCHIVE_STORAGE_CONCURRENCY", DEFAULT_STORAGE_CONCURRENCY, int, minimum=1
+            ),
+            request_timeout_seconds=_number(
+                values,
+                "ARCHIVE_REQUEST_TIMEOUT_SECONDS",
+                DEFAULT_REQUEST_TIMEOUT_SECONDS,
+                float,
+                minimum=1,
+            ),
+            acs=_acs(values),
+            inactive_days=_number(
+                values, "ARCHIVE_INACTIVE_DAYS", DEFAULT_INACTIVE_DAYS, int, minimum=0
+            ),
+        )
+
+    def topic_allowed(self, topic: str | None) -> bool:
+        """True when no allow-list is set, or `topic` is on it (case-insensitive)."""
+        if not self.allowed_topics:
+            return True
+        return topic is not None and topic.strip().lower() in self.allowed_topics
+
+
+def read_local_settings(path: Path) -> dict[str, str]:
+    """Return the `Values` of a local.settings.json, as Core Tools reads them."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{path} is not readable JSON: {exc}") from exc
+    values = document.get("Values", {}) if isinstance(document, dict) else None
+    if not isinstance(values, dict):
+        raise ConfigurationError(f"{path}: 'Values' must be a JSON object")
+    return {str(key): "" if value is None else str(value) for key, value in values.items()}
+
+
+def _storage(values: Mapping[str, str]) -> StorageSettings:
+    proxied = any(values.get(name) for name in _PROXY_VARIABLES)
+    blob_uri = values.get("ARCHIVE_STORAGE__blobServiceUri") or None
+    table_uri = values.get("ARCHIVE_STORAGE__tableServiceUri") or None
+    if blob_uri or table_uri:
+        for name, uri in (
+            ("ARCHIVE_STORAGE__blobServiceUri", blob_uri),
+            ("ARCHIVE_STORAGE__tableServiceUri", table_uri),
+        ):
+            if not uri:
+                raise ConfigurationError(
+                    f"{name} is required when identity-based storage is configured"
+                )
+            if urlsplit(uri).scheme not in ("https", "http") or not urlsplit(uri).netloc:
+                raise ConfigurationError(f"{name} must be an http(s) URL, got {uri!r}")
+        return StorageSettings(
+            connection_string=None,
+            blob_service_uri=blob_uri,
+            table_service_uri=table_uri,
+            client_id=values.get("ARCHIVE_STORAGE__clientId") or None,
+            proxy_from_environment=proxied,
+        )
+    connection = values.get("ARCHIVE_STORAGE", "").strip() or DEVELOPMENT_STORAGE
+    if connection != DEVELOPMENT_STORAGE and "=" not in connection:
+        raise ConfigurationError(
+            "ARCHIVE_STORAGE must be a storage connection string "
+            "(for example 'UseDevelopmentStorage=true')"
+        )
+    return StorageSettings(connection_string=connection, proxy_from_environment=proxied)
+
+
+def _acs(values: Mapping[str, str]) -> AcsSettings | None:
+    connection = values.get("ACS_CONNECTION_STRING", "").strip()
+    parts = dict(part.split("=", 1) for part in connection.split(";") if "=" in part)
+    parts = {key.strip().lower(): value.strip() for key, value in parts.items()}
+    if connection and not ("endpoint" in parts and "accesskey" in parts):
+        raise ConfigurationError(
+            "ACS_CONNECTION_STRING must be 'endpoint=https://...;accesskey=...' "
+            "(the ACS resource's Keys page)"
+        )
+    endpoint = values.get("ACS_ENDPOINT", "").strip() or parts.get("endpoint", "")
+    key = values.get("ACS_ACCESS_KEY", "").strip() or parts.get("accesskey") or None
+    user = values.get("ACS_ARCHIVER_USER_ID", "").strip() or None
+    token = values.get("ACS_ARCHIVER_TOKEN", "").strip() or None
+    if not endpoint:
+        if key or user or token:
+            raise ConfigurationError(
+                "ACS_ENDPOINT (or ACS_CONNECTION_STRING) is required with the other ACS_ settings"
+            )
+        return None
+    where = urlsplit(endpoint)
+    if not where.netloc or where.scheme != "https":
+        raise ConfigurationError(
+            f"ACS_ENDPOINT must be https://<resource>.communication.azure.com, got {endpoint!r}"
+        )
+    if key is not None:
+        try:
+            base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigurationError("ACS_ACCESS_KEY must be the resource's base64 key") from None
+    if token is not None and user is None:
+        raise ConfigurationError(
+            "ACS_ARCHIVER_USER_ID is required with ACS_ARCHIVER_TOKEN: the identity it was "
+            "issued to"
+        )
+    return AcsSettings(
+        endpoint=endpoint.rstrip("/"), access_key=key, archiver_user_id=user, archiver_token=token
+    )
+
+
+def _matching(
+    values: Mapping[str, str], name: str, default: str, pattern: re.Pattern[str], rule: str
+) -> str:
+    value = values.get(name, "").strip() or default
+    if not pattern.match(value):
+        raise ConfigurationError(f"{name} must be {rule}, got {value!r}")
+    return value
+
+
+def _number(
+    values: Mapping[str, str], name: str, default: _T, kind: Callable[[str], _T], *, minimum: float
+) -> _T:
+    text = values.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value >= minimum:  # type: ignore[operator]
+        raise ConfigurationError(f"{name} must be a number >= {minimum}, got {text!r}")
+    return value
+
+
+def read_flag(values: Mapping[str, str], name: str) -> bool:
+    """A true/false setting (false when unset); raise ConfigurationError naming it."""
+    text = values.get(name, "").strip().lower()
+    if text in ("", "false", "0", "no", "off"):
+        return False
+    if text in ("true", "1", "yes", "on"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, got {text!r}")
+
+
+def _topics(text: str) -> frozenset[str]:
+    return frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+
+
+def _rate(text: str) -> str:
+    value = text.strip() or "*"
+    if value != "*" and not (value.isdigit() and int(value) > 0):
+        raise ConfigurationError(
+            f"ARCHIVE_WEBHOOK_ALLOWED_RATE must be '*' or a positive integer, got {text!r}"
+        )
+    return value

@@ -1,0 +1,8 @@
+"""The read side: the archive read back as transcripts and over the read API.
+
+Owns reading rows and version blobs back in order (readback), what a transcript says
+(transcript), how it is written out (formats: JSON, JSON Lines, CSV), exporting it
+(export), transcripts kept as blobs (transcriptblobs) and the read API (api).
+
+May import: archiver.core, archiver.storage and archiver.capture.
+"""

@@ -1,0 +1,264 @@
+"""Delivering batches to a webhook the way Event Grid does.
+
+Each batch is posted until it succeeds (2xx). 400, 401, 403 and 413 are final: Event
+Grid dead-letters those events at once. Every other answer, a timeout or a broken
+connection is retried with exponential backoff and jitter, up to `max_attempts`,
+after which the events are dead-lettered as MaxDeliveryAttemptsExceeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from archiver.core.fields import format_timestamp
+from archiver.sim.publication import Schema
+from archiver.sim.schedule import Batch
+
+FINAL_STATUSES = frozenset({400, 401, 403, 413})
+# Event Grid's lastDeliveryOutcome names; other failing answers count as Busy.
+_OUTCOMES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    408: "TimedOut",
+    413: "PayloadTooLarge",
+}
+_CONTENT_TYPES = {
+    Schema.EVENTGRID: "application/json; charset=utf-8",
+    Schema.CLOUDEVENTS: "application/cloudevents-batch+json; charset=utf-8",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    """How hard to push and how long to keep trying."""
+
+    concurrency: int = 4
+    max_attempts: int = 30  # Event Grid's default maxDeliveryAttempts
+    timeout_seconds: float = 30.0  # Event Grid waits 30 s for an answer
+    backoff_seconds: float = 0.25
+    backoff_cap_seconds: float = 8.0
+    rate: float | None = None  # events per second, to watch a run in the viewer
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """A subscriber endpoint."""
+
+    url: str
+    schema: Schema = Schema.EVENTGRID
+    function_key: str | None = None
+
+    def headers(self, attempt: int) -> dict[str, str]:
+        """The headers Event Grid sends with a notification."""
+        headers = {
+            "Content-Type": _CONTENT_TYPES[self.schema],
+            "aeg-event-type": "Notification",
+            "aeg-subscription-name": "ACS-CHAT-ARCHIVER-SIMULATION",
+            "aeg-delivery-count": str(attempt - 1),
+            "aeg-data-version": "1.0",
+            "aeg-metadata-version": "1",
+        }
+        if self.function_key:
+            headers["x-functions-key"] = self.function_key
+        return headers
+
+
+@dataclass
+class Tally:
+    """What happened at one target."""
+
+    requests: int = 0
+    delivered: int = 0  # events in batches that got a 2xx
+    statuses: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+
+    def percentile(self, share: float) -> float:
+        """A request latency percentile in seconds (0 when nothing was sent)."""
+        if len(self.latencies) < 2:
+            return self.latencies[0] if self.latencies else 0.0
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[
+            round(share * 100) - 1
+        ]
+
+
+async def deliver(
+    batches: Sequence[Batch],
+    target: Target,
+    policy: Policy,
+    *,
+    rng: random.Random,
+    session: aiohttp.ClientSession,
+    progress: Callable[[int], None] = lambda events: None,
+) -> Tally:
+    """Deliver every batch to `target` with `policy.concurrency` senders."""
+    tally = Tally()
+    queue: asyncio.Queue[tuple[float, Batch]] = asyncio.Queue()
+    start = time.monotonic()
+    offset = 0
+    for batch in batches:
+        due = start + offset / policy.rate if policy.rate else start
+        queue.put_nowait((due, batch))
+        offset += len(batch.events)
+    jitter = random.Random(rng.getrandbits(64))
+
+    async def sender() -> None:
+        while not queue.empty():
+            due, batch = queue.get_nowait()
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            await _post(batch, target, policy, tally, session, jitter)
+            progress(len(batch.events))
+
+    await asyncio.gather(*(sender() for _ in range(max(1, policy.concurrency))))
+    return tally
+
+
+async def _post(
+    batch: Batch,
+    target: Target,
+    policy: Policy,
+    tally: Tally,
+    session: aiohttp.ClientSession,
+    jitter: random.Random,
+) -> None:
+    outcome, status = "Never tried", 0
+    attempts = max(1, policy.max_attempts)
+    for attempt in range(1, attempts + 1):
+        began = time.perf_counter()
+        try:
+            async with session.post(
+                target.url,
+                data=batch.body,
+                headers=target.headers(attempt),
+                timeout=aiohttp.ClientTimeout(total=policy.timeout_seconds),
+            ) as response:
+                await response.read()
+                status = response.status
+        except TimeoutError:
+            status, outcome = 0, "TimedOut"
+            tally.statuses["timeout"] += 1
+        except aiohttp.ClientError:
+            status, outcome = 0, "SocketError"
+            tally.statuses["connection error"] += 1
+        else:
+            tally.statuses[str(status)] += 1
+            outcome = _OUTCOMES.get(status, "Busy")
+        tally.requests += 1
+        tally.latencies.append(time.perf_counter() - began)
+        if 200 <= status < 300:
+            tally.delivered += len(batch.events)
+            return
+        if status in FINAL_STATUSES:
+            _dead_letter(tally, batch, target, "DeliveryFailed", outcome, status, attempt)
+            return
+        if attempt < attempts:
+            ceiling = min(policy.backoff_cap_seconds, policy.backoff_seconds * 2 ** (attempt - 1))
+            await asyncio.sleep(ceiling * (0.5 + jitter.random() / 2))
+    _dead_letter(tally, batch, target, "MaxDeliveryAttemptsExceeded", outcome, status, attempts)
+
+
+def _dead_letter(
+    tally: Tally,
+    batch: Batch,
+    target: Target,
+    reason: str,
+    outcome: str,
+    status: int,
+    attempts: int,
+) -> None:
+    """Record the batch's events as Event Grid writes them to the dead-letter container."""
+    now = format_timestamp(datetime.now(UTC))
+    for text in batch.events:
+        event = json.loads(text)
+        extra: dict[str, Any] = {
+            "deadLetterReason": reason,
+            "deliveryAttempts": attempts,
+            "lastDeliveryOutcome": outcome,
+            "publishTime": event.get("eventTime") or event.get("time"),
+            "lastDeliveryAttemptTime": now,
+        }
+        if status:  # no HTTP answer at all (timeout, refused) leaves no status code
+            extra["lastHttpStatusCode"] = status
+        if target.schema is Schema.CLOUDEVENTS:
+            extra = {key.lower(): value for key, value in extra.items()}
+        tally.dead_letters.append(event | extra)
+
+
+async def handshake(
+    target: Target,
+    *,
+    session: aiohttp.ClientSession,
+    rng: random.Random,
+    timeout_seconds: float = 30.0,
+) -> str | None:
+    """Validate the subscription as Event Grid does; return the problem, or None.
+
+    Like Event Grid, it gives the endpoint `timeout_seconds` (30 s) to answer.
+    """
+    headers = {"x-functions-key": target.function_key} if target.function_key else {}
+    timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+    try:
+        if target.schema is Schema.CLOUDEVENTS:
+            origin = "eventgrid.azure.net"
+            async with session.options(
+                target.url,
+                headers=headers | {"WebHook-Request-Origin": origin, "WebHook-Request-Rate": "120"},
+                timeout=timeout,
+            ) as response:
+                allowed = response.headers.get("WebHook-Allowed-Origin")
+                if response.status == 200 and allowed in (origin, "*"):
+                    return None
+                return f"OPTIONS answered {response.status} with WebHook-Allowed-Origin {allowed!r}"
+        code = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        async with session.post(
+            target.url,
+            data=json.dumps([_validation_event(code)]).encode(),
+            headers=headers
+            | {"Content-Type": "application/json", "aeg-event-type": "SubscriptionValidation"},
+            timeout=timeout,
+        ) as response:
+            text = await response.text()
+            if response.status == 200 and _validation_response(text) == code:
+                return None
+            return f"validation answered {response.status}: {text[:200]}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return f"{target.url} did not answer the validation handshake ({type(exc).__name__})"
+
+
+def _validation_event(code: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": "/subscriptions/00000000-0000-0000-0000-000000000000",
+        "subject": "",
+        "data": {
+            "validationCode": code,
+            "validationUrl": "https://rp-eastus2.eventgrid.azure.net:553/eventsubscriptions"
+            f"/simulation/validate?id={code}",
+        },
+        "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+        "eventTime": format_timestamp(datetime.now(UTC)),
+        "metadataVersion": "1",
+        "dataVersion": "1",
+    }
+
+
+def _validation_response(text: str) -> object:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    return document.get("validationResponse") if isinstance(document, dict) else None

@@ -1,0 +1,1 @@
+"""The write path: archive, ledger, thread rows, intake and webhook."""

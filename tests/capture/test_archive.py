@@ -1,0 +1,312 @@
+"""The archive use case, on every storage adapter: idempotent, order-independent, exact."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+
+import pytest
+
+from archiver.capture.archive import ROW_ATTEMPTS, Archive, Outcome, Report
+from archiver.core.envelopes import RawEvent
+from archiver.core.errors import StorageUnavailable
+from archiver.core.events import classify
+from archiver.core.keys import encode_key
+from archiver.core.records import Action
+from archiver.storage.ports import Storage
+from tests.builders import BOB, CAROL, THREAD, fan_out, message_event, new_message_id
+from tests.instrumented import Instrumented
+
+RECIPIENTS = [BOB, CAROL] + [f"8:acs:109f0644_0000000{n}" for n in range(18)]
+
+
+def archive_on(storage: Storage, **options: object) -> Archive:
+    settings: dict = {"concurrency": 16, "timeout_seconds": 20.0} | options
+    return Archive(storage, **settings)
+
+
+async def deliver(archive: Archive, *events: dict) -> Report:
+    return await archive.store([classify(RawEvent.from_value(e)) for e in events])
+
+
+async def names(storage: Storage, prefix: str = "") -> list[str]:
+    return [name async for name in storage.blobs.names(prefix)]
+
+
+async def latest(storage: Storage, message_id: str, thread_id: str = THREAD):
+    return await storage.messages.get(
+        encode_key(thread_id, field="threadId"), encode_key(message_id, field="messageId")
+    )
+
+
+def lifecycle(message_id: str) -> list[dict]:
+    """A message received, edited twice and deleted, with rising versions."""
+    base = int(message_id)
+    return [
+        message_event("received", message_id=message_id, version=base),
+        message_event("edited", message_id=message_id, version=base + 10, body="first edit"),
+        message_event("edited", message_id=message_id, version=base + 20, body="second"),
+        message_event("deleted", message_id=message_id, version=base + 30),
+    ]
+
+
+async def test_every_version_is_stored_once_and_the_row_holds_the_newest(storage: Storage):
+    message_id = new_message_id()
+
+    report = await deliver(archive_on(storage), *lifecycle(message_id))
+
+    assert report.summary() == {
+        "received": 4,
+        "archived": 4,
+        "duplicates": 0,
+        "quarantined": 0,
+        "ignored": 0,
+    }
+    assert len(await names(storage, "messages/")) == 4
+    row = await latest(storage, message_id)
+    assert row is not None
+    assert (row.version, row.action, row.body) == (int(message_id) + 30, Action.DELETED, None)
+
+
+async def test_every_delivery_order_of_a_message_gives_the_same_final_row(storage: Storage):
+    archive = archive_on(storage)
+    for order in itertools.permutations(range(4)):
+        message_id = new_message_id()
+        events = lifecycle(message_id)
+        for index in order:
+            await deliver(archive, events[index])
+
+        row = await latest(storage, message_id)
+        assert row is not None
+        assert (row.version, row.action) == (int(message_id) + 30, Action.DELETED), order
+        assert (
+            len(await names(storage, f"messages/{encode_key(THREAD, field='t')}/{message_id}/"))
+            == 4
+        )
+
+
+async def test_at_equal_versions_a_deletion_wins_whatever_the_order(storage: Storage):
+    archive = archive_on(storage)
+    for order in itertools.permutations(["received", "edited", "deleted"]):
+        message_id = new_message_id()
+        for action in order:
+            await deliver(archive, message_event(action, message_id=message_id, version=5))
+
+        row = await latest(storage, message_id)
+        assert row is not None
+        assert row.action is Action.DELETED, order
+
+
+async def test_a_late_edit_never_overwrites_a_deletion(storage: Storage):
+    archive = archive_on(storage)
+    message_id = new_message_id()
+    received, edited, _, deleted = lifecycle(message_id)
+
+    await deliver(archive, received, deleted)
+    report = await deliver(archive, edited)
+
+    assert report.summary()["archived"] == 1
+    row = await latest(storage, message_id)
+    assert row is not None
+    assert row.action is Action.DELETED
+    assert len(await names(storage, "messages/")) == 3
+
+
+async def test_a_redelivered_request_stores_nothing_new_and_reports_duplicates(storage: Storage):
+    archive = archive_on(storage)
+    events = lifecycle(new_message_id())
+    await deliver(archive, *events)
+    before = {name: await storage.blobs.read(name) for name in await names(storage)}
+
+    report = await deliver(archive, *events)
+
+    assert report.outcomes == (Outcome.DUPLICATE,) * 4
+    assert {name: await storage.blobs.read(name) for name in await names(storage)} == before
+
+
+async def test_per_user_copies_cost_the_writes_of_one_version_and_its_new_thread_row(
+    storage: Storage,
+):
+    counted = Instrumented(storage)
+    message_id = new_message_id()
+
+    report = await deliver(archive_on(counted), *fan_out(RECIPIENTS, message_id=message_id))
+
+    assert report.summary() == {
+        "received": 20,
+        "archived": 1,
+        "duplicates": 19,
+        "quarantined": 0,
+        "ignored": 0,
+    }
+    # The thread was unknown to this process: its row is read (there is none), inserted.
+    assert counted.requests == {"create": 1, "insert": 1, "thread.get": 1, "thread.insert": 1}
+
+
+async def test_an_edit_costs_one_blob_one_read_and_one_conditional_row_write(storage: Storage):
+    archive = archive_on(storage)
+    message_id = new_message_id()
+    await deliver(archive, message_event("received", message_id=message_id))
+    counted = Instrumented(storage)
+
+    await deliver(archive_on(counted), *fan_out(RECIPIENTS, action="edited", message_id=message_id))
+
+    # The thread row is read once and already says the edit's activity (within 15 minutes).
+    assert counted.requests == {"create": 1, "current": 1, "replace": 1, "thread.get": 1}
+
+
+async def test_a_redelivered_version_costs_one_refused_create_and_one_row_read(
+    storage: Storage,
+):
+    events = fan_out(RECIPIENTS, action="edited", message_id=new_message_id())
+    await deliver(archive_on(storage), *events)
+    counted = Instrumented(storage)
+
+    await deliver(archive_on(counted), *events)
+
+    assert counted.requests == {"create": 1, "current": 1, "thread.get": 1}
+
+
+async def test_a_request_writes_each_message_row_once_however_many_versions_it_holds(
+    storage: Storage,
+):
+    counted = Instrumented(storage)
+    events = [e for message in range(3) for e in lifecycle(new_message_id())]
+
+    await deliver(archive_on(counted), *random.Random(7).sample(events, len(events)))
+
+    assert counted.requests["create"] == 12
+    assert counted.requests["insert"] + counted.requests["replace"] == 3
+
+
+async def test_a_crash_between_blob_and_row_is_repaired_by_redelivery(storage: Storage):
+    message_id = new_message_id()
+    received, edited, *_ = lifecycle(message_id)
+    await deliver(archive_on(storage), received)
+    crashing = Instrumented(storage, failing={"replace": 1})
+
+    with pytest.raises(StorageUnavailable):
+        await deliver(archive_on(crashing), edited)
+    stale = await latest(storage, message_id)
+    report = await deliver(archive_on(storage), edited)
+
+    assert stale is not None
+    assert stale.action is Action.RECEIVED
+    assert report.outcomes == (Outcome.DUPLICATE,)
+    row = await latest(storage, message_id)
+    assert row is not None
+    assert (row.action, row.body) == (Action.EDITED, "first edit")
+
+
+async def test_a_failed_row_insert_of_a_new_message_is_repaired_by_redelivery(storage: Storage):
+    message_id = new_message_id()
+    crashing = Instrumented(storage, failing={"insert": 1})
+
+    with pytest.raises(StorageUnavailable):
+        await deliver(archive_on(crashing), message_event(message_id=message_id))
+    assert await latest(storage, message_id) is None
+    await deliver(archive_on(storage), message_event(message_id=message_id))
+
+    assert await latest(storage, message_id) is not None
+
+
+async def test_when_a_blob_write_fails_the_request_fails_and_no_row_points_at_it(storage: Storage):
+    message_id = new_message_id()
+    failing = Instrumented(storage, failing={"create": 1})
+
+    with pytest.raises(StorageUnavailable):
+        await deliver(archive_on(failing), message_event(message_id=message_id))
+
+    assert await latest(storage, message_id) is None
+    assert failing.calls["insert"] == 0
+
+
+async def test_concurrent_writers_on_one_message_leave_the_newest_version(storage: Storage):
+    message_id = new_message_id()
+    base = int(message_id)
+    versions = [message_event("received", message_id=message_id, version=base)] + [
+        message_event("edited", message_id=message_id, version=base + n, body=f"edit {n}")
+        for n in range(1, 16)
+    ]
+    deliveries = versions * 2
+    random.Random(3).shuffle(deliveries)
+    writers = [archive_on(storage) for _ in range(8)]
+
+    await asyncio.gather(*(deliver(writers[n % 8], event) for n, event in enumerate(deliveries)))
+
+    row = await latest(storage, message_id)
+    assert row is not None
+    assert (row.version, row.body) == (base + 15, "edit 15")
+    assert len(await names(storage, "messages/")) == 16
+
+
+async def test_malformed_events_are_quarantined_beside_good_ones(storage: Storage):
+    good = message_event(message_id=new_message_id())
+    bad = message_event(message_id=new_message_id())
+    del bad["data"]["version"]
+
+    report = await deliver(archive_on(storage), bad, good, bad)
+
+    assert report.outcomes == (Outcome.QUARANTINED, Outcome.ARCHIVED, Outcome.QUARANTINED)
+    [entry] = await names(storage, "quarantine/")
+    document = json.loads(await storage.blobs.read(entry))
+    assert "version: Field required" in document["reason"]
+    assert document["event"] == bad
+    assert await latest(storage, good["data"]["messageId"]) is not None
+
+
+async def test_ignored_events_are_counted_and_never_touch_storage(storage: Storage):
+    typing = message_event() | {
+        "eventType": "Microsoft.Communication.ChatTypingIndicatorReceivedInThread"
+    }
+    counted = Instrumented(storage)
+
+    report = await deliver(archive_on(counted), typing, typing)
+
+    assert report.summary()["ignored"] == 2
+    assert counted.requests == {}
+    assert await names(storage) == []
+
+
+async def test_when_preparing_storage_fails_the_next_request_prepares_again(storage: Storage):
+    flaky = Instrumented(storage, failing={"prepare": 1})
+    archive = archive_on(flaky)
+
+    with pytest.raises(StorageUnavailable):
+        await deliver(archive, message_event(message_id=new_message_id()))
+    report = await deliver(archive, message_event(message_id=new_message_id()))
+    await deliver(archive, message_event(message_id=new_message_id()))
+
+    assert report.outcomes == (Outcome.ARCHIVED,)
+    assert flaky.calls["prepare"] == 2
+
+
+async def test_storage_that_never_answers_fails_the_request_in_bounded_time(storage: Storage):
+    stalled = Instrumented(storage, stalling=frozenset({"create"}))
+
+    with pytest.raises(StorageUnavailable, match="within the request time"):
+        await deliver(archive_on(stalled, timeout_seconds=0.2), message_event())
+
+
+async def test_a_row_that_never_stops_changing_gives_up_as_unavailable(storage: Storage):
+    message_id = new_message_id()
+    await deliver(archive_on(storage), message_event(message_id=message_id))
+    contested = Instrumented(storage, racing=frozenset({"replace"}))
+
+    with pytest.raises(StorageUnavailable, match="kept changing"):
+        await deliver(archive_on(contested), message_event("edited", message_id=message_id))
+
+    assert contested.calls["replace"] == ROW_ATTEMPTS
+
+
+async def test_a_bug_is_raised_as_itself_not_disguised_as_an_outage(storage: Storage):
+    broken = Instrumented(storage, broken=frozenset({"insert"}))
+
+    with pytest.raises(RuntimeError, match="a bug in insert"):
+        await deliver(
+            archive_on(broken),
+            message_event(message_id=new_message_id()),
+            message_event(message_id=new_message_id()),
+        )

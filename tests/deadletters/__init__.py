@@ -1,0 +1,1 @@
+"""Dead-letter replay."""

@@ -1,0 +1,1 @@
+"""The local host, the live viewer and its feed."""

@@ -1,0 +1,1 @@
+"""Whole-system specs: load, faults, crashes, outages, fuzzing, security, end to end."""

@@ -1,0 +1,1 @@
+"""The read side: export, formats, transcripts and the read API."""

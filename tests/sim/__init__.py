@@ -1,0 +1,1 @@
+"""The simulator: conversations, publication, schedule and delivery."""

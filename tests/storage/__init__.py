@@ -1,0 +1,1 @@
+"""The storage ports and both adapters, held to one contract."""

@@ -1,0 +1,1 @@
+"""Checking the archive: consistency, and the simulation's ground truth."""
