@@ -169,3 +169,5 @@ output ARCHIVE_DEAD_LETTER_CONTAINER string = storage.outputs.deadLetterContaine
 output ACS_RESOURCE_ID string = eventGrid.outputs.acsResourceId
 output ACS_ENDPOINT string = eventGrid.outputs.acsEndpoint
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.topicName
+output EVENT_GRID_SYSTEM_TOPIC_ID string = eventGrid.outputs.topicId
+output AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId

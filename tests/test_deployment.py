@@ -34,7 +34,7 @@ def deployable() -> list[str]:
         text=True,
     ).stdout.splitlines()
     ignored = pathspec.PathSpec.from_lines(
-        "gitwildmatch", (PROJECT / ".funcignore").read_text().splitlines()
+        "gitignore", (PROJECT / ".funcignore").read_text().splitlines()
     )
     return sorted(
         name for name in listed if (PROJECT / name).is_file() and not ignored.match_file(name)

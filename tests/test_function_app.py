@@ -14,6 +14,7 @@ import pytest
 from archiver.core.errors import TopicNotAllowed
 from archiver.core.keys import encode_key
 from archiver.hosts import azurite as emulator
+from archiver.hosts.devhost import triggers
 from tests.builders import THREAD, TOPIC, body, message_event, new_message_id, validation_event
 from tests.conftest import imported_function_app
 
@@ -59,10 +60,7 @@ def request(
 
 
 async def test_the_app_declares_the_webhook_health_and_native_trigger(function_app):
-    functions = {
-        f.get_function_name(): json.loads(f.get_function_json())
-        for f in function_app.app.get_functions()
-    }
+    functions = {name: {"bindings": [trigger]} for name, trigger in triggers(function_app.app)}
 
     assert set(functions) == {
         "events",

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -70,25 +72,32 @@ def functions() -> tuple[tuple[Route, ...], frozenset[str]]:
     """The app's HTTP routes and its Event Grid trigger names, from its function metadata."""
     import function_app
 
-    routes: list[Route] = []
-    triggers: set[str] = set()
-    for function in function_app.app.get_functions():
-        name = str(function.get_function_name())
+    indexed = triggers(function_app.app)
+    routes = tuple(
+        Route(
+            name=name,
+            path=ROUTE_PREFIX + trigger["route"],
+            methods=tuple(m.upper() for m in trigger["methods"]),
+            anonymous=trigger["authLevel"] == "ANONYMOUS",
+            endpoint=function_app.ENDPOINTS[name],
+        )
+        for name, trigger in indexed
+        if trigger["type"] == "httpTrigger"
+    )
+    grid = frozenset(name for name, trigger in indexed if trigger["type"] == "eventGridTrigger")
+    return routes, grid
+
+
+@functools.cache
+def triggers(app: Any) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """Each function's name and trigger binding, read once per app object: like the
+    worker's indexing, `get_functions` may be called only once on an app."""
+    found = []
+    for function in app.get_functions():
         bindings = json.loads(function.get_function_json())["bindings"]
         trigger = next(b for b in bindings if b["direction"] == "IN")
-        if trigger["type"] == "httpTrigger":
-            routes.append(
-                Route(
-                    name=name,
-                    path=ROUTE_PREFIX + trigger["route"],
-                    methods=tuple(m.upper() for m in trigger["methods"]),
-                    anonymous=trigger["authLevel"] == "ANONYMOUS",
-                    endpoint=function_app.ENDPOINTS[name],
-                )
-            )
-        elif trigger["type"] == "eventGridTrigger":
-            triggers.add(name)
-    return tuple(routes), frozenset(triggers)
+        found.append((str(function.get_function_name()), trigger))
+    return tuple(found)
 
 
 def create_app(

@@ -44,4 +44,5 @@ output acsResourceId string = sourceId
 // The ACS endpoint the archiver lists finished threads from (ACS_ENDPOINT).
 output acsEndpoint string = 'https://${reference(sourceId, '2023-04-01').hostName}'
 output topicName string = topic.name
+output topicId string = topic.id
 output topicPrincipalId string = topic.identity.principalId

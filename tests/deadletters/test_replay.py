@@ -202,6 +202,7 @@ async def test_the_memory_adapter_replays_alike():
     )
 
 
+@pytest.mark.process
 async def test_what_a_refused_simulation_dead_lettered_replays_to_a_complete_archive(
     azurite, tmp_path: Path
 ):

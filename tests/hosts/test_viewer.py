@@ -26,7 +26,7 @@ from archiver.bootstrap import Services, build
 from archiver.core.settings import Settings
 from archiver.hosts import azurite as emulator
 from archiver.hosts import viewer
-from archiver.hosts.devhost import create_app
+from archiver.hosts.devhost import create_app, triggers
 from archiver.hosts.feed import Feed, Sighting
 from tests.builders import THREAD, body, message_event, new_message_id, payload
 from tests.conftest import PROJECT, archiver_command, fresh_settings
@@ -261,7 +261,7 @@ def test_the_function_app_never_serves_the_viewer_or_keeps_a_feed_even_with_the_
     with monkeypatch.context() as patch:
         patch.setenv("ARCHIVE_VIEWER", "true")
         module = importlib.reload(function_app)
-        routes = [str(getattr(f.get_trigger(), "route", "")) for f in module.app.get_functions()]
+        routes = [str(trigger.get("route", "")) for _, trigger in triggers(module.app)]
         observed = module.runtime.services().intake._observer
     importlib.reload(function_app)  # as the environment has it again
 

@@ -19,6 +19,8 @@ from tests.conftest import fresh_settings, serving
 from tests.reliability.figures import FIGURES
 from tests.sim.test_simulation import simulate, verify
 
+pytestmark = pytest.mark.process
+
 SOAK = os.environ.get("ARCHIVER_SOAK") == "1"
 THREADS, MESSAGES = (40, 300) if SOAK else (12, 150)
 # The soak's runs hold seven times the events: give each command as much more time.

@@ -77,6 +77,7 @@ async def test_a_hostile_validation_url_still_gets_the_handshake_answered(client
     assert (await response.json())["validationResponse"] == event["data"]["validationCode"]
 
 
+@pytest.mark.process
 async def test_the_default_log_holds_no_message_text_keys_or_tokens(
     azurite: Endpoints, tmp_path: Path
 ):

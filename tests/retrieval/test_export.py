@@ -260,6 +260,7 @@ def _run(settings, *arguments: str) -> subprocess.CompletedProcess[str]:
     return run_archiver(settings, "export", "--settings", "absent.json", *arguments)
 
 
+@pytest.mark.process
 async def test_the_export_command_writes_to_stdout_a_file_or_a_blob(settings, tmp_path: Path):
     services = build(settings)
     try:
@@ -284,6 +285,7 @@ async def test_the_export_command_writes_to_stdout_a_file_or_a_blob(settings, tm
     ]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("arguments", "code", "says"),
     [

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from archiver.bootstrap import Services, build
 from archiver.core.settings import Settings
-from archiver.hosts.devhost import create_app
+from archiver.hosts.devhost import create_app, triggers
 from archiver.retrieval.api import ReadApi
 from archiver.sim.conversations import Said, Shape
 from archiver.storage.memory import MemoryStorage
@@ -260,10 +260,7 @@ async def test_the_function_app_gives_the_local_hosts_answers(client, function_a
 
 
 def test_the_function_app_declares_the_read_routes_behind_the_function_key(function_app):
-    bindings = {
-        f.get_function_name(): json.loads(f.get_function_json())["bindings"][0]
-        for f in function_app.app.get_functions()
-    }
+    bindings = dict(triggers(function_app.app))
 
     for name, route in (
         ("read_thread", "threads/{threadId}"),
