@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from archiver.hosts import azurite as emulator
 from archiver.hosts.devhost import create_app
 from tests.builders import THREAD, message_event, published
 from tests.conftest import PROJECT
+from tests.shell import shell_words
 
 pytestmark = pytest.mark.process
 PAGES = [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
@@ -82,28 +82,13 @@ def commands() -> list[Command]:
             for index, line in enumerate(lines):
                 if not line.strip() or line.lstrip().startswith("#"):
                     continue
-                words = _words(line)
+                words = shell_words(line)
                 while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
                     words = words[1:]  # NAME=value before the command
                 after = lines[index + 1].strip() if index + 1 < len(lines) else ""
                 shown = after[2:] if after.startswith("# {") else None
                 found.append(Command(page.name, line.strip(), tuple(words), shown))
     return found
-
-
-def _words(line: str) -> list[str]:
-    """The command's words, up to a redirection, a pipe or the next command."""
-    # <NAME> is a placeholder for the reader to fill in, not a redirection.
-    line = re.sub(r"<([\w .-]+)>", r"{\1}", line)
-    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    words: list[str] = []
-    for word in lexer:
-        if word in {">", ">>", "<", "|", "&&", ";", "&"}:
-            break
-        words.append(word)
-    return words
 
 
 COMMANDS = commands()

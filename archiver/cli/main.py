@@ -62,6 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.INTERRUPTED
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser that shows its examples as written: one per line, never wrapped,
+    so a reader can copy one whole."""
+
+    def format_help(self) -> str:
+        examples, self.epilog = self.epilog, None
+        try:
+            text = super().format_help()
+        finally:
+            self.epilog = examples
+        return f"{text}\n{examples}\n" if examples else text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archiver",
@@ -70,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 done; 1 done, but something needs attention; 2 bad argument "
         "or setting; 3 not found; 4 storage or ACS unavailable (run again later).",
     )
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_CommandParser)
     for group in (local, export, replay, acs, simulation, verify):
         group.add_commands(commands)
     return parser

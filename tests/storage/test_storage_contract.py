@@ -229,11 +229,15 @@ async def test_replace_of_a_row_that_does_not_exist_is_a_conflict(storage: Stora
         await storage.messages.replace(row(), etag="W/\"datetime'2021-02-19T00%3A25%3A59Z'\"")
 
 
-async def test_prepare_can_run_again_and_ping_answers(storage: Storage):
-    await storage.prepare()
-    await storage.prepare()
+async def test_prepare_can_run_again_and_keeps_what_is_stored(storage: Storage):
+    await storage.blobs.create("messages/t/m/1-received.json", b"{}")
+    await storage.messages.insert(row())
 
+    await storage.prepare()
     await storage.ping()
+
+    assert [name async for name in storage.blobs.names()] == ["messages/t/m/1-received.json"]
+    assert await storage.messages.get(row().thread_key, row().message_key) == row()
 
 
 def thread_row(**changes: object) -> ThreadRow:
