@@ -1,4 +1,4 @@
-"""python -m bench: the archiver against the floor and the naive handler, in one run.
+"""python -m bench: the archiver against both floors and the naive handler, in one run.
 
 python -m bench                  # the full run (~10 minutes on 2 cores)
 python -m bench --quick          # a small run that checks the benchmark works
@@ -14,13 +14,22 @@ import time
 from dataclasses import asdict, replace
 from typing import Any
 
-from bench.contenders import BenchError, Result, run_floor, run_served
+from bench.contenders import TRANSACTION_FLOOR, BenchError, Result, run_floor, run_served
 from bench.footprint import imports, memory
 from bench.report import Figures, median, noise, table, targets, verdict_table
 from bench.workload import Workload, traffic
 
 WORKLOADS = (
     Workload(name="thread-level, batch 100, new", fan_out=1, batch=100),
+    Workload(
+        name="thread-level, batch 100, 1 thread", fan_out=1, batch=100, threads=1, naive=False
+    ),
+    Workload(
+        name="thread-level, batch 100, 10 threads", fan_out=1, batch=100, threads=10, naive=False
+    ),
+    Workload(
+        name="thread-level, batch 100, 100 threads", fan_out=1, batch=100, threads=100, naive=False
+    ),
     Workload(name="thread-level, batch 1, new", fan_out=1, batch=1, senders=32),
     Workload(name="per-user ×5, batch 100, new", fan_out=5, batch=100),
     Workload(name="per-user ×5, batch 1, new", fan_out=5, batch=1, senders=32),
@@ -76,11 +85,13 @@ def measure(*, versions: int, rounds: int, import_runs: int) -> Figures:
             naive = traffic(
                 workload, versions=max(1, versions // workload.fan_out), seed=SEED, batch=1
             )
-            contenders = ["floor", "archiver", "naive"]
+            contenders = ["floor", TRANSACTION_FLOOR, "archiver"] + ["naive"] * workload.naive
             shift = round_number % len(contenders)  # no contender always goes first
             for contender in contenders[shift:] + contenders[:shift]:
                 if contender == "floor":
                     result = run_floor(workload, plain)
+                elif contender == TRANSACTION_FLOOR:
+                    result = run_floor(workload, plain, transactions=True)
                 elif contender == "archiver":
                     result = run_served(
                         workload, plain, contender="archiver", senders=workload.senders

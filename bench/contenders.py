@@ -26,11 +26,12 @@ from archiver.core.settings import DEFAULT_STORAGE_CONCURRENCY
 from archiver.hosts.azurite import Endpoints, free_ports, start, stop
 from archiver.sim.delivery import Policy, Tally, Target, deliver
 from bench.counting import since, total
-from bench.floor import floor
+from bench.floor import floor, transaction_floor
 from bench.workload import Traffic, Workload, traffic
 
 PROJECT = Path(__file__).resolve().parent.parent
 COUNTS_PATH = "/bench/storage-requests"
+TRANSACTION_FLOOR = "tx floor"
 WARM_UP = traffic(Workload(name="warm-up", fan_out=1, batch=1), versions=1, seed=1)
 
 
@@ -68,7 +69,7 @@ class Result:
         return total(self.storage) / self.versions
 
     def percentile(self, share: float) -> float | None:
-        """A delivery latency percentile in seconds; None for the floor."""
+        """A delivery latency percentile in seconds; None for a floor."""
         if not self.latencies:
             return None
         tally = Tally(latencies=list(self.latencies))
@@ -87,11 +88,18 @@ def azurite() -> Iterator[Endpoints]:
         stop(process)
 
 
-def run_floor(workload: Workload, traffic: Traffic) -> Result:
-    """The floor's run: the unavoidable writes only."""
+def run_floor(workload: Workload, traffic: Traffic, *, transactions: bool = False) -> Result:
+    """A floor's run: the unavoidable writes only, row by row or (`transactions`) one
+    table transaction per thread per delivery."""
     with azurite() as endpoints:
         run = asyncio.run(
-            floor(
+            transaction_floor(
+                tuple(b.events for b in traffic.batches),
+                connection=endpoints.connection_string,
+                concurrency=DEFAULT_STORAGE_CONCURRENCY,
+            )
+            if transactions
+            else floor(
                 traffic.events,
                 connection=endpoints.connection_string,
                 concurrency=DEFAULT_STORAGE_CONCURRENCY,
@@ -99,7 +107,7 @@ def run_floor(workload: Workload, traffic: Traffic) -> Result:
         )
     return Result(
         workload=workload.name,
-        contender="floor",
+        contender=TRANSACTION_FLOOR if transactions else "floor",
         versions=len(traffic.versions),
         events=len(traffic.events),
         seconds=run.seconds,

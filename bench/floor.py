@@ -1,10 +1,17 @@
-"""The floor: only the storage work no archiver can avoid, with nothing around it.
+"""The floors: only the storage work no archiver can avoid, with nothing around it.
 
-For each unique version, one create-only blob put and one row write (an insert for a
-message's first version, an unconditional replace for later ones), with the archiver's
-storage concurrency and versions of one message in order; and for each thread one
-insert of its `ChatThreads` row, already in its final state. Names, documents and rows
-are prepared before the clock starts: no HTTP, no parsing, no decisions.
+`floor` (the row floor): for each unique version, one create-only blob put and one row
+write (an insert for a message's first version, an unconditional replace for later
+ones), with the archiver's storage concurrency and versions of one message in order.
+
+`transaction_floor`: what a delivery cannot do with less once rows of one thread share
+a table transaction: for each delivery (the archiver's batches), one create-only blob
+put per version it brings that no earlier delivery brought, and per thread one
+transaction that upserts the row of each of its messages (a plain upsert for one row).
+
+Both add, for each thread, one insert of its `ChatThreads` row, already in its final
+state. Names, documents and rows are prepared before the clock starts: no HTTP, no
+parsing, no decisions.
 """
 
 from __future__ import annotations
@@ -91,6 +98,93 @@ async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -
         seconds = time.perf_counter() - began
         after = counter.snapshot()
     return FloorRun(seconds=seconds, requests=since(after, before))
+
+
+async def transaction_floor(
+    batches: tuple[tuple[str, ...], ...], *, connection: str, concurrency: int
+) -> FloorRun:
+    """Store the new versions each delivery of `batches` brings: blobs, then one
+    transaction per thread of the delivery."""
+    deliveries, threads = _prepared_deliveries(batches)
+    counter = StorageRequests()
+    blobs, tables, _ = clients(StorageSettings(connection_string=connection), counter)
+    async with blobs, tables:
+        container = blobs.get_container_client(DEFAULT_CONTAINER)
+        await container.create_container()
+        table = await tables.create_table(DEFAULT_MESSAGES_TABLE)
+        thread_table = await tables.create_table(DEFAULT_THREADS_TABLE)
+        before = counter.snapshot()
+        limit = asyncio.Semaphore(concurrency)
+
+        async def blob(version: _Version) -> None:
+            async with limit:
+                await container.upload_blob(
+                    version.name, version.document, overwrite=False, content_settings=_JSON
+                )
+
+        async def thread_group(versions: list[_Version], rows: list[dict[str, Any]]) -> None:
+            await asyncio.gather(*(blob(v) for v in versions))
+            async with limit:
+                if len(rows) == 1:  # one row: a plain write is the same request, lighter
+                    await table.upsert_entity(rows[0], mode=UpdateMode.REPLACE)
+                else:
+                    await table.submit_transaction(
+                        [("upsert", row, {"mode": UpdateMode.REPLACE}) for row in rows]
+                    )
+
+        async def thread(entity: dict[str, Any]) -> None:
+            async with limit:
+                await thread_table.create_entity(entity)
+
+        began = time.perf_counter()
+        await asyncio.gather(
+            *(thread_group(*group) for delivery in deliveries for group in delivery),
+            *(thread(row) for row in threads),
+        )
+        seconds = time.perf_counter() - began
+        after = counter.snapshot()
+    return FloorRun(seconds=seconds, requests=since(after, before))
+
+
+def _prepared_deliveries(
+    batches: tuple[tuple[str, ...], ...],
+) -> tuple[list[list[tuple[list[_Version], list[dict[str, Any]]]]], list[dict[str, Any]]]:
+    """Per delivery, per thread: the versions no earlier delivery brought, and the row of
+    each of their messages at the newest of them."""
+    now = datetime.now(UTC)
+    seen: set[str] = set()
+    deliveries = []
+    every: list[str] = []
+    for events in batches:
+        by_thread: dict[str, list[MessageVersion]] = defaultdict(list)
+        for text in events:
+            every.append(text)
+            record = classify(RawEvent.from_value(_loads(text)))
+            assert isinstance(record, MessageVersion), record
+            name = message_blob_name(record)
+            if name not in seen:
+                seen.add(name)
+                by_thread[record.thread_key].append(record)
+        groups = []
+        for versions in by_thread.values():
+            newest: dict[str, MessageVersion] = {}
+            for version in versions:
+                known = newest.get(version.message_key)
+                if known is None or version.version > known.version:
+                    newest[version.message_key] = version
+            groups.append(
+                (
+                    [
+                        _Version(
+                            message_blob_name(v), message_document(v, archived_at=now), {}, False
+                        )
+                        for v in versions
+                    ],
+                    [to_entity(latest_row(v)) for v in newest.values()],
+                )
+            )
+        deliveries.append(groups)
+    return deliveries, _prepared(tuple(every))[1]
 
 
 def _prepared(events: tuple[str, ...]) -> tuple[list[list[_Version]], list[dict[str, Any]]]:

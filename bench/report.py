@@ -6,9 +6,12 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.contenders import Result
+from bench.contenders import TRANSACTION_FLOOR, Result
+from bench.counting import total
 from bench.footprint import Imports, Memory
 from bench.workload import Workload
+
+IMPORT_BOUND = 1.15
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class Figures:
         rounds = sorted({number for number, _ in rates})
         return statistics.median(rates[(n, contender)] / rates[(n, against)] for n in rounds)
 
+    def ran(self, workload: str, contender: str) -> bool:
+        """Whether `contender` ran `workload` (the naive handler runs only some)."""
+        return any(r.workload == workload and r.contender == contender for r in self.runs)
+
 
 def median(runs: Sequence[Result], workload: str, contender: str) -> Result:
     """The run with the median unique-version rate among one pair's rounds."""
@@ -59,24 +66,30 @@ def table(figures: Figures) -> str:
     """The per-workload table (medians of the rounds)."""
     lines = [
         "| Workload | Contender | Versions | Events | Versions/s | Events/s | × floor "
-        "| × naive | Storage requests / version | p50 ms | p99 ms |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| × tx floor | × naive | Storage requests / version | p50 ms | p99 ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for workload in figures.workloads:
-        for contender in ("floor", "archiver", "naive"):
+        for contender in ("floor", TRANSACTION_FLOOR, "archiver", "naive"):
+            if not figures.ran(workload.name, contender):
+                continue
             run = figures.median(workload.name, contender)
-            floor_ratio = figures.ratio(workload.name, contender, "floor")
-            naive_ratio = figures.ratio(workload.name, contender, "naive")
+            ratios = [
+                f"{figures.ratio(workload.name, contender, against):.2f}"
+                if figures.ran(workload.name, against)
+                else ""
+                for against in ("floor", TRANSACTION_FLOOR, "naive")
+            ]
             lines.append(
                 f"| {workload.name} | {contender} | {run.versions} | {run.events} "
                 f"| {run.versions_per_second:,.0f} | {run.events_per_second:,.0f} "
-                f"| {floor_ratio:.2f} | {naive_ratio:.1f} | {run.storage_per_version:.2f} "
+                f"| {' | '.join(ratios)} | {run.storage_per_version:.2f} "
                 f"| {_ms(run.percentile(0.5))} | {_ms(run.percentile(0.99))} |"
             )
     paced = figures.paced
     lines.append(
         f"| {paced.workload} | archiver | {paced.versions} | {paced.events} "
-        f"| {paced.versions_per_second:,.0f} | {paced.events_per_second:,.0f} | | "
+        f"| {paced.versions_per_second:,.0f} | {paced.events_per_second:,.0f} | | | "
         f"| {paced.storage_per_version:.2f} | {_ms(paced.percentile(0.5))} "
         f"| {_ms(paced.percentile(0.99))} |"
     )
@@ -105,11 +118,22 @@ def targets(figures: Figures) -> list[Target]:
             )
         )
 
-    thread, per_user_5, per_user_20 = (
+    thread, ten_threads, per_user_5, per_user_20 = (
         by_name[name] for name in _TARGET_WORKLOADS if name in by_name
     )
+    spread = figures.median(ten_threads.name, "archiver")
+    verdicts.append(
+        Target(
+            f"storage requests per new version ≤ 1.15 ({ten_threads.name})",
+            f"{spread.storage_per_version:.3f} ({total(spread.storage)} requests for "
+            f"{spread.versions} versions: {_requests(spread.storage)})",
+            spread.storage_per_version <= 1.15,
+        )
+    )
+    ratio_at_least(ten_threads, TRANSACTION_FLOOR, 0.9)
+    ratio_at_least(thread, TRANSACTION_FLOOR, 0.9)
     ratio_at_least(thread, "floor", 0.9)
-    ratio_at_least(per_user_5, "floor", 0.85)
+    ratio_at_least(per_user_5, "floor", 1.0)
     ratio_at_least(per_user_5, "naive", 5)
     ratio_at_least(per_user_20, "naive", 15)
     for edits, bound in ((False, 2.0), (True, 3.0)):
@@ -147,10 +171,13 @@ def targets(figures: Figures) -> list[Target]:
     )
     verdicts.append(
         Target(
-            "function_app cold import ≤ 1.3 × the unavoidable imports",
-            f"{figures.imports.ratio:.2f} × ({figures.imports.app_seconds * 1000:.0f} ms "
-            f"vs {figures.imports.bare_seconds * 1000:.0f} ms)",
-            figures.imports.ratio <= 1.3,
+            f"function_app cold import ≤ {IMPORT_BOUND:g} × the unavoidable imports",
+            f"{ratio_text(figures.imports.ratio, IMPORT_BOUND)} × "
+            f"({figures.imports.app_seconds * 1000:.0f} ms "
+            f"vs {figures.imports.bare_seconds * 1000:.0f} ms; from source alone "
+            f"{figures.imports.source_seconds * 1000:.0f} ms, "
+            f"{figures.imports.source_seconds / figures.imports.bare_seconds:.2f} ×)",
+            figures.imports.ratio <= IMPORT_BOUND,
         )
     )
     return verdicts
@@ -178,12 +205,17 @@ def noise(figures: Figures) -> str:
     )
 
 
+def _requests(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
 def _ms(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds * 1000:,.0f}"
 
 
 _TARGET_WORKLOADS = (
     "thread-level, batch 100, new",
+    "thread-level, batch 100, 10 threads",
     "per-user ×5, batch 100, new",
     "per-user ×20, batch 100, new",
 )

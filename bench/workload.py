@@ -42,6 +42,8 @@ class Workload:
     batch: int  # maxEventsPerBatch of the subscription
     edits: int = 0  # later versions per message: edits, the last one a deletion
     senders: int = 8  # concurrent deliveries, as Event Grid opens them
+    threads: int | None = None  # threads the messages spread over; else 1 per 10, up to 20
+    naive: bool = True  # also run the naive handler (the workloads its targets name)
 
     @property
     def flavour(self) -> Flavour:
@@ -86,7 +88,7 @@ def traffic(
     rng = random.Random(seed)
     resource = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     messages = max(1, versions // workload.versions_per_message)
-    threads = max(1, min(20, messages // 10))
+    threads = workload.threads or max(1, min(20, messages // 10))
     people = {
         f"19:{rng.getrandbits(128):032x}@thread.v2": [
             _person(rng, resource) for _ in range(workload.fan_out + 1)

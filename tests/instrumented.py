@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 
-from archiver.core.errors import ConcurrentUpdate, StorageUnavailable
+from archiver.core.errors import ConcurrentUpdate, RowConflict, StorageUnavailable
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
+from archiver.core.transactions import RowWrite
 from archiver.storage.ports import Current, Known, Page, Storage, Window
 
 
@@ -52,7 +53,8 @@ class Instrumented:
         if operation in self.stalling:
             await asyncio.sleep(3600)
         if operation in self.racing:
-            raise ConcurrentUpdate(f"another writer changed the row first ({operation})")
+            lost = f"another writer changed the row first ({operation})"
+            raise RowConflict(lost, index=0) if operation == "transact" else ConcurrentUpdate(lost)
         if operation in self.broken:
             raise RuntimeError(f"a bug in {operation}")
         if self.failing[operation] > 0:
@@ -115,6 +117,10 @@ class _Messages:
     async def replace(self, row: LatestRow, *, etag: str) -> str:
         await self._owner.hit("replace")
         return await self._owner.inner.messages.replace(row, etag=etag)
+
+    async def transact(self, writes: Sequence[RowWrite]) -> list[str]:
+        await self._owner.hit("transact")
+        return await self._owner.inner.messages.transact(writes)
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         return await self._owner.inner.messages.get(thread_key, message_key)

@@ -9,36 +9,18 @@ simulator, the local host or the command line would fail here before it failed i
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pathspec
 import pytest
 
 from archiver.hosts.azurite import ACCOUNT_KEY
+from bench.package import compile_bytecode, copy_package, deployable
 from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.process
 TOOLING = ("archiver/hosts/", "archiver/sim/", "archiver/cli/", "bench/", "tests/", "docs/")
-
-
-def deployable() -> list[str]:
-    """The project's files (tracked or new, not git-ignored) that .funcignore keeps."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()
-    ignored = pathspec.PathSpec.from_lines(
-        "gitignore", (PROJECT / ".funcignore").read_text().splitlines()
-    )
-    return sorted(
-        name for name in listed if (PROJECT / name).is_file() and not ignored.match_file(name)
-    )
 
 
 def test_only_the_product_ships():
@@ -47,7 +29,7 @@ def test_only_the_product_ships():
     assert {"function_app.py", "host.json", "requirements.txt"} <= set(files)
     assert "archiver/bootstrap.py" in files
     assert [name for name in files if name.startswith(TOOLING)] == []
-    assert [name for name in files if not name.startswith("archiver/")] == [
+    assert [name for name in files if not name.startswith(("archiver/", "__pycache__/"))] == [
         "function_app.py",
         "host.json",
         "requirements.txt",
@@ -55,15 +37,15 @@ def test_only_the_product_ships():
 
 
 def test_no_shipped_file_holds_the_storage_emulators_well_known_key():
-    holders = [name for name in deployable() if ACCOUNT_KEY in (PROJECT / name).read_text()]
+    holders = [
+        name for name in deployable() if ACCOUNT_KEY.encode() in (PROJECT / name).read_bytes()
+    ]
 
     assert holders == []
 
 
 def test_the_function_app_imports_and_indexes_from_the_shipped_files_alone(tmp_path):
-    for name in deployable():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(PROJECT / name, tmp_path / name)
+    copy_package(tmp_path)
     probe = (
         "import json, sys, function_app, archiver\n"
         "print(json.dumps({'package': archiver.__file__,"
@@ -95,3 +77,74 @@ def test_the_function_app_imports_and_indexes_from_the_shipped_files_alone(tmp_p
     ]
     tooling = [m for m in found["modules"] if m.split(".")[1:2] in (["hosts"], ["sim"], ["cli"])]
     assert tooling == []
+
+
+# Read-only, like the package the Function App runs from: nothing can be cached there.
+COUNT_COMPILES = """
+import importlib.machinery, json, sys
+compiled = []
+source_to_code = importlib.machinery.SourceFileLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return source_to_code(self, data, path, *args, **kwargs)
+importlib.machinery.SourceFileLoader.source_to_code = counting
+import function_app
+function_app.runtime.services()
+print(json.dumps(compiled))
+"""
+
+
+def test_the_shipped_bytecode_covers_every_product_module_and_nothing_else():
+    compile_bytecode()
+
+    files = deployable()
+
+    sources = [n for n in files if n.endswith(".py")]
+    bytecode = {n for n in files if n.endswith(".pyc")}
+    tag = sys.implementation.cache_tag
+    expected = {str(Path(n).parent / "__pycache__" / f"{Path(n).stem}.{tag}.pyc") for n in sources}
+    assert bytecode == expected
+
+
+def test_a_cold_start_from_the_package_compiles_no_source(tmp_path):
+    compile_bytecode()
+    copy_package(tmp_path)
+    for path in tmp_path.rglob("*"):
+        path.chmod(path.stat().st_mode & ~0o222)
+
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_COMPILES],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "ARCHIVE_STORAGE": "UseDevelopmentStorage=true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    compiled = json.loads(done.stdout.splitlines()[-1])
+    assert [path for path in compiled if Path(path).is_relative_to(tmp_path)] == []
+
+
+def test_changed_source_is_never_run_from_stale_bytecode(tmp_path):
+    compile_bytecode()
+    copy_package(tmp_path)
+    health = tmp_path / "archiver" / "capture" / "health.py"
+    health.write_text(health.read_text() + "\nCHANGED_AFTER_COMPILING = True\n")
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import archiver.capture.health as h; print(h.CHANGED_AFTER_COMPILING)",
+        ],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.stdout.strip() == "True", done.stderr

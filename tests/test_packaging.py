@@ -8,6 +8,7 @@ so nothing of the checkout is on the path.
 from __future__ import annotations
 
 import email
+import re
 import subprocess
 import sys
 import zipfile
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+import archiver
 from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.process
@@ -71,6 +73,16 @@ def test_the_wheel_declares_the_runtime_dependencies_and_the_command(wheel):
 
     assert sorted(map(_normal, declared)) == sorted(map(_normal, wanted))
     assert "archiver = archiver.cli.main:main" in archive.read(entry_points).decode()
+
+
+def test_the_package_says_the_version_the_wheel_and_the_changelog_say(wheel):
+    archive = zipfile.ZipFile(wheel)
+    [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    version = email.message_from_bytes(archive.read(metadata))["Version"]
+    changelog = (PROJECT / "CHANGELOG.md").read_text()
+
+    assert archiver.__version__ == version
+    assert re.search(r"^## (\S+) ", changelog, re.M).group(1) == version  # type: ignore[union-attr]
 
 
 def test_the_installed_command_runs_from_anywhere(wheel, tmp_path):

@@ -36,7 +36,8 @@ from archiver.acs.listing import (
     thread_facts,
 )
 from archiver.acs.spool import Spool
-from archiver.capture.archive import Archive, Outcome
+from archiver.capture.archive import Archive
+from archiver.capture.report import Outcome
 from archiver.core.errors import AcsDenied, ThreadNotInAcs
 from archiver.core.fields import format_timestamp
 from archiver.core.layout import MESSAGES_PREFIX, message_blob_name

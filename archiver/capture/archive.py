@@ -3,23 +3,30 @@
 For each message the version blobs are written first (create-only), then the row is
 moved to the newest version, so a row never points at a missing blob. A redelivery
 after a crash between the two writes finds the blob stored and repairs the row: the
-row step runs whether the blob was new or a duplicate. Once every blob and message
-row of a request is stored, what the request says about each thread is joined into
-its `ChatThreads` row (archiver.core.threads), again whether the events were new or not.
+row step runs whether the blob was new or a duplicate. The rows of a request are
+written together once its blobs are stored, one table transaction per thread
+(archiver.capture.latestrows). Once every blob and message row of a request is stored,
+what the request says about each thread is joined into its `ChatThreads` row
+(archiver.core.threads), again whether the events were new or not.
+
+Within a process, a message is worked on by one request at a time: a request that finds
+another one writing a message's row (its claim) leaves that message until the other is
+done, and then usually finds nothing left to do.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from archiver.capture.latestrows import LatestRows
 from archiver.capture.ledger import Ledger
+from archiver.capture.report import Outcome, Report, record_outcomes
 from archiver.capture.threadwrites import ThreadRows
 from archiver.capture.turns import Turns
-from archiver.core.errors import AlreadyStored, ConcurrentUpdate, StorageError, StorageUnavailable
+from archiver.core.errors import AlreadyStored, StorageError, StorageUnavailable
 from archiver.core.layout import (
     LatestRow,
     latest_row,
@@ -31,39 +38,25 @@ from archiver.core.layout import (
 from archiver.core.plan import MessageWrites, Write, plan
 from archiver.core.records import Action, MessageVersion, Quarantined, Record, ThreadEvent
 from archiver.core.threads import Patch, patches
+from archiver.core.transactions import RowWrite
 from archiver.core.versions import supersedes
-from archiver.storage.ports import Current, Storage
-
-# Enough for a hot message with many concurrent writers; each lost race means another
-# writer advanced the row, so running out means contention, not a lost write.
-ROW_ATTEMPTS = 12
+from archiver.storage.ports import Storage
 
 
-class Outcome(enum.StrEnum):
-    """What happened to one event of a request."""
+@dataclass
+class _Staged:
+    """A message whose version blobs are stored, and what its row needs next."""
 
-    ARCHIVED = "archived"
-    DUPLICATE = "duplicate"
-    QUARANTINED = "quarantined"
-    IGNORED = "ignored"
+    message: MessageWrites
+    key: tuple[str, str]  # thread key, message key
+    created: dict[str, bool]  # blob names written by this request: new or already there
+    deferred: bool = False  # another request was writing its row: in the next round
+    write: RowWrite | None = None  # the row, written without reading first
+    read_first: LatestRow | None = None  # the row, when it must be read before writing
 
-
-@dataclass(frozen=True)
-class Report:
-    """The outcome of each event of a request, in request order."""
-
-    outcomes: tuple[Outcome, ...]
-
-    def summary(self) -> dict[str, int]:
-        """Counts by outcome, with the keys the webhook answers with."""
-        counts = {outcome: self.outcomes.count(outcome) for outcome in Outcome}
-        return {
-            "received": len(self.outcomes),
-            "archived": counts[Outcome.ARCHIVED],
-            "duplicates": counts[Outcome.DUPLICATE],
-            "quarantined": counts[Outcome.QUARANTINED],
-            "ignored": counts[Outcome.IGNORED],
-        }
+    def results(self) -> list[tuple[Write, bool]]:
+        """Each write of the message, and whether this request created its blob."""
+        return [(w, self.created.get(w.name, False)) for w in self.message.writes]
 
 
 class Archive:
@@ -86,6 +79,10 @@ class Archive:
         self._clock = clock
         self._prepared = False
         self._preparing = asyncio.Lock()
+        # Messages whose rows a request of this process is writing, so that another
+        # request waits for it rather than racing it to the same rows.
+        self._claims: dict[tuple[str, str], asyncio.Event] = {}
+        self._rows = LatestRows(storage, ledger=self._ledger, limit=self._limit)
         self._threads = ThreadRows(
             storage, ledger=self._ledger, limit=self._limit, turns=self._turns
         )
@@ -99,7 +96,7 @@ class Archive:
                 async with asyncio.timeout(self._timeout):
                     await self._prepare()
                     results = await asyncio.gather(
-                        *(self._message(m) for m in work.messages),
+                        self._messages(work.messages),
                         *(self._other(w) for w in work.others),
                         return_exceptions=True,
                     )
@@ -114,7 +111,7 @@ class Archive:
             for result in results:
                 assert not isinstance(result, BaseException)
                 for write, created in result:
-                    _record_outcomes(outcomes, write, created=created)
+                    record_outcomes(outcomes, write, created=created)
         return Report(tuple(outcomes))
 
     async def _prepare(self) -> None:
@@ -126,22 +123,81 @@ class Archive:
                 await self._storage.prepare()
                 self._prepared = True
 
-    async def _message(self, message: MessageWrites) -> list[tuple[Write, bool]]:
+    async def _messages(self, messages: Sequence[MessageWrites]) -> list[tuple[Write, bool]]:
+        """Every message's version blobs, then every row at once: one transaction per
+        thread (archiver.core.transactions), the per-row path for what that cannot do.
+        Messages another request of this process is writing wait for it, then go in
+        this request's round, where the ledger usually says nothing is left to do."""
+        done: list[tuple[Write, bool]] = []
+        failures: list[object] = []
+        while messages:
+            # Wait for the messages other requests are writing first, so that this
+            # request's rows of a thread still go in one transaction, not one per round.
+            busy = {self._claims.get(_key_of(m)) for m in messages} - {None}
+            await asyncio.gather(*(claim.wait() for claim in busy if claim is not None))
+            staged, failed = await self._round(messages)
+            failures += [*staged, *failed.values()]
+            ready = [s for s in staged if isinstance(s, _Staged)]
+            for stage in ready:
+                if not stage.deferred and stage.key not in failed:
+                    self._ledger.note_archived(stage.created)
+                    done += stage.results()
+            messages = [s.message for s in ready if s.deferred]
+        _raise_first_failure(failures)
+        return done
+
+    async def _round(
+        self, messages: Sequence[MessageWrites]
+    ) -> tuple[list[_Staged | BaseException], dict[tuple[str, str], BaseException]]:
+        """Stage each message, then write the rows; what was staged, and which rows failed."""
+        claims: list[tuple[tuple[str, str], asyncio.Event]] = []
+        try:
+            staged = await asyncio.gather(
+                *(self._stage(m, claims) for m in messages), return_exceptions=True
+            )
+            ready = [s for s in staged if isinstance(s, _Staged)]
+            failed = await self._rows.write(
+                (s.write for s in ready if s.write is not None),
+                [s.read_first for s in ready if s.read_first is not None],
+            )
+        finally:
+            for key, claim in claims:
+                del self._claims[key]
+                claim.set()
+        return staged, failed
+
+    async def _stage(
+        self, message: MessageWrites, claims: list[tuple[tuple[str, str], asyncio.Event]]
+    ) -> _Staged:
+        """Store the versions the ledger does not know of, and decide the row write."""
         # One message at a time in this process: per-user copies and neighbouring
         # versions travel in concurrent batches, and whoever comes second finds the
         # versions archived and the row's ETag known, so it needs few or no requests.
         newest = message.newest
-        async with self._turns.of((newest.thread_key, newest.message_key)):
+        key = _key_of(message)
+        async with self._turns.of(key):
             todo = [w for w in message.writes if not self._ledger.archived(w.name)]
             if not todo:
-                return [(w, False) for w in message.writes]
-            results = await asyncio.gather(*(self._create(w) for w in todo), return_exceptions=True)
-            _raise_first_failure(results)
-            created = {w.name: bool(r) for w, r in zip(todo, results, strict=True)}
-            if message_blob_name(newest) in created:  # else the row is already past these
-                await self._advance(newest, fresh=created[message_blob_name(newest)])
-            self._ledger.note_archived(created)
-        return [(w, created.get(w.name, False)) for w in message.writes]
+                return _Staged(message, key, created={})
+            if key in self._claims:  # another request is writing its row: next round
+                return _Staged(message, key, created={}, deferred=True)
+            created = await self._versions(todo)
+            self._claims[key] = claim = asyncio.Event()
+            claims.append((key, claim))
+        stage = _Staged(message, key, created=created)
+        if message_blob_name(newest) not in created:
+            return stage  # the row is already past these versions
+        row = latest_row(newest)
+        known = self._ledger.row(*key)
+        if known is not None and not supersedes(row.stamp, known.stamp):
+            return stage  # the row was seen at this version or newer; rows never go back
+        if known is not None:
+            stage.write = RowWrite(row, known.etag)
+        elif _first_stored_here(message, created):
+            stage.write = RowWrite(row, None)  # almost always the message's first row
+        else:
+            stage.read_first = row
+        return stage
 
     async def _other(self, write: Write) -> list[tuple[Write, bool]]:
         async with self._turns.of((write.name,)):
@@ -160,6 +216,12 @@ class Archive:
         except TimeoutError as exc:
             raise StorageUnavailable("storage did not finish within the request time") from exc
 
+    async def _versions(self, writes: Sequence[Write]) -> dict[str, bool]:
+        """Create the blobs of `writes` at once; which were new (False: already stored)."""
+        results = await asyncio.gather(*(self._create(w) for w in writes), return_exceptions=True)
+        _raise_first_failure(results)
+        return {w.name: bool(r) for w, r in zip(writes, results, strict=True)}
+
     async def _create(self, write: Write) -> bool:
         content = _document(write.record, archived_at=self._clock())
         try:
@@ -168,61 +230,6 @@ class Archive:
         except AlreadyStored:
             return False
         return True
-
-    async def _advance(self, version: MessageVersion, *, fresh: bool) -> None:
-        """Make the row hold `version` unless it already holds a newer one."""
-        row = latest_row(version)
-        known = self._ledger.row(row.thread_key, row.message_key)
-        if known is not None and not supersedes(row.stamp, known.stamp):
-            return  # the row was seen at this version or newer; rows never go back
-        if (known is not None or (fresh and version.action is Action.RECEIVED)) and (
-            await self._write_blind(row, known)
-        ):
-            return
-        for _ in range(ROW_ATTEMPTS):
-            try:
-                async with self._limit:
-                    await self._advance_once(row)
-            except ConcurrentUpdate:
-                continue
-            return
-        raise StorageUnavailable(
-            f"row {row.thread_key}/{row.message_key} kept changing; gave up after "
-            f"{ROW_ATTEMPTS} attempts"
-        )
-
-    async def _write_blind(self, row: LatestRow, known: Current | None) -> bool:
-        """Write without reading first; False if another writer got there first.
-
-        With a known ETag the row is replaced conditionally; without one it is inserted,
-        because a newly stored received version is almost always its message's first.
-        """
-        try:
-            async with self._limit:
-                await self._write(row, etag=None if known is None else known.etag)
-        except ConcurrentUpdate:
-            self._ledger.forget_row(row.thread_key, row.message_key)
-            return False
-        return True
-
-    async def _advance_once(self, row: LatestRow) -> None:
-        """Read the row, decide, write it conditionally; ConcurrentUpdate if raced."""
-        current = await self._storage.messages.current(row.thread_key, row.message_key)
-        if current is None or supersedes(row.stamp, current.stamp):
-            await self._write(row, etag=None if current is None else current.etag)
-        else:
-            self._ledger.note_row(row.thread_key, row.message_key, current)
-
-    async def _write(self, row: LatestRow, *, etag: str | None) -> None:
-        """Insert (no `etag`) or conditionally replace the row; remember its new ETag."""
-        table = self._storage.messages
-        try:
-            written = await (table.insert(row) if etag is None else table.replace(row, etag=etag))
-        except StorageError:
-            # A write that failed may still have landed: the known ETag is now doubtful.
-            self._ledger.forget_row(row.thread_key, row.message_key)
-            raise
-        self._ledger.note_row(row.thread_key, row.message_key, Current(row.stamp, written))
 
 
 def _document(
@@ -235,15 +242,19 @@ def _document(
     return quarantine_document(record, archived_at=archived_at)
 
 
-def _record_outcomes(outcomes: list[Outcome], write: Write, *, created: bool) -> None:
-    if isinstance(write.record, Quarantined):
-        for index in write.events:
-            outcomes[index] = Outcome.QUARANTINED
-        return
-    first, *repeats = write.events
-    outcomes[first] = Outcome.ARCHIVED if created else Outcome.DUPLICATE
-    for index in repeats:
-        outcomes[index] = Outcome.DUPLICATE
+def _key_of(message: MessageWrites) -> tuple[str, str]:
+    return (message.newest.thread_key, message.newest.message_key)
+
+
+def _first_stored_here(message: MessageWrites, created: dict[str, bool]) -> bool:
+    """Whether this request stored the message's received version: then no row of it is
+    likely to exist (another process would have had to archive a later version first)."""
+    return any(
+        created.get(w.name, False)
+        and isinstance(w.record, MessageVersion)
+        and w.record.action is Action.RECEIVED
+        for w in message.writes
+    )
 
 
 def _raise_first_failure(results: Sequence[object]) -> None:

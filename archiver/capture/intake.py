@@ -6,7 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from archiver.capture.archive import Archive, Report
+from archiver.capture.archive import Archive
+from archiver.capture.report import Report
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import StorageUnavailable, TopicNotAllowed
 from archiver.core.events import classify

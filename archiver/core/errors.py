@@ -102,6 +102,15 @@ class ConcurrentUpdate(StorageError):
     """A conditional write lost to a concurrent writer."""
 
 
+class RowConflict(ConcurrentUpdate):
+    """A table transaction was refused because one of its writes lost a race: that row
+    existed, changed or went. Nothing of the transaction was written."""
+
+    def __init__(self, message: str, *, index: int) -> None:
+        super().__init__(message)
+        self.index = index  # the refused write's place in the transaction
+
+
 class NotFound(StorageError):
     """A blob or row that was asked for does not exist."""
 

@@ -11,11 +11,18 @@ import base64
 import binascii
 import itertools
 import json
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 
-from archiver.core.errors import AlreadyStored, ConcurrentUpdate, InvalidQuery, NotFound
+from archiver.core.errors import (
+    AlreadyStored,
+    ConcurrentUpdate,
+    InvalidQuery,
+    NotFound,
+    RowConflict,
+)
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
+from archiver.core.transactions import RowWrite, check
 from archiver.storage.ports import Current, Known, Page, Window
 
 
@@ -99,6 +106,31 @@ class MemoryMessageTable:
             raise ConcurrentUpdate(f"row {key} changed")
         self.rows[key] = (row, new := self._etag())
         return new
+
+    async def transact(self, writes: Sequence[RowWrite]) -> list[str]:
+        """Apply `writes` all or nothing; RowConflict names the first that lost a race."""
+        check(writes)
+        await asyncio.sleep(0)
+        for index, write in enumerate(writes):
+            found = self.rows.get((write.row.thread_key, write.row.message_key))
+            if (
+                (found is not None)
+                if write.etag is None
+                else (found is None or found[1] != write.etag)
+            ):
+                raise RowConflict(
+                    f"row {write.row.thread_key}/{write.row.message_key} "
+                    f"{'already exists' if write.etag is None else 'changed'}",
+                    index=index,
+                )
+        etags = []
+        for write in writes:
+            self.rows[(write.row.thread_key, write.row.message_key)] = (
+                write.row,
+                etag := self._etag(),
+            )
+            etags.append(etag)
+        return etags
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""

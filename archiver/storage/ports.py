@@ -6,13 +6,14 @@ tests/storage_contract.py, and raises only errors from archiver.core.errors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
+from archiver.core.transactions import RowWrite
 from archiver.core.versions import Stamp
 
 
@@ -90,6 +91,12 @@ class MessageTable(Protocol):
     async def replace(self, row: LatestRow, *, etag: str) -> str:
         """Replace the row if it still has `etag` and return the new ETag; raise
         ConcurrentUpdate otherwise."""
+
+    async def transact(self, writes: Sequence[RowWrite]) -> list[str]:
+        """Apply `writes` (rows of one thread, each once, as archiver.core.transactions
+        groups them) as one transaction: all or nothing, each an insert or an ETag-checked
+        replace as `insert` and `replace` are. Return each new ETag in order; raise
+        RowConflict naming the first write that lost a race (nothing is then written)."""
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""

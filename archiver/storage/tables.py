@@ -9,17 +9,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
-from archiver.core.errors import ConcurrentUpdate, InvalidQuery
+from archiver.core.errors import ConcurrentUpdate, InvalidQuery, RowConflict
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
+from archiver.core.transactions import RowWrite, check
 from archiver.storage.entities import (
     THREAD_ROW_KEY,
     from_entity,
@@ -29,9 +30,11 @@ from archiver.storage.entities import (
     to_thread_entity,
 )
 from archiver.storage.ports import Current, Known, Page, Window
-from archiver.storage.translation import etag_of, translated
+from archiver.storage.translation import describe, etag_of, translated
 
 _ROW_STAMP = ["version", "action"]
+# Exists (insert), precondition failed (replace), not found (replace of a deleted row).
+_LOST_RACE = frozenset({404, 409, 412})
 
 
 class AzureMessageTable:
@@ -58,6 +61,38 @@ class AzureMessageTable:
         ConcurrentUpdate otherwise."""
         what = f"row {row.thread_key}/{row.message_key}"
         return await _replaced(self._table, to_entity(row), etag, what)
+
+    async def transact(self, writes: Sequence[RowWrite]) -> list[str]:
+        """Apply `writes` as one entity-group transaction; RowConflict names the first
+        write that lost a race (the service then wrote nothing)."""
+        check(writes)
+        operations: list[Any] = [
+            ("create", to_entity(w.row))
+            if w.etag is None
+            else (
+                "update",
+                to_entity(w.row),
+                {
+                    "mode": UpdateMode.REPLACE,
+                    "etag": w.etag,
+                    "match_condition": MatchConditions.IfNotModified,
+                },
+            )
+            for w in writes
+        ]
+        what = f"a transaction of {len(writes)} rows of {writes[0].row.thread_key}"
+        with translated(what):
+            try:
+                answers = await self._table.submit_transaction(operations)
+            except TableTransactionError as exc:
+                if exc.status_code not in _LOST_RACE:
+                    raise
+                index = exc.index if 0 <= exc.index < len(writes) else 0
+                lost = writes[index].row
+                raise RowConflict(
+                    f"{what} was refused: row {lost.message_key} {describe(exc)}", index=index
+                ) from exc
+        return [etag_of(answer) for answer in answers]
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""

@@ -9,7 +9,9 @@ import random
 
 import pytest
 
-from archiver.capture.archive import ROW_ATTEMPTS, Archive, Outcome, Report
+from archiver.capture.archive import Archive
+from archiver.capture.latestrows import ROW_ATTEMPTS
+from archiver.capture.report import Outcome, Report
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import StorageUnavailable
 from archiver.core.events import classify
@@ -173,12 +175,47 @@ async def test_a_request_writes_each_message_row_once_however_many_versions_it_h
     storage: Storage,
 ):
     counted = Instrumented(storage)
-    events = [e for message in range(3) for e in lifecycle(new_message_id())]
+    ids = [new_message_id() for _ in range(3)]
+    events = [e for message_id in ids for e in lifecycle(message_id)]
 
     await deliver(archive_on(counted), *random.Random(7).sample(events, len(events)))
 
+    # Each message's received version is new here, so its row goes in without a read:
+    # the three rows, each at its deletion, in one transaction.
     assert counted.requests["create"] == 12
-    assert counted.requests["insert"] + counted.requests["replace"] == 3
+    assert counted.requests["transact"] == 1
+    assert (
+        counted.requests["insert"] + counted.requests["replace"] + counted.requests["current"] == 0
+    )
+    for message_id in ids:
+        row = await latest(storage, message_id)
+        assert row is not None
+        assert row.action is Action.DELETED
+
+
+async def test_a_message_first_archived_elsewhere_is_read_before_its_row_is_written(
+    storage: Storage,
+):
+    message_id = new_message_id()
+    received, edited, *_ = lifecycle(message_id)
+    # Another process archived the edit first (events come in any order)...
+    await deliver(archive_on(storage), edited)
+    counted = Instrumented(storage)
+
+    # ...so this one's insert, tried because it stored the received version, is refused.
+    report = await deliver(archive_on(counted), received, lifecycle(message_id)[3])
+
+    assert report.summary()["archived"] == 2
+    assert counted.requests == {
+        "create": 2,
+        "insert": 1,
+        "current": 1,
+        "replace": 1,
+        "thread.get": 1,
+    }
+    row = await latest(storage, message_id)
+    assert row is not None
+    assert row.action is Action.DELETED
 
 
 async def test_a_crash_between_blob_and_row_is_repaired_by_redelivery(storage: Storage):
@@ -302,11 +339,152 @@ async def test_a_row_that_never_stops_changing_gives_up_as_unavailable(storage: 
 
 
 async def test_a_bug_is_raised_as_itself_not_disguised_as_an_outage(storage: Storage):
-    broken = Instrumented(storage, broken=frozenset({"insert"}))
+    broken = Instrumented(storage, broken=frozenset({"transact"}))
 
-    with pytest.raises(RuntimeError, match="a bug in insert"):
+    with pytest.raises(RuntimeError, match="a bug in transact"):
         await deliver(
             archive_on(broken),
             message_event(message_id=new_message_id()),
             message_event(message_id=new_message_id()),
         )
+
+
+# --- One table request per thread per delivery ---------------------------------------
+
+
+def new_messages(count: int, thread_id: str = THREAD) -> list[dict]:
+    return [message_event(message_id=new_message_id(), thread_id=thread_id) for _ in range(count)]
+
+
+async def test_new_messages_of_one_thread_cost_their_blobs_and_one_table_transaction(
+    storage: Storage,
+):
+    counted = Instrumented(storage)
+    events = new_messages(40)
+
+    report = await deliver(archive_on(counted), *events)
+
+    assert report.summary()["archived"] == 40
+    assert counted.requests == {"create": 40, "transact": 1, "thread.get": 1, "thread.insert": 1}
+    for event in events:
+        row = await latest(storage, event["data"]["messageId"])
+        assert row is not None
+        assert row.body == event["data"]["messageBody"]
+
+
+async def test_each_thread_of_a_request_gets_its_own_transaction(storage: Storage):
+    threads = [f"19:{n}{new_message_id()}@thread.v2" for n in range(3)]
+    counted = Instrumented(storage)
+
+    await deliver(archive_on(counted), *(e for t in threads for e in new_messages(5, t)))
+
+    assert counted.requests["transact"] == 3
+    assert counted.requests["create"] == 15
+    for thread in threads:
+        rows = [r async for r in storage.messages.scan(encode_key(thread, field="threadId"))]
+        assert len(rows) == 5
+
+
+async def test_more_rows_than_one_transaction_takes_are_split_at_a_hundred(storage: Storage):
+    counted = Instrumented(storage)
+
+    await deliver(archive_on(counted, concurrency=32), *new_messages(150))
+
+    assert counted.requests["transact"] == 2
+    rows = [r async for r in storage.messages.scan(encode_key(THREAD, field="threadId"))]
+    assert len(rows) == 150
+
+
+async def test_edits_of_known_rows_replace_them_together_by_their_etags(storage: Storage):
+    counted = Instrumented(storage)
+    archive = archive_on(counted)  # one process: it remembers each row's ETag
+    events = new_messages(10)
+    await deliver(archive, *events)
+    before = counted.requests
+
+    edits = [
+        message_event("edited", message_id=e["data"]["messageId"], body="edited") for e in events
+    ]
+    await deliver(archive, *edits)
+
+    assert counted.requests - before == {"create": 10, "transact": 1}
+    assert {r.body async for r in storage.messages.scan()} == {"edited"}
+
+
+async def test_a_row_another_process_moved_on_is_read_alone_and_the_rest_go_together(
+    storage: Storage,
+):
+    counted = Instrumented(storage)
+    here = archive_on(counted)
+    events = new_messages(6)
+    await deliver(here, *events)
+    ids = [e["data"]["messageId"] for e in events]
+    # Another process edits message 3, so the ETag this process remembers for it is stale.
+    await deliver(archive_on(storage), message_event("edited", message_id=ids[3], body="there"))
+    before = counted.requests
+
+    later = [message_event("deleted", message_id=m) for m in ids]
+    report = await deliver(here, *later)
+
+    assert report.summary()["archived"] == 6
+    # The first transaction is refused at message 3, the other five go in a second one,
+    # and message 3 is read and replaced by itself. (The deletions, 17 minutes on, also
+    # move the thread's last activity.)
+    assert counted.requests - before == {
+        "create": 6,
+        "transact": 2,
+        "current": 1,
+        "replace": 1,
+        "thread.replace": 1,
+    }
+    for message_id in ids:
+        row = await latest(storage, message_id)
+        assert row is not None
+        assert row.action is Action.DELETED
+
+
+async def test_a_transaction_that_always_loses_still_leaves_every_row_right(storage: Storage):
+    contested = Instrumented(storage, racing=frozenset({"transact"}))
+    events = new_messages(4)
+
+    await deliver(archive_on(contested), *events)
+
+    assert contested.calls["transact"] == 2
+    # Two rows were refused (read, then inserted); two went blind, each by itself.
+    assert contested.calls["insert"] == 4
+    assert contested.calls["current"] == 2
+    for event in events:
+        assert await latest(storage, event["data"]["messageId"]) is not None
+
+
+async def test_a_failed_transaction_is_repaired_by_redelivery(storage: Storage):
+    events = new_messages(5)
+    failing = Instrumented(storage, failing={"transact": 1})
+
+    with pytest.raises(StorageUnavailable):
+        await deliver(archive_on(failing), *events)
+    assert [r async for r in storage.messages.scan()] == []
+    report = await deliver(archive_on(storage), *events)
+
+    assert report.summary()["duplicates"] == 5
+    for event in events:
+        assert await latest(storage, event["data"]["messageId"]) is not None
+
+
+async def test_requests_sharing_messages_at_once_archive_each_version_once(storage: Storage):
+    # Per-user copies of one version travel in different, concurrent deliveries: the
+    # second waits for the first's row writes instead of racing them.
+    ids = [new_message_id() for _ in range(30)]
+    copies = [fan_out(RECIPIENTS[:3], message_id=m) for m in ids]
+    batches = [[c[n] for c in copies] for n in range(3)]
+    counted = Instrumented(storage)
+    archive = archive_on(counted)
+
+    reports = await asyncio.gather(*(deliver(archive, *batch) for batch in batches))
+
+    assert sum(r.summary()["archived"] for r in reports) == 30
+    assert sum(r.summary()["duplicates"] for r in reports) == 60
+    assert counted.requests["create"] == 30
+    assert counted.requests["transact"] == 1
+    for message_id in ids:
+        assert await latest(storage, message_id) is not None

@@ -10,8 +10,9 @@ import asyncio
 
 import pytest
 
-from archiver.capture.archive import Archive, Outcome
+from archiver.capture.archive import Archive
 from archiver.capture.ledger import Ledger
+from archiver.capture.report import Outcome
 from archiver.core.errors import StorageUnavailable
 from archiver.core.records import Action
 from archiver.core.versions import Stamp

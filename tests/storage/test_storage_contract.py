@@ -7,10 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archiver.core.errors import AlreadyStored, ConcurrentUpdate, InvalidQuery, NotFound
+from archiver.core.errors import (
+    AlreadyStored,
+    ConcurrentUpdate,
+    InvalidQuery,
+    NotFound,
+    RowConflict,
+)
 from archiver.core.layout import LatestRow
 from archiver.core.records import Action
 from archiver.core.threads import Member, ThreadRow
+from archiver.core.transactions import MAX_OPERATIONS, RowWrite
 from archiver.core.versions import Stamp
 from archiver.storage.ports import Storage, Window
 
@@ -481,3 +488,95 @@ async def test_a_dead_letter_moves_aside_once_and_a_repeated_move_changes_nothin
     assert await box.read("replayed/S/2026/1/2/3/a.json") == b"[1]"
     with pytest.raises(NotFound):
         await box.read("S/2026/1/2/3/a.json")
+
+
+# --- Table transactions: one thread's rows, all or nothing ---------------------------
+
+
+def message(number: int, **changes: object) -> LatestRow:
+    key = str(1613694358900 + number)
+    return row(message_key=key, message_id=key, version=int(key), **changes)
+
+
+async def test_a_transaction_inserts_and_replaces_one_threads_rows_at_once(storage: Storage):
+    first = await storage.messages.insert(message(1))
+
+    etags = await storage.messages.transact(
+        [
+            RowWrite(message(1, action=Action.EDITED, body="edited"), etag=first),
+            RowWrite(message(2), etag=None),
+            RowWrite(message(3), etag=None),
+        ]
+    )
+
+    assert [r.body async for r in storage.messages.scan()] == ["edited", row().body, row().body]
+    current = [await storage.messages.current(THREAD_ID, message(n).message_key) for n in (1, 2, 3)]
+    assert [c.etag for c in current if c is not None] == etags
+    assert len(set(etags)) == 3
+
+
+async def test_a_transaction_of_a_hundred_rows_is_written_whole(storage: Storage):
+    writes = [RowWrite(message(n), etag=None) for n in range(MAX_OPERATIONS)]
+
+    etags = await storage.messages.transact(writes)
+
+    assert len(etags) == MAX_OPERATIONS
+    assert len([r async for r in storage.messages.scan(THREAD_ID)]) == MAX_OPERATIONS
+
+
+@pytest.mark.parametrize("lost", ["insert of an existing row", "replace with a stale etag"])
+async def test_a_transaction_with_one_lost_race_writes_nothing_and_names_it(
+    storage: Storage, lost: str
+):
+    stale = await storage.messages.insert(message(5))
+    fresh = await storage.messages.replace(message(5, body="moved on"), etag=stale)
+    loser = (
+        RowWrite(message(5, body="mine"), etag=None)
+        if lost.startswith("insert")
+        else RowWrite(message(5, body="mine"), etag=stale)
+    )
+
+    with pytest.raises(RowConflict) as refused:
+        await storage.messages.transact(
+            [RowWrite(message(1), etag=None), RowWrite(message(2), etag=None), loser]
+        )
+
+    assert refused.value.index == 2
+    assert isinstance(refused.value, ConcurrentUpdate)
+    assert [r.message_key async for r in storage.messages.scan()] == [message(5).message_key]
+    assert await storage.messages.get(THREAD_ID, message(5).message_key) == message(
+        5, body="moved on"
+    )
+    assert (await storage.messages.current(THREAD_ID, message(5).message_key)).etag == fresh  # type: ignore[union-attr]
+
+
+async def test_a_transaction_replacing_a_row_that_is_gone_writes_nothing(storage: Storage):
+    with pytest.raises(RowConflict) as refused:
+        await storage.messages.transact(
+            [
+                RowWrite(message(1), etag=None),
+                RowWrite(message(2), etag="W/\"datetime'2021-02-19T00%3A25%3A59Z'\""),
+            ]
+        )
+
+    assert refused.value.index == 1
+    assert [r async for r in storage.messages.scan()] == []
+
+
+@pytest.mark.parametrize(
+    "writes",
+    [
+        [],
+        [RowWrite(message(n), etag=None) for n in range(MAX_OPERATIONS + 1)],
+        [RowWrite(message(1), etag=None), RowWrite(message(1, body="again"), etag=None)],
+        [RowWrite(message(1), etag=None), RowWrite(message(2, thread_key="other"), etag=None)],
+    ],
+    ids=["empty", "over 100", "a row twice", "two threads"],
+)
+async def test_a_transaction_no_table_could_take_is_refused_before_any_request(
+    storage: Storage, writes: list[RowWrite]
+):
+    with pytest.raises(ValueError, match="transaction"):
+        await storage.messages.transact(writes)
+
+    assert [r async for r in storage.messages.scan()] == []
