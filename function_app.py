@@ -18,21 +18,27 @@ from typing import Any
 
 import azure.functions as func
 
-from archiver.bootstrap import Runtime, Services
+from archiver.bootstrap import Runtime, Services, quiet_sdk_logging
 from archiver.capture.health import health
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import AcsUnavailable
 from archiver.core.http import HttpRequest, HttpResponse
 from archiver.core.settings import Settings
+from archiver.deadletters.replay import replay_created
 
 runtime = Runtime(Settings.from_mapping(os.environ))
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("archiver")
+# The worker forwards every logger at INFO to Application Insights; the storage SDK's
+# request and response logging would add several billed records, headers included, to
+# every invocation.
+quiet_sdk_logging()
 # Daily at 03:30 UTC: finished threads get their transcript well before ACS retention
 # (30-90 days) deletes them.
 INACTIVE_SCHEDULE = "0 30 3 * * *"
 
 Endpoint = Callable[[Services, HttpRequest], Awaitable[HttpResponse]]
+Trigger = Callable[[Services, RawEvent], Awaitable[None]]
 
 
 async def _webhook(services: Services, request: HttpRequest) -> HttpResponse:
@@ -56,6 +62,22 @@ async def _health(services: Services, request: HttpRequest) -> HttpResponse:
     return await health(services.storage)
 
 
+async def _archive(services: Services, event: RawEvent) -> None:
+    await services.intake.accept([event])
+
+
+async def _replay(services: Services, event: RawEvent) -> None:
+    container = services.settings.dead_letter_container
+    report = await replay_created(services.storage, services.intake, event, container=container)
+    for name in report.moved:
+        log.info("Replayed the dead letter %s/%s: %s", container, name, dict(report.results))
+    for name, why in report.left.items():
+        log.warning("Left the dead letter %s/%s where it is: %s", container, name, why)
+
+
+# What each Event Grid trigger does with one event, by function name, whichever host calls it.
+TRIGGERS: dict[str, Trigger] = {"archive_event": _archive, "replay_dead_letter": _replay}
+
 # What each HTTP function answers, by function name, whichever host calls it.
 ENDPOINTS: dict[str, Endpoint] = {
     "events": _webhook,
@@ -67,33 +89,33 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 
 @app.route(route="events", methods=["POST", "OPTIONS"])
-async def events(req: func.HttpRequest) -> func.HttpResponse:
+async def events(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """The Event Grid webhook: handshakes and notifications (function key)."""
-    return await _answer("events", req)
+    return await _answer("events", req, context)
 
 
 @app.route(route="threads/{threadId}", methods=["GET"])
-async def read_thread(req: func.HttpRequest) -> func.HttpResponse:
+async def read_thread(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Read API: what the archive knows of one thread (function key)."""
-    return await _answer("read_thread", req)
+    return await _answer("read_thread", req, context)
 
 
 @app.route(route="threads/{threadId}/messages", methods=["GET"])
-async def read_messages(req: func.HttpRequest) -> func.HttpResponse:
+async def read_messages(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Read API: a page of a thread's latest messages (function key)."""
-    return await _answer("read_messages", req)
+    return await _answer("read_messages", req, context)
 
 
 @app.route(route="threads/{threadId}/messages/{messageId}/versions", methods=["GET"])
-async def read_versions(req: func.HttpRequest) -> func.HttpResponse:
+async def read_versions(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Read API: every archived version of one message (function key)."""
-    return await _answer("read_versions", req)
+    return await _answer("read_versions", req, context)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-async def health_check(req: func.HttpRequest) -> func.HttpResponse:
+async def health_check(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """200 when archive storage answers, 503 otherwise."""
-    return await _answer("health_check", req)
+    return await _answer("health_check", req, context)
 
 
 @app.event_grid_trigger(arg_name="event")
@@ -102,7 +124,16 @@ async def archive_event(event: func.EventGridEvent) -> None:
 
     Raising makes the host answer 500, so Event Grid redelivers (or dead-letters).
     """
-    await runtime.services().intake.accept([RawEvent.from_value(_as_json(event))])
+    await _archive(runtime.services(), RawEvent.from_value(_as_json(event)))
+
+
+@app.event_grid_trigger(arg_name="event")
+async def replay_dead_letter(event: func.EventGridEvent) -> None:
+    """A blob Event Grid dead-lettered (its BlobCreated event): archive its events through
+    the same path as the webhook, then move it under replayed/. A blob of refused events
+    stays and is logged; a storage failure raises, so Event Grid delivers the event again.
+    """
+    await _replay(runtime.services(), RawEvent.from_value(_as_json(event)))
 
 
 @app.timer_trigger(schedule=INACTIVE_SCHEDULE, arg_name="timer", run_on_startup=False)
@@ -132,13 +163,14 @@ async def archive_inactive_threads(timer: func.TimerRequest) -> None:
         log.error("ACS was unavailable; the next run goes on: %s", exc)
 
 
-async def _answer(name: str, req: func.HttpRequest) -> func.HttpResponse:
+async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     request = HttpRequest(
         req.method.upper(),
         req.get_body(),
         dict(req.headers),
         route=dict(req.route_params),
         query=dict(req.params),
+        request_id=context.invocation_id,
     )
     response = await ENDPOINTS[name](runtime.services(), request)
     headers = dict(response.headers)

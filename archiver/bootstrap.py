@@ -6,10 +6,12 @@ so every entry point archives through the same objects configured the same way.
 
 from __future__ import annotations
 
+import functools
+import logging
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archiver.capture.archive import Archive
 from archiver.capture.intake import Intake, Observer
@@ -68,24 +70,42 @@ def build(
     *,
     storage: Storage | None = None,
     observer: Observer | None = None,
+    meter: Any = None,
 ) -> Services:
     """Wire the archiver for `settings`.
 
     `storage` replaces the Azure adapter (the in-memory one, in tests); `observer` is told
-    what became of every event (the local viewer).
+    what became of every event (the local viewer). Metrics are counted into `meter` (an
+    OpenTelemetry Meter), or, when APPLICATIONINSIGHTS_CONNECTION_STRING is set, into
+    Application Insights; otherwise nothing of OpenTelemetry is even imported.
     """
     if storage is None:
         from archiver.storage.azure import AzureStorage
 
         storage = AzureStorage.from_settings(settings)
+    if meter is None and settings.application_insights is not None:
+        meter = _azure_monitor(
+            settings.application_insights, settings.application_insights_client_id
+        )
+    observers = [] if observer is None else [observer]
+    answered = None
+    if meter is not None:
+        from archiver.telemetry.metrics import Metrics
+
+        metrics = Metrics(meter)
+        observers.append(metrics.observe)
+        answered = metrics.answered
     archive = Archive(
         storage,
         concurrency=settings.storage_concurrency,
         timeout_seconds=settings.request_timeout_seconds,
     )
-    intake = Intake(archive, settings, observer=observer)
+    intake = Intake(archive, settings, observers=observers)
     webhook = Webhook(
-        intake, max_body_bytes=settings.max_body_bytes, allowed_rate=settings.allowed_rate
+        intake,
+        max_body_bytes=settings.max_body_bytes,
+        allowed_rate=settings.allowed_rate,
+        answered=answered,
     )
     return Services(
         settings=settings,
@@ -94,6 +114,19 @@ def build(
         intake=intake,
         webhook=webhook,
     )
+
+
+def quiet_sdk_logging() -> None:
+    """The Azure SDK's logs at WARNING: its HTTP logging names every request and header."""
+    logging.getLogger("azure").setLevel(logging.WARNING)
+
+
+@functools.cache
+def _azure_monitor(connection_string: str, client_id: str | None) -> Any:
+    # Once per process: the exporter is global to it.
+    from archiver.telemetry.azuremonitor import meter
+
+    return meter(connection_string, client_id=client_id)
 
 
 class Runtime:

@@ -134,6 +134,7 @@ module functions 'app/functions.bicep' = {
     archiveContainerName: storage.outputs.archiveContainerName
     messagesTableName: storage.outputs.messagesTableName
     threadsTableName: storage.outputs.threadsTableName
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
     acsResourceId: eventGrid.outputs.acsResourceId
     acsEndpoint: eventGrid.outputs.acsEndpoint
     acsArchiverUserId: acsArchiverUserId

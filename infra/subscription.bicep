@@ -107,6 +107,52 @@ resource archiver 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-1
   }
 }
 
+// Dead letters replay themselves: the archive account's own system topic tells the
+// replay_dead_letter function of every blob Event Grid writes to the dead-letter container
+// (not of the copies the replay moves under replayed/). The function archives that blob's
+// events through the webhook's path and moves it aside; what it refuses stays, logged.
+resource storageEvents 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+  name: '${deadLetterAccountName}-events'
+  location: deadLetterAccount.location
+  properties: {
+    source: deadLetterAccount.id
+    topicType: 'Microsoft.Storage.StorageAccounts'
+  }
+}
+
+resource deadLetterReplay 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
+  parent: storageEvents
+  name: 'dead-letter-replay'
+  properties: {
+    destination: {
+      endpointType: 'AzureFunction'
+      properties: {
+        resourceId: '${app.id}/functions/replay_dead_letter'
+        maxEventsPerBatch: 1
+      }
+    }
+    filter: {
+      includedEventTypes: ['Microsoft.Storage.BlobCreated']
+      subjectBeginsWith: '/blobServices/default/containers/${deadLetterContainerName}/blobs/'
+      advancedFilters: [
+        {
+          operatorType: 'StringNotBeginsWith'
+          key: 'subject'
+          values: ['/blobServices/default/containers/${deadLetterContainerName}/blobs/replayed/']
+        }
+      ]
+    }
+    eventDeliverySchema: 'EventGridSchema'
+    // While storage is down the function fails and Event Grid tries again for a day; after
+    // that the blob is still there for `archiver replay-deadletters`. No dead-lettering
+    // here: a dead letter of this subscription would land in the container it watches.
+    retryPolicy: {
+      maxDeliveryAttempts: 30
+      eventTimeToLiveInMinutes: 1440
+    }
+  }
+}
+
 // A second, optional copy of the stream for watching it live. It must never hold up the
 // archive or fill its dead-letter container, so it gives up after a few quick attempts.
 resource viewer 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (!empty(viewerUrl)) {
@@ -133,3 +179,4 @@ resource viewer 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15'
 }
 
 output subscriptionName string = archiver.name
+output deadLetterReplaySubscriptionName string = deadLetterReplay.name

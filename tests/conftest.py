@@ -18,7 +18,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import azure.functions as func
 import pytest
 
 from archiver.core.settings import Settings, StorageSettings
@@ -228,3 +230,34 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("reliability")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+class Invocation(func.Context):
+    """The `context` the worker passes a function that asks for one."""
+
+    def __init__(self, invocation_id: str = "3f0e1c8a-0000-4000-8000-000000000001") -> None:
+        self._invocation_id = invocation_id
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def function_name(self) -> str:
+        return "events"
+
+    @property
+    def function_directory(self) -> str:
+        return ""
+
+    @property
+    def trace_context(self) -> Any:
+        return None
+
+    @property
+    def retry_context(self) -> Any:
+        return None
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return None

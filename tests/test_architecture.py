@@ -21,7 +21,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
     frozenset({"storage"}),
     frozenset({"capture"}),
-    frozenset({"retrieval", "verification"}),
+    frozenset({"retrieval", "verification", "telemetry"}),
     frozenset({"acs", "deadletters"}),
     frozenset({"bootstrap"}),
     frozenset({"function_app"}),

@@ -122,6 +122,32 @@ def test_the_viewer_subscription_gets_the_same_event_types():
 # --- the subscription ------------------------------------------------------------------
 
 
+def test_dead_letters_written_to_the_container_reach_the_replay_function_but_its_moves_do_not():
+    found = resources("subscription.bicep")
+    topic = body(found["storageEvents"])["properties"]
+    replay = body(found["deadLetterReplay"])["properties"]
+    container = "/blobServices/default/containers/${deadLetterContainerName}/blobs/"
+
+    assert topic["topicType"] == "Microsoft.Storage.StorageAccounts"
+    assert topic["source"]["operator"]["operands"] == {
+        "operand_1": "deadLetterAccount",
+        "operand_2": "id",
+    }
+    assert replay["destination"]["endpointType"] == "AzureFunction"
+    assert replay["destination"]["properties"]["resourceId"] == (
+        "${app.id}/functions/replay_dead_letter"
+    )
+    assert replay["filter"]["includedEventTypes"] == ["Microsoft.Storage.BlobCreated"]
+    assert replay["filter"]["subjectBeginsWith"] == container
+    [skip] = replay["filter"]["advancedFilters"]
+    assert (skip["operatorType"], skip["key"], skip["values"]) == (
+        "StringNotBeginsWith",
+        "subject",
+        [container + "replayed/"],
+    )
+    assert "deadLetterWithResourceIdentity" not in replay
+
+
 def test_undeliverable_events_are_dead_lettered_to_the_archive_with_the_topics_identity():
     dead_letter = archiver_subscription()["deadLetterWithResourceIdentity"]
     destination = dead_letter["deadLetterDestination"]
@@ -180,6 +206,7 @@ def test_the_functions_the_subscription_names_exist_in_function_app():
     }
 
     assert triggers["archive_event"].startswith("app.event_grid_trigger(")
+    assert triggers["replay_dead_letter"].startswith("app.event_grid_trigger(")
     assert "route='events'" in triggers["events"]
 
 
@@ -321,6 +348,7 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_THREADS_TABLE",
         "ARCHIVE_ALLOWED_TOPICS",
         "ARCHIVE_INACTIVE_DAYS",
+        "ARCHIVE_DEAD_LETTER_CONTAINER",
     }
     assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
     acs_settings = {name for name in app_settings() if name.startswith("ACS_")}
@@ -341,6 +369,7 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "acsEndpoint": "https://acs.communication.azure.com",
         "acsArchiverUserId": "8:acs:5e7c1b0a_0001",
         "inactiveDays": "7",
+        "deadLetterContainerName": "eventgrid-deadletter",
     }
     values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 

@@ -21,7 +21,7 @@ FAILED = "failed"  # 503: storage failed; Event Grid will deliver it again
 
 
 class Observer(Protocol):
-    """Told what became of each event of a request (the local viewer listens)."""
+    """Told what became of each event of a request (the metrics and the local viewer)."""
 
     def __call__(
         self,
@@ -38,11 +38,11 @@ class Intake:
     """Checks where events come from, classifies them and archives them."""
 
     def __init__(
-        self, archive: Archive, settings: Settings, *, observer: Observer | None = None
+        self, archive: Archive, settings: Settings, *, observers: Sequence[Observer] = ()
     ) -> None:
         self._archive = archive
         self._settings = settings
-        self._observer = observer
+        self._observers = tuple(observers)
 
     async def accept(self, events: Sequence[RawEvent]) -> Report:
         """Archive `events`; raise TopicNotAllowed (before any write) or StorageUnavailable."""
@@ -63,8 +63,9 @@ class Intake:
         except StorageUnavailable as exc:
             self._tell(events, records, FAILED, detail=str(exc))
             raise
-        if self._observer is not None:
-            self._observer(events, records, [str(o) for o in report.outcomes])
+        outcomes = [str(o) for o in report.outcomes]
+        for observer in self._observers:
+            observer(events, records, outcomes)
         return report
 
     def _tell(
@@ -75,10 +76,11 @@ class Intake:
         *,
         detail: str,
     ) -> None:
-        if self._observer is None:
+        if not self._observers:
             return
         classified = [classify(e) for e in events] if records is None else list(records)
-        self._observer(events, classified, [outcome] * len(events), detail=detail)
+        for observer in self._observers:
+            observer(events, classified, [outcome] * len(events), detail=detail)
 
 
 def _shown(topic: str | None) -> str:

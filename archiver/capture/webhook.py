@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from archiver.capture.intake import Intake
@@ -58,13 +60,35 @@ def too_large(limit: int) -> HttpResponse:
 class Webhook:
     """Answers Event Grid: handshakes, notifications, and the errors in between."""
 
-    def __init__(self, intake: Intake, *, max_body_bytes: int, allowed_rate: str) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        *,
+        max_body_bytes: int,
+        allowed_rate: str,
+        answered: Callable[[int, float], None] | None = None,
+    ) -> None:
         self._intake = intake
         self._max_body_bytes = max_body_bytes
         self._allowed_rate = allowed_rate
+        self._answered = answered  # told each answer's status and seconds (the metrics)
+
+    def too_large(self) -> HttpResponse:
+        """The 413 for a body a host would not read to its end (and counted as refused)."""
+        response = too_large(self._max_body_bytes)
+        if self._answered is not None:
+            self._answered(response.status, 0.0)
+        return response
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request to /api/events; never raises."""
+        began = time.perf_counter()
+        response = await self._handle(request)
+        if self._answered is not None:
+            self._answered(response.status, time.perf_counter() - began)
+        return response
+
+    async def _handle(self, request: HttpRequest) -> HttpResponse:
         try:
             if request.method == "OPTIONS":
                 return self._abuse_protection(request)
@@ -72,9 +96,13 @@ class Webhook:
                 return empty_response(405, {"Allow": "POST, OPTIONS"})
             return await self._notification(request)
         except ArchiverError as exc:
-            return error_response(exc, unavailable=_UNAVAILABLE, failed=_FAILED)
+            return error_response(
+                exc, unavailable=_UNAVAILABLE, failed=_FAILED, request_id=request.request_id
+            )
         except Exception:
-            log.exception("Unexpected error while archiving; answering 500")
+            log.exception(
+                "Unexpected error while archiving (request %s); answering 500", request.request_id
+            )
             return problem(500, "Internal Server Error", _FAILED)
 
     async def _notification(self, request: HttpRequest) -> HttpResponse:
@@ -87,7 +115,12 @@ class Webhook:
             return self._validation(events, codes)
         report = await self._intake.accept(events)
         summary = report.summary()
-        log.info("Archived a delivery: %s", summary)
+        # The one line a delivery leaves: counts and the invocation, never content.
+        log.info(
+            "Archived a delivery: %s (request %s)",
+            " ".join(f"{name}={count}" for name, count in summary.items()),
+            request.request_id,
+        )
         return json_response(200, summary)
 
     def _validation(self, events: list[RawEvent], codes: list[str | None]) -> HttpResponse:

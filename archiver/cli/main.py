@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from archiver.bootstrap import quiet_sdk_logging
 from archiver.cli import acs, export, local, replay, simulation, verify
 from archiver.cli.exits import Exit
 from archiver.core.errors import (
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    quiet_sdk_logging()
     try:
         return int(arguments.run(arguments))
     except ArchiverError as exc:

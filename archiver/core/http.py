@@ -53,6 +53,7 @@ class HttpRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     route: Mapping[str, str] = field(default_factory=dict)  # the route's {parameters}
     query: Mapping[str, str] = field(default_factory=dict)
+    request_id: str | None = None  # the Functions invocation id, or the local host's own
 
     def header(self, name: str) -> str | None:
         """The value of header `name`, whatever its case, or None."""
@@ -92,15 +93,17 @@ def status_of(error: ArchiverError) -> tuple[int, str]:
     return next((code, title) for kind, code, title in STATUSES if isinstance(error, kind))
 
 
-def error_response(error: ArchiverError, *, unavailable: str, failed: str) -> HttpResponse:
+def error_response(
+    error: ArchiverError, *, unavailable: str, failed: str, request_id: str | None = None
+) -> HttpResponse:
     """The problem answer for `error`: its own message for a 4xx or a 502; for a 503 (with
     Retry-After) `unavailable`, and for a 500 `failed`, since their messages may name
     storage internals."""
     status, title = status_of(error)
     if status < 500:
-        log.warning("Refused a request (%s): %s", status, error)
+        log.warning("Refused a request (%s, request %s): %s", status, request_id, error)
         return problem(status, title, str(error))
-    log.error("Answering %s: %s: %s", status, type(error).__name__, error)
+    log.error("Answering %s (request %s): %s: %s", status, request_id, type(error).__name__, error)
     detail = {502: str(error), 503: unavailable}.get(status, failed)
     response = problem(status, title, detail)
     if status == 503:

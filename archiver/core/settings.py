@@ -21,6 +21,7 @@ from archiver.core.errors import ConfigurationError
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 DEFAULT_CONTAINER = "chat-archive"
+DEFAULT_DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
 DEFAULT_MESSAGES_TABLE = "ChatMessages"
 DEFAULT_THREADS_TABLE = "ChatThreads"
 # Event Grid caps a delivery at 1 MB of events; the margin covers envelopes and
@@ -78,6 +79,8 @@ class Settings:
 
     storage: StorageSettings = StorageSettings()
     container: str = DEFAULT_CONTAINER
+    # Where Event Grid dead-letters (the replay_dead_letter function replays what lands).
+    dead_letter_container: str = DEFAULT_DEAD_LETTER_CONTAINER
     messages_table: str = DEFAULT_MESSAGES_TABLE
     threads_table: str = DEFAULT_THREADS_TABLE
     allowed_topics: frozenset[str] = frozenset()
@@ -87,6 +90,11 @@ class Settings:
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
     acs: AcsSettings | None = None
     inactive_days: int = DEFAULT_INACTIVE_DAYS
+    # Where the metrics go (Application Insights); none are recorded without it. With
+    # APPLICATIONINSIGHTS_AUTHENTICATION_STRING "ClientId=...;Authorization=AAD" (as the
+    # Bicep sets), they are sent as that managed identity.
+    application_insights: str | None = None
+    application_insights_client_id: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -97,6 +105,13 @@ class Settings:
                 values,
                 "ARCHIVE_CONTAINER",
                 DEFAULT_CONTAINER,
+                _CONTAINER_NAME,
+                "3-63 lower-case letters, digits and single hyphens",
+            ),
+            dead_letter_container=_matching(
+                values,
+                "ARCHIVE_DEAD_LETTER_CONTAINER",
+                DEFAULT_DEAD_LETTER_CONTAINER,
                 _CONTAINER_NAME,
                 "3-63 lower-case letters, digits and single hyphens",
             ),
@@ -133,6 +148,10 @@ class Settings:
             inactive_days=_number(
                 values, "ARCHIVE_INACTIVE_DAYS", DEFAULT_INACTIVE_DAYS, int, minimum=0
             ),
+            application_insights=values.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
+            application_insights_client_id=_entra_client_id(
+                values.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "")
+            ),
         )
 
     def topic_allowed(self, topic: str | None) -> bool:
@@ -140,6 +159,14 @@ class Settings:
         if not self.allowed_topics:
             return True
         return topic is not None and topic.strip().lower() in self.allowed_topics
+
+
+def _entra_client_id(authentication: str) -> str | None:
+    """The managed identity's client id in "ClientId=...;Authorization=AAD", or None."""
+    parts = dict(part.split("=", 1) for part in authentication.split(";") if part.count("=") == 1)
+    if parts.get("Authorization", "").upper() != "AAD":
+        return None
+    return parts.get("ClientId") or None
 
 
 def read_local_settings(path: Path) -> dict[str, str]:

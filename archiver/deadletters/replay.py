@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from archiver.capture.intake import Intake
-from archiver.core.errors import InvalidBody, TopicNotAllowed, UnknownContainer
+from archiver.core.envelopes import RawEvent
+from archiver.core.errors import InvalidBody, NotFound, TopicNotAllowed, UnknownContainer
 from archiver.core.progress import Progress
-from archiver.deadletters.letters import REPLAYED_PREFIX, letters, place
-from archiver.storage.ports import Storage
+from archiver.deadletters.letters import REPLAYED_PREFIX, created_blob, letters, place
+from archiver.storage.ports import DeadLetterBox, Storage
 
 BATCH_EVENTS = 100  # events stored per Intake call, within the request time budget
 
@@ -63,25 +64,48 @@ async def replay(
         if where is None or (floor is not None and where.hour < floor):
             report.skipped += 1
             continue
-        try:
-            found = letters(await box.read(name))
-        except InvalidBody as exc:
-            report.left[name] = f"not a dead-letter blob: {exc}"
-            continue
-        try:
-            for start in range(0, len(found), BATCH_EVENTS):
-                batch = found[start : start + BATCH_EVENTS]
-                stored = await intake.accept([letter.event for letter in batch])
-                report.results.update(str(outcome) for outcome in stored.outcomes)
-        except TopicNotAllowed as exc:
-            report.left[name] = str(exc)
-            continue
-        report.blobs += 1
-        report.events += len(found)
-        report.reasons.update(letter.reason for letter in found)
-        report.outcomes.update(letter.outcome for letter in found)
-        await box.move(name, REPLAYED_PREFIX + name)
-        report.moved.append(name)
+        await _replay_blob(box, intake, name, report)
     if bar is not None:
         bar.finish()
     return report
+
+
+async def replay_created(
+    storage: Storage, intake: Intake, event: RawEvent, *, container: str
+) -> Replayed:
+    """Replay the one blob a `Microsoft.Storage.BlobCreated` event announces, if it is a
+    dead letter in `container` (the event of the move under replayed/ is ignored)."""
+    report = Replayed()
+    name = created_blob(event, container)
+    if name is None or name.startswith(REPLAYED_PREFIX) or place(name) is None:
+        report.skipped += 1
+        return report
+    box = storage.dead_letters(container)
+    try:
+        await _replay_blob(box, intake, name, report)
+    except NotFound:
+        report.skipped += 1  # replayed and moved already (a repeated event)
+    return report
+
+
+async def _replay_blob(box: DeadLetterBox, intake: Intake, name: str, report: Replayed) -> None:
+    """Archive one dead-letter blob's events, then move it under replayed/."""
+    try:
+        found = letters(await box.read(name))
+    except InvalidBody as exc:
+        report.left[name] = f"not a dead-letter blob: {exc}"
+        return
+    try:
+        for start in range(0, len(found), BATCH_EVENTS):
+            batch = found[start : start + BATCH_EVENTS]
+            stored = await intake.accept([letter.event for letter in batch])
+            report.results.update(str(outcome) for outcome in stored.outcomes)
+    except TopicNotAllowed as exc:
+        report.left[name] = str(exc)
+        return
+    report.blobs += 1
+    report.events += len(found)
+    report.reasons.update(letter.reason for letter in found)
+    report.outcomes.update(letter.outcome for letter in found)
+    await box.move(name, REPLAYED_PREFIX + name)
+    report.moved.append(name)

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import signal
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,6 @@ from typing import Any
 from aiohttp import web
 
 from archiver.bootstrap import Services
-from archiver.capture.webhook import too_large
 from archiver.core.envelopes import split_body, validation_code
 from archiver.core.errors import InvalidBody, StorageUnavailable, TopicNotAllowed
 from archiver.core.http import HttpRequest, HttpResponse, json_response, problem
@@ -38,6 +38,7 @@ TRIGGER_PATH = "/runtime/webhooks/eventgrid"
 _SERVICES = web.AppKey("services", Services)
 _KEY = web.AppKey("function_key", str)
 _TRIGGERS = web.AppKey("triggers", frozenset)
+_NATIVE = web.AppKey("native", dict)
 Endpoint = Callable[[Services, HttpRequest], Awaitable[HttpResponse]]
 
 
@@ -109,6 +110,9 @@ def create_app(
     app[_KEY] = function_key or ""
     routes, triggers = functions()
     app[_TRIGGERS] = triggers
+    import function_app
+
+    app[_NATIVE] = function_app.TRIGGERS
     for route in routes:
         for method in route.methods:
             app.router.add_route(method, route.path, _handler(route))
@@ -126,7 +130,7 @@ def _handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespon
         limit = services.settings.max_body_bytes
         body = await _read(request, limit) if request.can_read_body else b""
         if body is None:
-            return _send(too_large(limit))
+            return _send(services.webhook.too_large())
         answer = await route.endpoint(
             services,
             HttpRequest(
@@ -135,6 +139,7 @@ def _handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespon
                 dict(request.headers),
                 route=dict(request.match_info),
                 query=request.query,
+                request_id=uuid.uuid4().hex,  # as an invocation id would, per request
             ),
         )
         return _send(answer)
@@ -166,7 +171,7 @@ async def _native_trigger(request: web.Request) -> web.StreamResponse:
         )
     body = await _read(request, services.settings.max_body_bytes)
     if body is None:
-        return _send(too_large(services.settings.max_body_bytes))
+        return _send(services.webhook.too_large())
     try:
         events = split_body(body)
     except InvalidBody as exc:
@@ -182,15 +187,14 @@ async def _native_trigger(request: web.Request) -> web.StreamResponse:
                 "The aeg-event-type header must be Notification or SubscriptionValidation.",
             )
         )
-    results = await asyncio.gather(
-        *(services.intake.accept([e]) for e in events), return_exceptions=True
-    )
+    invoke = request.app[_NATIVE][request.query["functionName"]]
+    results = await asyncio.gather(*(invoke(services, e) for e in events), return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException)]
     for failure in failures:
         if not isinstance(failure, StorageUnavailable | TopicNotAllowed):
-            log.error("The archive_event invocation failed", exc_info=failure)
+            log.error("The %s invocation failed", request.query["functionName"], exc_info=failure)
         else:
-            log.error("The archive_event invocation failed: %s", failure)
+            log.error("The %s invocation failed: %s", request.query["functionName"], failure)
     # Like the extension: 500 if any invocation failed, so Event Grid resends the batch.
     return web.Response(status=500 if failures else 202)
 

@@ -41,6 +41,9 @@ param messagesTableName string
 @description('One row per thread.')
 param threadsTableName string
 
+@description('Container Event Grid dead-letters into; the replay_dead_letter function replays what lands there.')
+param deadLetterContainerName string
+
 @description('Resource id of the ACS resource: the only topic whose events are accepted.')
 param acsResourceId string
 
@@ -113,6 +116,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ARCHIVE_CONTAINER', value: archiveContainerName }
         { name: 'ARCHIVE_MESSAGES_TABLE', value: messagesTableName }
         { name: 'ARCHIVE_THREADS_TABLE', value: threadsTableName }
+        { name: 'ARCHIVE_DEAD_LETTER_CONTAINER', value: deadLetterContainerName }
         // Archiving finished threads from ACS (the daily timer). The Identity API is asked
         // for the archiver's chat token with the app's identity (Microsoft Entra ID):
         // DefaultAzureCredential takes the user-assigned identity from AZURE_CLIENT_ID.

@@ -213,4 +213,4 @@ async def test_without_an_observer_intake_tells_no_one():
 
     await services.intake.accept([RawEvent.from_value(message_event())])
 
-    assert services.intake._observer is None
+    assert services.intake._observers == ()

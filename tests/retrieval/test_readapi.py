@@ -21,7 +21,7 @@ from archiver.retrieval.api import ReadApi
 from archiver.sim.conversations import Said, Shape
 from archiver.storage.memory import MemoryStorage
 from tests.chats import Chat, archive, chat, latest_entries, version_entries
-from tests.conftest import archive_settings, fresh_settings, imported_function_app
+from tests.conftest import Invocation, archive_settings, fresh_settings, imported_function_app
 from tests.instrumented import Instrumented
 from tests.reliability.figures import FIGURES
 
@@ -252,7 +252,8 @@ async def test_the_function_app_gives_the_local_hosts_answers(client, function_a
                 body=b"",
                 route_params=ids,
                 params=params,
-            )
+            ),
+            Invocation(),
         )
 
         assert hosted.status_code == local.status, route
