@@ -20,6 +20,7 @@ import asyncio
 import json
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,9 +62,28 @@ class FloorRun:
     requests: dict[str, int]
 
 
-async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -> FloorRun:
-    """Store the version carried by each of `events` (one thread-level event each)."""
-    messages, threads = _prepared(events)
+@dataclass(frozen=True)
+class _Stores:
+    """The containers and tables a floor writes to, and the shared concurrency limit."""
+
+    container: Any
+    table: Any
+    limit: asyncio.Semaphore
+
+    async def blob(self, version: _Version) -> None:
+        async with self.limit:
+            await self.container.upload_blob(
+                version.name, version.document, overwrite=False, content_settings=_JSON
+            )
+
+
+async def _timed(
+    connection: str,
+    concurrency: int,
+    threads: list[dict[str, Any]],
+    work: Callable[[_Stores], list[Awaitable[None]]],
+) -> FloorRun:
+    """Run `work` and each thread row's insert at once; count and time only that."""
     counter = StorageRequests()
     # The archiver's own client configuration, so only the work around the calls differs.
     blobs, tables, _ = clients(StorageSettings(connection_string=connection), counter)
@@ -72,32 +92,36 @@ async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -
         await container.create_container()
         table = await tables.create_table(DEFAULT_MESSAGES_TABLE)
         thread_table = await tables.create_table(DEFAULT_THREADS_TABLE)
+        stores = _Stores(container, table, asyncio.Semaphore(concurrency))
         before = counter.snapshot()
-        limit = asyncio.Semaphore(concurrency)
-
-        async def one(versions: list[_Version]) -> None:
-            for version in versions:
-                async with limit:
-                    await container.upload_blob(
-                        version.name, version.document, overwrite=False, content_settings=_JSON
-                    )
-                async with limit:
-                    if version.first:
-                        await table.create_entity(version.entity)
-                    else:
-                        await table.update_entity(version.entity, mode=UpdateMode.REPLACE)
 
         async def thread(entity: dict[str, Any]) -> None:
-            async with limit:
+            async with stores.limit:
                 await thread_table.create_entity(entity)
 
         began = time.perf_counter()
-        await asyncio.gather(
-            *(one(versions) for versions in messages), *(thread(row) for row in threads)
-        )
+        await asyncio.gather(*work(stores), *(thread(row) for row in threads))
         seconds = time.perf_counter() - began
         after = counter.snapshot()
     return FloorRun(seconds=seconds, requests=since(after, before))
+
+
+async def floor(events: tuple[str, ...], *, connection: str, concurrency: int) -> FloorRun:
+    """Store the version carried by each of `events` (one thread-level event each)."""
+    messages, threads = _prepared(events)
+
+    async def one(stores: _Stores, versions: list[_Version]) -> None:
+        for version in versions:
+            await stores.blob(version)
+            async with stores.limit:
+                if version.first:
+                    await stores.table.create_entity(version.entity)
+                else:
+                    await stores.table.update_entity(version.entity, mode=UpdateMode.REPLACE)
+
+    return await _timed(
+        connection, concurrency, threads, lambda stores: [one(stores, v) for v in messages]
+    )
 
 
 async def transaction_floor(
@@ -106,44 +130,25 @@ async def transaction_floor(
     """Store the new versions each delivery of `batches` brings: blobs, then one
     transaction per thread of the delivery."""
     deliveries, threads = _prepared_deliveries(batches)
-    counter = StorageRequests()
-    blobs, tables, _ = clients(StorageSettings(connection_string=connection), counter)
-    async with blobs, tables:
-        container = blobs.get_container_client(DEFAULT_CONTAINER)
-        await container.create_container()
-        table = await tables.create_table(DEFAULT_MESSAGES_TABLE)
-        thread_table = await tables.create_table(DEFAULT_THREADS_TABLE)
-        before = counter.snapshot()
-        limit = asyncio.Semaphore(concurrency)
 
-        async def blob(version: _Version) -> None:
-            async with limit:
-                await container.upload_blob(
-                    version.name, version.document, overwrite=False, content_settings=_JSON
+    async def thread_group(
+        stores: _Stores, versions: list[_Version], rows: list[dict[str, Any]]
+    ) -> None:
+        await asyncio.gather(*(stores.blob(v) for v in versions))
+        async with stores.limit:
+            if len(rows) == 1:  # one row: a plain write is the same request, lighter
+                await stores.table.upsert_entity(rows[0], mode=UpdateMode.REPLACE)
+            else:
+                await stores.table.submit_transaction(
+                    [("upsert", row, {"mode": UpdateMode.REPLACE}) for row in rows]
                 )
 
-        async def thread_group(versions: list[_Version], rows: list[dict[str, Any]]) -> None:
-            await asyncio.gather(*(blob(v) for v in versions))
-            async with limit:
-                if len(rows) == 1:  # one row: a plain write is the same request, lighter
-                    await table.upsert_entity(rows[0], mode=UpdateMode.REPLACE)
-                else:
-                    await table.submit_transaction(
-                        [("upsert", row, {"mode": UpdateMode.REPLACE}) for row in rows]
-                    )
-
-        async def thread(entity: dict[str, Any]) -> None:
-            async with limit:
-                await thread_table.create_entity(entity)
-
-        began = time.perf_counter()
-        await asyncio.gather(
-            *(thread_group(*group) for delivery in deliveries for group in delivery),
-            *(thread(row) for row in threads),
-        )
-        seconds = time.perf_counter() - began
-        after = counter.snapshot()
-    return FloorRun(seconds=seconds, requests=since(after, before))
+    return await _timed(
+        connection,
+        concurrency,
+        threads,
+        lambda stores: [thread_group(stores, *g) for delivery in deliveries for g in delivery],
+    )
 
 
 def _prepared_deliveries(

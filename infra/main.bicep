@@ -60,6 +60,13 @@ param acsArchiverUserId string = ''
 @minValue(0)
 param inactiveDays int = 7
 
+@description('Where alerts are mailed (dead-lettered or dropped events, failing deliveries, quarantined events, lag, function failures). Empty: the action group has no receiver.')
+param alertEmail string = ''
+
+@description('Archive lag, 95th percentile over 15 minutes in seconds, above which an alert fires.')
+@minValue(1)
+param lagP95Seconds int = 300
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
@@ -142,6 +149,19 @@ module functions 'app/functions.bicep' = {
     appInsightsConnectionString: monitoring.outputs.connectionString
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+  }
+}
+
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: group
+  params: {
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    systemTopicId: eventGrid.outputs.topicId
+    appInsightsId: monitoring.outputs.appInsightsId
+    lagP95Seconds: lagP95Seconds
   }
 }
 

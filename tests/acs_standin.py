@@ -348,6 +348,10 @@ class AcsStandin:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
+    def messages_of(self, thread_id: str) -> tuple[Message, ...]:
+        """The thread's messages as ListMessages would show them, in sequence order."""
+        return self._threads[thread_id].messages
+
     async def start(self) -> str:
         """Listen on a free port of 127.0.0.1; returns the endpoint URL."""
         app = web.Application(middlewares=[self._edge])

@@ -119,6 +119,53 @@ def test_the_viewer_subscription_gets_the_same_event_types():
     assert "deadLetterWithResourceIdentity" not in viewer
 
 
+# --- alerts --------------------------------------------------------------------------------
+
+
+def test_every_signal_the_operations_page_names_has_an_alert_that_pages():
+    template_ = template("app/alerts.bicep")
+    found = resources("app/alerts.bicep")
+    topic = {a["metric"]: a for a in _array(template_["variables"]["topicAlerts"])}
+    logs = {a["name"]: a for a in _array(template_["variables"]["logAlerts"])}
+    failures = body(found["functionFailures"])["properties"]
+
+    assert set(topic) == {"DeadLetteredCount", "DroppedEventCount", "DeliveryAttemptFailCount"}
+    assert topic["DeadLetteredCount"]["threshold"] == 0
+    assert topic["DroppedEventCount"]["threshold"] == 0
+    assert topic["DeliveryAttemptFailCount"]["threshold"] == "deliveryFailuresIn30Minutes"
+    assert set(logs) == {"quarantined", "lag"}
+    assert '"archive.quarantined"' in logs["quarantined"]["query"]
+    assert '"archive.lag"' in logs["lag"]["query"]
+    assert logs["lag"]["threshold"] == "lagP95Seconds"
+    assert failures["criteria"]["allOf"][0]["metricName"] == "requests/failed"
+    pager = '{"operand_1": "pager", "operand_2": "id"}'
+    for name in ("topicAlert", "functionFailures", "metricQuery"):
+        assert pager in json.dumps(body(found[name])["properties"]["actions"]), name
+
+
+def test_alerts_mail_the_address_azd_is_given():
+    parameters = template("main.bicep")["parameters"]
+    values = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+
+    assert "alertEmail" in parameters
+    assert values["parameters"]["alertEmail"]["value"] == "${ALERT_EMAIL}"
+    receivers = json.dumps(body(resources("app/alerts.bicep")["pager"])["properties"])
+    assert "alertEmail" in receivers
+
+
+def test_the_workbook_shows_deliveries_lag_and_outcomes():
+    workbook = json.dumps(template("app/alerts.bicep")["variables"]["workbook"]["value"])
+
+    for shown in ("DeliverySuccessCount", "DeadLetteredCount", "archive.lag", "archive.versions"):
+        assert shown in workbook
+
+
+def _array(variable: Any) -> list[dict[str, Any]]:
+    """A Bicep variable holding an array of objects, as the parser gives it."""
+    value = variable["value"] if isinstance(variable, dict) else variable
+    return list(value)
+
+
 # --- the subscription ------------------------------------------------------------------
 
 

@@ -90,6 +90,23 @@ class Listed:
     record: MessageVersion | Quarantined | None  # None for a system message
     system: ListedMessage | None = None
 
+    @property
+    def version(self) -> MessageVersion | None:
+        """The message version, for a user message that parsed."""
+        return self.record if isinstance(self.record, MessageVersion) else None
+
+    @property
+    def when(self) -> datetime | None:
+        """When the listed change happened (a system message's, or the version's)."""
+        if self.system is not None:
+            return change_time(self.system)
+        version = self.version
+        return (
+            None
+            if version is None
+            else version.delete_time or version.edit_time or version.compose_time
+        )
+
 
 def read_message(thread_id: str, value: Any) -> Listed:
     """The record one ListMessages item becomes; never raises for a bad item."""

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from archiver.acs.completeness import Gaps, Listing
 from archiver.acs.listing import (
     Listed,
     ListedThread,
-    change_time,
     members,
     read_message,
     read_participant,
@@ -40,6 +40,7 @@ from archiver.capture.archive import Archive
 from archiver.capture.report import Outcome
 from archiver.core.errors import AcsDenied, ThreadNotInAcs
 from archiver.core.fields import format_timestamp
+from archiver.core.keys import decode_key
 from archiver.core.layout import MESSAGES_PREFIX, message_blob_name
 from archiver.core.records import Action, MessageVersion, Party, Quarantined
 from archiver.core.threads import Patch, ThreadRow
@@ -89,6 +90,8 @@ class Reconciled:
     transcripts: tuple[str, ...] = ()
     note: str | None = None
     refused: str | None = None  # why ACS would not let the thread be archived
+    complete: bool | None = None  # the archive held every message ACS showed (None: not checked)
+    gaps: Gaps | None = None  # what it lacked, by sequenceId (archiver.acs.completeness)
 
 
 class Reconciler:
@@ -150,14 +153,17 @@ class Reconciler:
         report = Reconciled(thread_id)
         prefix = f"{MESSAGES_PREFIX}{thread_key}/"
         archived = {name async for name in self._storage.blobs.names(prefix)}
+        held = {decode_key(name.split("/")[2]) for name in archived}
+        listing = Listing()
         former: dict[str, Party] = {}
         newest = listed.created_on
         with Spool() as spool:
             async for page in chat.message_pages(thread_id):
                 results = [read_message(thread_id, item) for item in page]
-                spool.add([version_entry(v) for r in results if (v := _version(r)) is not None])
+                listing.add(page, [result.system is not None for result in results])
+                spool.add([version_entry(v) for r in results if (v := r.version) is not None])
                 for result in results:
-                    newest = _later(newest, _when(result))
+                    newest = _later(newest, result.when)
                     for person in removed(result.system) if result.system else ():
                         former.setdefault(str(person.raw_id), person)
                 await self._repair(results, archived, report)
@@ -188,7 +194,15 @@ class Reconciler:
             activity=activity,
             transcript_time=self._clock(),
         )
-        await self._archive.join(Patch(facts))
+        report.gaps = listing.against(held)
+        report.complete = report.gaps.complete
+        verified = replace(
+            facts,
+            verified_at=self._clock(),
+            complete=report.complete,
+            gaps=report.gaps.as_json(),
+        )
+        await self._archive.join(Patch(verified))
         return report
 
     async def _repair(self, results: list[Listed], archived: set[str], report: Reconciled) -> None:
@@ -261,19 +275,6 @@ def _due(row: ThreadRow, due: datetime) -> bool:
     if row.last_activity is None or row.last_activity >= due:
         return False
     return row.transcript_activity is None or row.transcript_activity < row.last_activity
-
-
-def _version(result: Listed) -> MessageVersion | None:
-    return result.record if isinstance(result.record, MessageVersion) else None
-
-
-def _when(result: Listed) -> datetime | None:
-    if result.system is not None:
-        return change_time(result.system)
-    record = result.record
-    if isinstance(record, MessageVersion):
-        return record.delete_time or record.edit_time or record.compose_time
-    return None
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -144,6 +144,8 @@ def _describe(reports: list[Any], failures: dict[str, AcsError]) -> None:
                 else ""
             )
         )
+        if report.gaps is not None:
+            print(f"  {_completeness(report.gaps)}")
         for repaired in report.repaired:
             print(f"  repaired {repaired}")
         if report.quarantined:
@@ -156,6 +158,22 @@ def _describe(reports: list[Any], failures: dict[str, AcsError]) -> None:
         print(f"archiver: {thread_id + ': ' if thread_id else ''}{error}", file=sys.stderr)
     if not reports and not failures:
         print("No thread is due: every inactive thread's activity is in a transcript.")
+
+
+def _completeness(found: Any) -> str:
+    """One line on what the check against ACS found."""
+    if found.complete:
+        return "complete: the archive held every message ACS shows"
+    parts = [
+        f"{label} {', '.join(map(str, ids[:20]))}{' ...' if len(ids) > 20 else ''}"
+        for label, ids in (
+            ("missing sequenceId", found.missing),
+            ("not listed by ACS sequenceId", found.unlisted),
+            ("archived but gone from ACS", found.gone),
+        )
+        if ids
+    ]
+    return "incomplete: " + "; ".join(parts)
 
 
 def _as_json(reports: list[Any], failures: dict[str, AcsError]) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from archiver.core.jsontext import dumps
 from archiver.core.layout import MAX_ROW_TEXT_UNITS, fit_text
@@ -33,6 +33,9 @@ MAX_NAME_UNITS = 256
 MAX_TOPIC_UNITS = 4_000
 _T = TypeVar("_T")
 _Versioned = tuple[_T | None, int | None]
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +71,11 @@ class ThreadRow:
     members: tuple[Member, ...] = ()  # sorted by raw id, removed participants included
     transcript_time: datetime | None = None  # the newest transcript written from ACS
     transcript_activity: datetime | None = None  # lastActivity when it was written
+    # The last check against ACS's ListMessages (archive-thread): when, whether the archive
+    # held every message ACS showed, and the gaps it found (JSON; archiver.acs.completeness).
+    verified_at: datetime | None = None
+    complete: bool | None = None
+    gaps: str | None = None
     truncated: bool = False  # a field or the member list was cut to fit; blobs hold all
 
     @property
@@ -113,6 +121,7 @@ def join(a: ThreadRow, b: ThreadRow) -> ThreadRow:
         transcript_time=_latest(a.transcript_time, b.transcript_time),
         transcript_activity=_latest(a.transcript_activity, b.transcript_activity),
         truncated=a.truncated or b.truncated or cut,
+        **_verification(a, b),
     )
 
 
@@ -245,6 +254,15 @@ def _newest(a: _Versioned[_T], b: _Versioned[_T]) -> _Versioned[_T]:
     if b[1] > a[1]:
         return b
     return max(a, b, key=lambda side: repr(side[0]))
+
+
+def _verification(a: ThreadRow, b: ThreadRow) -> dict[str, Any]:
+    """The newer check against ACS, whole: its time, verdict and gaps go together."""
+    newer = max(
+        (a, b),
+        key=lambda row: (row.verified_at is not None, row.verified_at or _NEVER, row.gaps or ""),
+    )
+    return {"verified_at": newer.verified_at, "complete": newer.complete, "gaps": newer.gaps}
 
 
 def _first(a: str | None, b: str | None) -> str | None:

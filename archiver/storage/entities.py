@@ -121,6 +121,9 @@ def to_thread_entity(row: ThreadRow) -> dict[str, Any]:
         "participantCount": len(row.participants),
         "transcriptTime": row.transcript_time,
         "transcriptActivity": row.transcript_activity,
+        "verifiedAt": row.verified_at,
+        "complete": row.complete,
+        "gaps": row.gaps,
     }
     entity |= _chunks("participants", _member_list(row.participants))
     entity |= _chunks("formerParticipants", _member_list(row.former_participants))
@@ -151,6 +154,9 @@ def from_thread_entity(entity: Any) -> ThreadRow:
         transcript_time=_moment(entity.get("transcriptTime")),
         transcript_activity=_moment(entity.get("transcriptActivity")),
         truncated=bool(entity.get("truncated", False)),
+        verified_at=_moment(entity.get("verifiedAt")),
+        complete=entity.get("complete") if isinstance(entity.get("complete"), bool) else None,
+        gaps=_text(entity.get("gaps")),
     )
 
 

@@ -35,6 +35,8 @@ class Findings:
     extra: list[str] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
     stray: list[str] = field(default_factory=list)
+    # Worth knowing, not wrong: threads never checked against ACS, or found incomplete.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +59,8 @@ def report(findings: Findings, out: TextIO, *, limit: int = 20) -> None:
                 print(f"  - {item}", file=out)
             if len(items) > limit:
                 print(f"  ... and {len(items) - limit} more", file=out)
+    for note in findings.notes:
+        print(f"Note: {note}", file=out)
     verdict = "OK: the archive is complete and correct" if findings.ok else "FAILED"
     print(f"{verdict} (checked {checked or 'nothing'})", file=out)
 
@@ -71,6 +75,7 @@ def as_json(findings: Findings) -> str:
             "extra": sorted(findings.extra),
             "wrong": sorted(findings.wrong),
             "stray": sorted(findings.stray),
+            "notes": findings.notes,
         },
         ensure_ascii=False,
         indent=1,

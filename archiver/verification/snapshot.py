@@ -9,6 +9,7 @@ import json
 from collections.abc import Collection
 from typing import Any
 
+from archiver.core.fields import format_timestamp
 from archiver.core.inventory import (
     Entry,
     MessageBlob,
@@ -19,6 +20,7 @@ from archiver.core.inventory import (
 )
 from archiver.core.keys import encode_key
 from archiver.core.layout import LatestRow
+from archiver.core.threads import ThreadRow
 from archiver.storage.ports import Storage
 from archiver.verification.consistency import consistency
 from archiver.verification.findings import Findings, Snapshot
@@ -75,8 +77,30 @@ async def snapshot(storage: Storage, *, threads: Collection[str] | None = None) 
 
 
 async def check(storage: Storage) -> Findings:
-    """The whole archive checked for consistency."""
-    return consistency(await snapshot(storage))
+    """The whole archive checked for consistency, with what its checks against ACS said."""
+    whole = await snapshot(storage)
+    findings = consistency(whole)
+    findings.notes += against_acs(whole.thread_rows)
+    return findings
+
+
+def against_acs(rows: Collection[ThreadRow]) -> list[str]:
+    """Which threads archive-thread never checked against ACS, and which it found
+    incomplete (with the gaps: archiver.acs.completeness)."""
+    never = sorted(row.thread_id for row in rows if row.verified_at is None)
+    notes = [
+        f"thread {row.thread_id} was incomplete when checked against ACS at "
+        f"{format_timestamp(row.verified_at)}: {row.gaps}"
+        for row in sorted(rows, key=lambda r: r.thread_id)
+        if row.complete is False
+    ]
+    if never:
+        shown = ", ".join(never[:10]) + (f" and {len(never) - 10} more" if len(never) > 10 else "")
+        notes.append(
+            f"{len(never)} of {len(rows)} threads never checked against ACS "
+            f"(`archiver archive-thread`): {shown}"
+        )
+    return notes
 
 
 async def _read_all(storage: Storage, names: list[str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from archiver.acs.client import PAGE_SIZE, create_identity
+from archiver.acs.completeness import Gaps
 from archiver.acs.reconciliation import Reconciler
 from archiver.bootstrap import Services, build
 from archiver.core.errors import AcsDenied, ThreadNotInAcs
@@ -25,6 +26,7 @@ from archiver.retrieval.export import Export, transcript
 from archiver.retrieval.formats import Format
 from archiver.sim.conversations import Said, Shape
 from archiver.sim.judge import verify
+from archiver.verification.snapshot import check
 from tests.acs_standin import AcsStandin, threads_from
 from tests.chats import Chat, archive, chat, latest_entries
 from tests.conftest import archive_settings, fresh_settings, imported_function_app
@@ -437,3 +439,40 @@ async def test_the_timer_function_does_nothing_without_acs_settings(settings, ca
         await app.runtime.close()
 
     assert "Archiving inactive threads from ACS is off" in caplog.text
+
+
+async def test_a_thread_with_a_message_that_never_arrived_is_incomplete_with_its_sequence_id(world):
+    thread = world.chat.threads[0]
+    said = [h for h in world.chat.happenings if isinstance(h, Said) and h.thread_id == thread]
+    lost = said[len(said) // 2].message_id
+    kept = tuple(
+        e
+        for e in world.chat.events
+        if (e["data"].get("threadId"), e["data"].get("messageId")) != (thread, lost)
+    )
+    [sequence] = [m.sequence_id for m in world.standin.messages_of(thread) if m.id == lost]
+    services = world.services()
+    try:
+        await archive(services.storage, kept)
+        first = await services.reconciler.thread(thread)
+        known = await services.storage.threads.get(encode_key(thread, field="threadId"))
+        findings = await check(services.storage)
+        second = await services.reconciler.thread(thread)
+    finally:
+        await services.close()
+
+    assert first.complete is False
+    assert first.gaps == Gaps(missing=(sequence,))
+    assert known is not None
+    assert known.row.complete is False
+    assert known.row.verified_at is not None
+    assert json.loads(known.row.gaps or "") == {"missing": {"count": 1, "ids": [sequence]}}
+    assert any(f"thread {thread} was incomplete" in note for note in findings.notes)
+    others = len(world.chat.threads) - 1
+    assert any(
+        f"{others} of {len(world.chat.threads)} threads never checked" in n for n in findings.notes
+    )
+    assert findings.ok  # worth knowing, not wrong: the repair stored the message
+    # The repair stored the message, so the next check finds the archive complete.
+    assert second.complete is True
+    assert second.gaps == Gaps()
