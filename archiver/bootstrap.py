@@ -11,7 +11,7 @@ import logging
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archiver.capture.archive import Archive
 from archiver.capture.intake import Intake, Observer
@@ -21,6 +21,8 @@ from archiver.core.settings import Settings
 from archiver.storage.ports import Storage
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import Meter
+
     from archiver.acs.reconciliation import Chat, Reconciler
     from archiver.retrieval.api import ReadApi
 
@@ -70,7 +72,7 @@ def build(
     *,
     storage: Storage | None = None,
     observer: Observer | None = None,
-    meter: Any = None,
+    meter: Meter | None = None,
 ) -> Services:
     """Wire the archiver for `settings`.
 
@@ -122,7 +124,7 @@ def quiet_sdk_logging() -> None:
 
 
 @functools.cache
-def _azure_monitor(connection_string: str, client_id: str | None) -> Any:
+def _azure_monitor(connection_string: str, client_id: str | None) -> Meter:
     # Once per process: the exporter is global to it.
     from archiver.telemetry.azuremonitor import meter
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.contenders import PROJECT, BenchError, azurite, served
-from bench.package import compile_bytecode, copy_package, deployable
+from bench.contenders import BenchError, azurite, served
+from bench.package import compile_bytecode, copy_package
 from bench.workload import Workload, traffic
 
 _BARE = (
@@ -95,11 +94,7 @@ def imports(*, runs: int) -> Imports:
     with tempfile.TemporaryDirectory() as shipped, tempfile.TemporaryDirectory() as source:
         compile_bytecode()
         copy_package(Path(shipped))
-        for name in deployable():
-            if name.endswith(".pyc"):
-                continue
-            (Path(source) / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(PROJECT / name, Path(source) / name)
+        copy_package(Path(source), bytecode=False)
         folders = {"app": shipped, "bare": shipped, "source": source}
         for _ in range(runs):
             for kind, code in (("bare", _BARE), ("app", _APP), ("source", _APP)):

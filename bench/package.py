@@ -45,9 +45,10 @@ def compile_bytecode(project: Path = PROJECT) -> None:
     subprocess.run([str(project / "scripts" / "compile-bytecode")], cwd=project, check=True)
 
 
-def copy_package(into: Path, project: Path = PROJECT) -> list[str]:
-    """Copy the deployable files into `into`, as the package would hold them."""
-    names = deployable(project)
+def copy_package(into: Path, project: Path = PROJECT, *, bytecode: bool = True) -> list[str]:
+    """Copy the deployable files into `into`, as the package would hold them (without
+    its bytecode when not `bytecode`: as a package without the prepackage hook)."""
+    names = [n for n in deployable(project) if bytecode or not n.endswith(".pyc")]
     for name in names:
         (into / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(project / name, into / name)

@@ -23,6 +23,20 @@ pytestmark = pytest.mark.process
 TOOLING = ("archiver/hosts/", "archiver/sim/", "archiver/cli/", "bench/", "tests/", "docs/")
 
 
+def run_in(folder: Path, code: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter in `folder`, with nothing of this environment but PATH."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=folder,
+        env={"PATH": "/usr/bin:/bin", "ARCHIVE_STORAGE": "UseDevelopmentStorage=true"}
+        | environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_only_the_product_ships():
     files = deployable()
 
@@ -53,15 +67,7 @@ def test_the_function_app_imports_and_indexes_from_the_shipped_files_alone(tmp_p
         " 'modules': sorted(m for m in sys.modules if m.split('.')[0] == 'archiver')}))\n"
     )
 
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "ARCHIVE_STORAGE": "UseDevelopmentStorage=true"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_in(tmp_path, probe)
 
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
@@ -113,15 +119,7 @@ def test_a_cold_start_from_the_package_compiles_no_source(tmp_path):
     for path in tmp_path.rglob("*"):
         path.chmod(path.stat().st_mode & ~0o222)
 
-    done = subprocess.run(
-        [sys.executable, "-c", COUNT_COMPILES],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "ARCHIVE_STORAGE": "UseDevelopmentStorage=true"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_in(tmp_path, COUNT_COMPILES)
 
     assert done.returncode == 0, done.stderr
     compiled = json.loads(done.stdout.splitlines()[-1])
@@ -134,18 +132,10 @@ def test_changed_source_is_never_run_from_stale_bytecode(tmp_path):
     health = tmp_path / "archiver" / "capture" / "health.py"
     health.write_text(health.read_text() + "\nCHANGED_AFTER_COMPILING = True\n")
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import archiver.capture.health as h; print(h.CHANGED_AFTER_COMPILING)",
-        ],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_in(
+        tmp_path,
+        "import archiver.capture.health as h; print(h.CHANGED_AFTER_COMPILING)",
+        PYTHONDONTWRITEBYTECODE="1",
     )
 
     assert done.stdout.strip() == "True", done.stderr

@@ -48,11 +48,15 @@ class _Staged:
     """A message whose version blobs are stored, and what its row needs next."""
 
     message: MessageWrites
-    key: tuple[str, str]  # thread key, message key
     created: dict[str, bool]  # blob names written by this request: new or already there
     deferred: bool = False  # another request was writing its row: in the next round
     write: RowWrite | None = None  # the row, written without reading first
     read_first: LatestRow | None = None  # the row, when it must be read before writing
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The message's thread key and message key."""
+        return _key_of(self.message)
 
     def results(self) -> list[tuple[Write, bool]]:
         """Each write of the message, and whether this request created its blob."""
@@ -133,8 +137,8 @@ class Archive:
         while messages:
             # Wait for the messages other requests are writing first, so that this
             # request's rows of a thread still go in one transaction, not one per round.
-            busy = {self._claims.get(_key_of(m)) for m in messages} - {None}
-            await asyncio.gather(*(claim.wait() for claim in busy if claim is not None))
+            busy = {c for m in messages if (c := self._claims.get(_key_of(m))) is not None}
+            await asyncio.gather(*(claim.wait() for claim in busy))
             staged, failed = await self._round(messages)
             failures += [*staged, *failed.values()]
             ready = [s for s in staged if isinstance(s, _Staged)]
@@ -178,13 +182,13 @@ class Archive:
         async with self._turns.of(key):
             todo = [w for w in message.writes if not self._ledger.archived(w.name)]
             if not todo:
-                return _Staged(message, key, created={})
+                return _Staged(message, created={})
             if key in self._claims:  # another request is writing its row: next round
-                return _Staged(message, key, created={}, deferred=True)
+                return _Staged(message, created={}, deferred=True)
             created = await self._versions(todo)
             self._claims[key] = claim = asyncio.Event()
             claims.append((key, claim))
-        stage = _Staged(message, key, created=created)
+        stage = _Staged(message, created=created)
         if message_blob_name(newest) not in created:
             return stage  # the row is already past these versions
         row = latest_row(newest)
