@@ -14,7 +14,7 @@ from archiver.core.errors import ConcurrentUpdate, RowConflict, StorageUnavailab
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite
-from archiver.storage.ports import Current, Known, Page, Storage, Window
+from archiver.storage.ports import Current, Known, Page, Storage, StoredBlob, Window
 
 
 class Instrumented:
@@ -79,15 +79,24 @@ class _Blobs:
     def __init__(self, owner: Instrumented) -> None:
         self._owner = owner
 
-    async def create(self, name: str, content: bytes) -> None:
+    async def create(self, name: str, content: bytes) -> str:
         await self._owner.hit("create")
-        await self._owner.inner.blobs.create(name, content)
+        return await self._owner.inner.blobs.create(name, content)
 
     async def create_from(
         self, name: str, chunks: AsyncIterable[bytes], *, content_type: str
-    ) -> None:
+    ) -> str:
         await self._owner.hit("create_from")
-        await self._owner.inner.blobs.create_from(name, chunks, content_type=content_type)
+        return await self._owner.inner.blobs.create_from(name, chunks, content_type=content_type)
+
+    async def listing(self, prefix: str = "") -> AsyncIterator[StoredBlob]:
+        await self._owner.hit("listing")
+        async for blob in self._owner.inner.blobs.listing(prefix):
+            yield blob
+
+    async def recorded_sha256(self, name: str) -> str | None:
+        await self._owner.hit("recorded_sha256")
+        return await self._owner.inner.blobs.recorded_sha256(name)
 
     async def prefixes(self, prefix: str) -> AsyncIterator[str]:
         async for folder in self._owner.inner.blobs.prefixes(prefix):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from archiver.capture.latestrows import LatestRows
@@ -185,20 +185,27 @@ class Archive:
                 return _Staged(message, created={})
             if key in self._claims:  # another request is writing its row: next round
                 return _Staged(message, created={}, deferred=True)
-            created = await self._versions(todo)
+            digests = await self._versions(todo)
             self._claims[key] = claim = asyncio.Event()
             claims.append((key, claim))
+        created = {name: digest is not None for name, digest in digests.items()}
         stage = _Staged(message, created=created)
-        if message_blob_name(newest) not in created:
+        name = message_blob_name(newest)
+        if name not in created:
             return stage  # the row is already past these versions
         row = latest_row(newest)
         known = self._ledger.row(*key)
         if known is not None and not supersedes(row.stamp, known.stamp):
             return stage  # the row was seen at this version or newer; rows never go back
+        # The row records its blob's hash: the one just written, or, for a blob an
+        # earlier delivery stored (its archivedAt differs), the one recorded with it,
+        # looked up only once the row is sure to be written.
+        row = replace(row, sha256=digests[name])
         if known is not None:
-            stage.write = RowWrite(row, known.etag)
+            stage.write = RowWrite(await self._rows.with_sha256(row), known.etag)
         elif _first_stored_here(message, created):
-            stage.write = RowWrite(row, None)  # almost always the message's first row
+            # Almost always the message's first row.
+            stage.write = RowWrite(await self._rows.with_sha256(row), None)
         else:
             stage.read_first = row
         return stage
@@ -207,7 +214,7 @@ class Archive:
         async with self._turns.of((write.name,)):
             if self._ledger.archived(write.name):
                 return [(write, False)]
-            created = await self._create(write)
+            created = await self._create(write) is not None
             self._ledger.note_archived([write.name])
         return [(write, created)]
 
@@ -220,20 +227,21 @@ class Archive:
         except TimeoutError as exc:
             raise StorageUnavailable("storage did not finish within the request time") from exc
 
-    async def _versions(self, writes: Sequence[Write]) -> dict[str, bool]:
-        """Create the blobs of `writes` at once; which were new (False: already stored)."""
+    async def _versions(self, writes: Sequence[Write]) -> dict[str, str | None]:
+        """Create the blobs of `writes` at once; the SHA-256 of each new one (None:
+        already stored)."""
         results = await asyncio.gather(*(self._create(w) for w in writes), return_exceptions=True)
         _raise_first_failure(results)
-        return {w.name: bool(r) for w, r in zip(writes, results, strict=True)}
+        return {w.name: r for w, r in zip(writes, results, strict=True)}  # type: ignore[misc]
 
-    async def _create(self, write: Write) -> bool:
+    async def _create(self, write: Write) -> str | None:
+        """The SHA-256 of the blob written for `write`; None when it was already stored."""
         content = _document(write.record, archived_at=self._clock())
         try:
             async with self._limit:
-                await self._storage.blobs.create(write.name, content)
+                return await self._storage.blobs.create(write.name, content)
         except AlreadyStored:
-            return False
-        return True
+            return None
 
 
 def _document(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from archiver.capture.ledger import Ledger
 from archiver.core.errors import ConcurrentUpdate, RowConflict, StorageError, StorageUnavailable
@@ -125,10 +126,24 @@ class LatestRows:
             return False
         return True
 
+    async def with_sha256(self, row: LatestRow) -> LatestRow:
+        """`row` with the SHA-256 recorded with its blob, when it does not carry one (the
+        blob was stored by an earlier delivery)."""
+        if row.sha256 is not None:
+            return row
+        async with self._limit:
+            return await self._recorded(row)
+
+    async def _recorded(self, row: LatestRow) -> LatestRow:
+        if row.sha256 is not None:
+            return row
+        return replace(row, sha256=await self._storage.blobs.recorded_sha256(row.blob_name))
+
     async def _advance_once(self, row: LatestRow) -> None:
         """Read the row, decide, write it conditionally; ConcurrentUpdate if raced."""
         current = await self._storage.messages.current(row.thread_key, row.message_key)
         if current is None or supersedes(row.stamp, current.stamp):
+            row = await self._recorded(row)  # the caller holds a slot of the limit
             await self._write(row, etag=None if current is None else current.etag)
         else:
             self._ledger.note_row(row.thread_key, row.message_key, current)

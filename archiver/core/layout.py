@@ -22,6 +22,9 @@ MESSAGES_PREFIX = "messages/"
 THREADS_PREFIX = "threads/"
 QUARANTINE_PREFIX = "quarantine/"
 TRANSCRIPTS_PREFIX = "transcripts/"
+SEALS_PREFIX = "seals/"
+# The blob metadata key that holds the SHA-256 of a blob's bytes, recorded at write time.
+SHA256_METADATA = "sha256"
 # The eventType a version repaired from the ACS API is stored with (no event carried it).
 LISTED_EVENT_TYPE = "ListChatMessages"
 # Transcript names are chosen by users (`export --blob NAME`): path segments of
@@ -32,6 +35,11 @@ _TRANSCRIPT_NAME = re.compile(
 # A Table string property holds 64 KiB of UTF-16; stay a little under it.
 MAX_ROW_TEXT_UNITS = 32_000
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def content_sha256(content: bytes) -> str:
+    """The lowercase hex SHA-256 of stored bytes, as blob metadata and rows record it."""
+    return hashlib.sha256(content).hexdigest()
 
 
 def message_blob_name(version: MessageVersion) -> str:
@@ -153,6 +161,7 @@ class LatestRow:
     delete_time: datetime | None
     blob_name: str
     truncated: bool = False
+    sha256: str | None = None  # of the blob at blob_name; None for rows written before 0.6
 
     @property
     def stamp(self) -> Stamp:
@@ -160,8 +169,9 @@ class LatestRow:
         return Stamp.of(self.version, self.action)
 
 
-def latest_row(version: MessageVersion) -> LatestRow:
-    """The row a message version becomes; long text is cut to fit and flagged."""
+def latest_row(version: MessageVersion, *, sha256: str | None = None) -> LatestRow:
+    """The row a message version becomes, with its blob's SHA-256; long text is cut to
+    fit and flagged."""
     body, body_cut = fit_text(version.body)
     metadata, metadata_cut = fit_text(dumps(version.metadata) if version.metadata else None)
     name, name_cut = fit_text(version.sender.display_name)
@@ -184,6 +194,7 @@ def latest_row(version: MessageVersion) -> LatestRow:
         delete_time=version.delete_time,
         blob_name=message_blob_name(version),
         truncated=body_cut or metadata_cut or name_cut or sender_cut,
+        sha256=sha256,
     )
 
 

@@ -43,6 +43,8 @@ def to_entity(row: LatestRow) -> dict[str, Any]:
         "deleteTime": row.delete_time,
         "blobName": row.blob_name,
     }
+    if row.sha256 is not None:
+        entity["sha256"] = row.sha256
     if row.truncated:
         entity["truncated"] = True
     return entity
@@ -68,6 +70,7 @@ def from_entity(entity: Any) -> LatestRow:
         delete_time=_time(entity.get("deleteTime")),
         blob_name=entity["blobName"],
         truncated=bool(entity.get("truncated", False)),
+        sha256=_text(entity.get("sha256")),
     )
 
 

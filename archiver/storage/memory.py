@@ -11,67 +11,14 @@ import base64
 import binascii
 import itertools
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 
-from archiver.core.errors import (
-    AlreadyStored,
-    ConcurrentUpdate,
-    InvalidQuery,
-    NotFound,
-    RowConflict,
-)
+from archiver.core.errors import ConcurrentUpdate, InvalidQuery, RowConflict
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite, check
+from archiver.storage.memoryblobs import MemoryBlobArchive, MemoryDeadLetters
 from archiver.storage.ports import Current, Known, Page, Window
-
-
-class MemoryBlobArchive:
-    """Blobs in a dict; create-only like the Azure adapter."""
-
-    def __init__(self) -> None:
-        self.contents: dict[str, bytes] = {}
-
-    async def create(self, name: str, content: bytes) -> None:
-        """Store `content` under `name`; raise AlreadyStored if the name is taken."""
-        await asyncio.sleep(0)
-        if name in self.contents:
-            raise AlreadyStored(name)
-        self.contents[name] = bytes(content)
-
-    async def create_from(
-        self, name: str, chunks: AsyncIterable[bytes], *, content_type: str
-    ) -> None:
-        """Store the concatenated `chunks` under `name`; raise AlreadyStored if taken."""
-        content = bytearray()
-        async for chunk in chunks:
-            content += chunk
-        await self.create(name, bytes(content))
-
-    async def prefixes(self, prefix: str) -> AsyncIterator[str]:
-        """Yield the folders directly under `prefix`, in order."""
-        await asyncio.sleep(0)
-        found = {
-            name[: name.index("/", len(prefix)) + 1]
-            for name in self.contents
-            if name.startswith(prefix) and "/" in name[len(prefix) :]
-        }
-        for folder in sorted(found):
-            yield folder
-
-    async def read(self, name: str) -> bytes:
-        """Return a blob's content; raise NotFound if there is none."""
-        await asyncio.sleep(0)
-        if name not in self.contents:
-            raise NotFound(name)
-        return self.contents[name]
-
-    async def names(self, prefix: str = "") -> AsyncIterator[str]:
-        """Yield the names that start with `prefix`, in lexicographic order."""
-        await asyncio.sleep(0)
-        for name in sorted(self.contents):
-            if name.startswith(prefix):
-                yield name
 
 
 class MemoryMessageTable:
@@ -217,40 +164,6 @@ class MemoryThreadTable:
 
     def _etag(self) -> str:
         return f'W/"t{next(self._etags)}"'
-
-
-class MemoryDeadLetters:
-    """A dead-letter container in memory; `contents` is None until it is created."""
-
-    def __init__(self) -> None:
-        self.contents: dict[str, bytes] | None = None
-
-    async def exists(self) -> bool:
-        """True when the container exists."""
-        await asyncio.sleep(0)
-        return self.contents is not None
-
-    async def names(self, prefix: str = "") -> AsyncIterator[str]:
-        """Yield the blob names that start with `prefix`, in order."""
-        await asyncio.sleep(0)
-        for name in sorted(self.contents or {}):
-            if name.startswith(prefix):
-                yield name
-
-    async def read(self, name: str) -> bytes:
-        """Return a blob's content; raise NotFound if there is none."""
-        await asyncio.sleep(0)
-        if self.contents is None or name not in self.contents:
-            raise NotFound(name)
-        return self.contents[name]
-
-    async def move(self, name: str, to: str) -> None:
-        """Copy `name` to `to` unless a copy is there, then delete `name`."""
-        await asyncio.sleep(0)
-        contents = self.contents if self.contents is not None else {}
-        if name in contents:
-            contents.setdefault(to, contents[name])
-            del contents[name]
 
 
 class MemoryStorage:

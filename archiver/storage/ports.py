@@ -56,17 +56,38 @@ class Page:
     token: str | None
 
 
-class BlobArchive(Protocol):
-    """Immutable blobs, written once under their natural name."""
+@dataclass(frozen=True, kw_only=True)
+class StoredBlob:
+    """A blob as a listing shows it: name, size, the SHA-256 recorded when it was
+    written (None for a blob written without one), and when the store created it."""
 
-    async def create(self, name: str, content: bytes) -> None:
-        """Store `content` under `name`; raise AlreadyStored if the name is taken."""
+    name: str
+    size: int
+    sha256: str | None
+    created: datetime | None
+
+
+class BlobArchive(Protocol):
+    """Immutable blobs, written once under their natural name, each with the SHA-256 of
+    its bytes recorded in its metadata (`sha256`) by the same write."""
+
+    async def create(self, name: str, content: bytes) -> str:
+        """Store `content` under `name` and return its SHA-256; raise AlreadyStored if
+        the name is taken."""
 
     async def create_from(
         self, name: str, chunks: AsyncIterable[bytes], *, content_type: str
-    ) -> None:
-        """Store the concatenated `chunks` under `name`, streamed; raise AlreadyStored
-        if the name is taken (nothing is then stored)."""
+    ) -> str:
+        """Store the concatenated `chunks` under `name`, streamed, and return their
+        SHA-256; raise AlreadyStored if the name is taken (nothing is then stored)."""
+
+    def listing(self, prefix: str = "") -> AsyncIterator[StoredBlob]:
+        """Yield every blob whose name starts with `prefix`, in name order, with its
+        size and recorded SHA-256, without reading any content."""
+
+    async def recorded_sha256(self, name: str) -> str | None:
+        """The SHA-256 recorded when `name` was written (None if none was); raise
+        NotFound if there is no such blob."""
 
     def prefixes(self, prefix: str) -> AsyncIterator[str]:
         """Yield the distinct `prefix` + segment + "/" that names under `prefix` begin

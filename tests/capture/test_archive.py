@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import random
@@ -235,6 +236,44 @@ async def test_a_crash_between_blob_and_row_is_repaired_by_redelivery(storage: S
     row = await latest(storage, message_id)
     assert row is not None
     assert (row.action, row.body) == (Action.EDITED, "first edit")
+
+
+async def test_every_row_records_the_sha256_of_the_blob_it_points_at(storage: Storage):
+    message_id = new_message_id()
+    received, edited, *_ = lifecycle(message_id)
+    await deliver(archive_on(storage), received)
+    first = await latest(storage, message_id)
+    await deliver(archive_on(storage), edited)
+    second = await latest(storage, message_id)
+
+    for row in (first, second):
+        assert row is not None
+        content = await storage.blobs.read(row.blob_name)
+        assert row.sha256 == hashlib.sha256(content).hexdigest()
+        assert row.sha256 == await storage.blobs.recorded_sha256(row.blob_name)
+    assert first != second
+
+
+async def test_a_row_repaired_after_a_crash_records_the_hash_stored_by_the_first_delivery(
+    storage: Storage,
+):
+    # The redelivery's document would differ (its archivedAt): the row must name the
+    # stored blob's hash, not the hash of what this delivery would have written.
+    message_id = new_message_id()
+    received, edited, *_ = lifecycle(message_id)
+    await deliver(archive_on(storage), received)
+    crashing = Instrumented(storage, failing={"replace": 1})
+    with pytest.raises(StorageUnavailable):
+        await deliver(archive_on(crashing), edited)
+    counted = Instrumented(storage)
+
+    await deliver(archive_on(counted), edited)
+
+    row = await latest(storage, message_id)
+    assert row is not None
+    assert row.action is Action.EDITED
+    assert row.sha256 == hashlib.sha256(await storage.blobs.read(row.blob_name)).hexdigest()
+    assert counted.calls["recorded_sha256"] == 1
 
 
 async def test_a_failed_row_insert_of_a_new_message_is_repaired_by_redelivery(storage: Storage):

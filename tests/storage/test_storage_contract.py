@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,7 @@ from archiver.core.records import Action
 from archiver.core.threads import Member, ThreadRow
 from archiver.core.transactions import MAX_OPERATIONS, RowWrite
 from archiver.core.versions import Stamp
-from archiver.storage.ports import Storage, Window
+from archiver.storage.ports import Storage, StoredBlob, Window
 
 THREAD_ID = "19:6e5d6ca1d75044a49a36a7965ec4a906@thread.v2"
 
@@ -580,3 +581,61 @@ async def test_a_transaction_no_table_could_take_is_refused_before_any_request(
         await storage.messages.transact(writes)
 
     assert [r async for r in storage.messages.scan()] == []
+
+
+async def test_a_created_blob_records_the_sha256_of_its_bytes_in_the_same_write(
+    storage: Storage,
+):
+    content = b'{"body": "\xc3\xbcn\xc3\xafc\xc3\xb8d\xc3\xa9"}'
+
+    returned = await storage.blobs.create("messages/t/m/1-received.json", content)
+
+    assert returned == hashlib.sha256(content).hexdigest()
+    assert await storage.blobs.recorded_sha256("messages/t/m/1-received.json") == returned
+    [listed] = [blob async for blob in storage.blobs.listing("messages/")]
+    assert (listed.name, listed.size, listed.sha256) == (
+        "messages/t/m/1-received.json",
+        len(content),
+        returned,
+    )
+    assert listed.created is not None
+
+
+async def test_a_streamed_blob_records_the_sha256_of_all_its_chunks(storage: Storage):
+    big = b"y" * (5 * 1024 * 1024)  # more than one block
+
+    returned = await storage.blobs.create_from(
+        "transcripts/t/3.csv", _chunks(b"head\r\n", big), content_type="text/csv"
+    )
+
+    assert returned == hashlib.sha256(b"head\r\n" + big).hexdigest()
+    assert await storage.blobs.recorded_sha256("transcripts/t/3.csv") == returned
+    assert [(b.name, b.size, b.sha256) async for b in storage.blobs.listing("transcripts/")] == [
+        ("transcripts/t/3.csv", len(big) + 6, returned)
+    ]
+
+
+async def test_a_listing_is_in_name_order_under_a_prefix_and_reads_no_content(
+    storage: Storage,
+):
+    for name in ("threads/a/2.json", "messages/x.json", "threads/a/1.json", "threads/b.json"):
+        await storage.blobs.create(name, name.encode())
+
+    listed: list[StoredBlob] = [blob async for blob in storage.blobs.listing("threads/a/")]
+
+    assert [(b.name, b.sha256) for b in listed] == [
+        ("threads/a/1.json", hashlib.sha256(b"threads/a/1.json").hexdigest()),
+        ("threads/a/2.json", hashlib.sha256(b"threads/a/2.json").hexdigest()),
+    ]
+
+
+async def test_the_recorded_sha256_of_a_missing_blob_is_not_found(storage: Storage):
+    with pytest.raises(NotFound):
+        await storage.blobs.recorded_sha256("messages/nothing/here.json")
+
+
+async def test_a_row_keeps_the_sha256_of_its_blob(storage: Storage):
+    written = row(sha256="ab" * 32)
+    await storage.messages.insert(written)
+
+    assert await storage.messages.get(written.thread_key, written.message_key) == written
