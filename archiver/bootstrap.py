@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from archiver.acs.reconciliation import Chat, Reconciler
     from archiver.retrieval.api import ReadApi
+    from archiver.sealing.sealer import Sealer
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,19 @@ class Services:
         from archiver.acs.reconciliation import Reconciler
 
         return Reconciler(self.storage, self.archive, self._chat)
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        """Sealing threads with ARCHIVE_SEAL_KEY (ConfigurationError without it)."""
+        from archiver.sealing.sealer import Sealer
+        from archiver.sealing.signers import signer_for
+
+        credential = None
+        if self.settings.seal_key is not None and self.settings.seal_key.key_vault_uri:
+            from archiver.storage.clients import credential_for
+
+            credential = credential_for(self.settings.storage.client_id)
+        return Sealer(self.storage, signer_for(self.settings.seal_key, credential=credential))
 
     def _chat(self) -> AbstractAsyncContextManager[Chat]:
         if self.settings.acs is None:

@@ -21,6 +21,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
     frozenset({"storage"}),
     frozenset({"capture"}),
+    frozenset({"sealing"}),
     frozenset({"retrieval", "verification", "telemetry"}),
     frozenset({"acs", "deadletters"}),
     frozenset({"bootstrap"}),

@@ -22,8 +22,8 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
+from archiver.core.acssettings import AcsSettings
 from archiver.core.errors import AcsDenied, AcsUnavailable, ConfigurationError, ThreadNotInAcs
-from archiver.core.settings import AcsSettings
 
 PAGE_SIZE = 200  # the most ListMessages gives in one page
 # Throttled or failing requests are retried this often, backing off up to a minute.

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from archiver.bootstrap import quiet_sdk_logging
-from archiver.cli import acs, export, local, replay, simulation, verify
+from archiver.cli import acs, export, local, replay, seals, simulation, verify
 from archiver.cli.exits import Exit
 from archiver.core.errors import (
     AcsUnavailable,
@@ -85,6 +85,6 @@ def _parser() -> argparse.ArgumentParser:
         "or setting; 3 not found; 4 storage or ACS unavailable (run again later).",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_CommandParser)
-    for group in (local, export, replay, acs, simulation, verify):
+    for group in (local, export, replay, acs, simulation, seals, verify):
         group.add_commands(commands)
     return parser

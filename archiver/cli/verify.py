@@ -14,6 +14,7 @@ from typing import Any
 from archiver.bootstrap import build
 from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
+from archiver.cli.seals import seal_options, verify_seals
 from archiver.core.errors import ConfigurationError
 from archiver.verification.findings import Findings, as_json, report
 from archiver.verification.snapshot import check
@@ -29,7 +30,11 @@ def add_commands(commands: Any) -> None:
         "threads of that simulation are judged (all of the archive with --exact); without, "
         "every row must point at an existing blob of its version and be no older than its "
         "message's newest blob.",
-        epilog="example: python -m archiver verify --truth ground-truth.json",
+        epilog="examples:\n"
+        "  python -m archiver verify\n"
+        "  python -m archiver verify --truth ground-truth.json\n"
+        "  python -m archiver verify --seals --public-key seal-public.pem",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--truth", type=Path, help="ground-truth file written by simulate")
     check.add_argument(
@@ -38,12 +43,19 @@ def add_commands(commands: Any) -> None:
     settings_option(check)
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     check.add_argument("--limit", type=int, default=20, help="lines shown per kind (20)")
+    seal_options(check)
     check.set_defaults(run=_verify)
 
 
 def _verify(arguments: argparse.Namespace) -> int:
     if arguments.exact and arguments.truth is None:
         raise ConfigurationError("--exact needs --truth")
+    if arguments.seals:
+        if arguments.truth is not None:
+            raise ConfigurationError("--seals and --truth are separate checks; run them apart")
+        return verify_seals(arguments)
+    if arguments.thread or arguments.public_key:
+        raise ConfigurationError("--thread and --public-key go with --seals")
     services = build(load_settings(arguments.settings))
 
     async def run() -> Findings:

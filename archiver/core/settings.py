@@ -7,17 +7,17 @@ in. Every invalid value fails here, at start, with the setting's name in the mes
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from archiver.core.acssettings import DEFAULT_INACTIVE_DAYS, AcsSettings, read_acs
 from archiver.core.errors import ConfigurationError
+from archiver.core.sealsettings import SealKey, read_seal_key
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 DEFAULT_CONTAINER = "chat-archive"
@@ -55,24 +55,6 @@ class StorageSettings:
         return self.connection_string is None
 
 
-DEFAULT_INACTIVE_DAYS = 7
-
-
-@dataclass(frozen=True, kw_only=True)
-class AcsSettings:
-    """How the archiver reaches ACS to list finished threads, and as whom.
-
-    With an access key the archiver mints a chat token for `archiver_user_id`; with a
-    token it uses that; with neither it asks the Identity API for one with Microsoft
-    Entra ID (the function's managed identity).
-    """
-
-    endpoint: str  # https://<resource>.communication.azure.com, no trailing slash
-    access_key: str | None = field(default=None, repr=False)
-    archiver_user_id: str | None = None
-    archiver_token: str | None = field(default=None, repr=False)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything the archiver can be told, validated."""
@@ -95,6 +77,7 @@ class Settings:
     # Bicep sets), they are sent as that managed identity.
     application_insights: str | None = None
     application_insights_client_id: str | None = None
+    seal_key: SealKey | None = None  # ARCHIVE_SEAL_KEY: what seals are signed with
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -144,7 +127,7 @@ class Settings:
                 float,
                 minimum=1,
             ),
-            acs=_acs(values),
+            acs=read_acs(values),
             inactive_days=_number(
                 values, "ARCHIVE_INACTIVE_DAYS", DEFAULT_INACTIVE_DAYS, int, minimum=0
             ),
@@ -152,6 +135,7 @@ class Settings:
             application_insights_client_id=_entra_client_id(
                 values.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "")
             ),
+            seal_key=read_seal_key(values),
         )
 
     def topic_allowed(self, topic: str | None) -> bool:
@@ -212,45 +196,6 @@ def _storage(values: Mapping[str, str]) -> StorageSettings:
             "(for example 'UseDevelopmentStorage=true')"
         )
     return StorageSettings(connection_string=connection, proxy_from_environment=proxied)
-
-
-def _acs(values: Mapping[str, str]) -> AcsSettings | None:
-    connection = values.get("ACS_CONNECTION_STRING", "").strip()
-    parts = dict(part.split("=", 1) for part in connection.split(";") if "=" in part)
-    parts = {key.strip().lower(): value.strip() for key, value in parts.items()}
-    if connection and not ("endpoint" in parts and "accesskey" in parts):
-        raise ConfigurationError(
-            "ACS_CONNECTION_STRING must be 'endpoint=https://...;accesskey=...' "
-            "(the ACS resource's Keys page)"
-        )
-    endpoint = values.get("ACS_ENDPOINT", "").strip() or parts.get("endpoint", "")
-    key = values.get("ACS_ACCESS_KEY", "").strip() or parts.get("accesskey") or None
-    user = values.get("ACS_ARCHIVER_USER_ID", "").strip() or None
-    token = values.get("ACS_ARCHIVER_TOKEN", "").strip() or None
-    if not endpoint:
-        if key or user or token:
-            raise ConfigurationError(
-                "ACS_ENDPOINT (or ACS_CONNECTION_STRING) is required with the other ACS_ settings"
-            )
-        return None
-    where = urlsplit(endpoint)
-    if not where.netloc or where.scheme != "https":
-        raise ConfigurationError(
-            f"ACS_ENDPOINT must be https://<resource>.communication.azure.com, got {endpoint!r}"
-        )
-    if key is not None:
-        try:
-            base64.b64decode(key, validate=True)
-        except (binascii.Error, ValueError):
-            raise ConfigurationError("ACS_ACCESS_KEY must be the resource's base64 key") from None
-    if token is not None and user is None:
-        raise ConfigurationError(
-            "ACS_ARCHIVER_USER_ID is required with ACS_ARCHIVER_TOKEN: the identity it was "
-            "issued to"
-        )
-    return AcsSettings(
-        endpoint=endpoint.rstrip("/"), access_key=key, archiver_user_id=user, archiver_token=token
-    )
 
 
 def _matching(

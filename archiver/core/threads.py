@@ -76,6 +76,10 @@ class ThreadRow:
     verified_at: datetime | None = None
     complete: bool | None = None
     gaps: str | None = None
+    # The thread's newest seal (archiver.core.seals), by name and the SHA-256 of its blob:
+    # a second record of the chain's head, so that removing the newest seal shows.
+    seal: str | None = None
+    seal_sha256: str | None = None
     truncated: bool = False  # a field or the member list was cut to fit; blobs hold all
 
     @property
@@ -122,6 +126,7 @@ def join(a: ThreadRow, b: ThreadRow) -> ThreadRow:
         transcript_activity=_latest(a.transcript_activity, b.transcript_activity),
         truncated=a.truncated or b.truncated or cut,
         **_verification(a, b),
+        **_newest_seal(a, b),
     )
 
 
@@ -263,6 +268,12 @@ def _verification(a: ThreadRow, b: ThreadRow) -> dict[str, Any]:
         key=lambda row: (row.verified_at is not None, row.verified_at or _NEVER, row.gaps or ""),
     )
     return {"verified_at": newer.verified_at, "complete": newer.complete, "gaps": newer.gaps}
+
+
+def _newest_seal(a: ThreadRow, b: ThreadRow) -> dict[str, Any]:
+    """The newer seal (names sort by sealing time), with its hash."""
+    newer = max((a, b), key=lambda row: (row.seal or "", row.seal_sha256 or ""))
+    return {"seal": newer.seal, "seal_sha256": newer.seal_sha256}
 
 
 def _first(a: str | None, b: str | None) -> str | None:

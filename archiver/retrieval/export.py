@@ -23,8 +23,9 @@ from archiver.core.layout import TRANSCRIPTS_PREFIX, is_transcript_name
 from archiver.core.progress import Progress
 from archiver.core.threads import ACTIVITY_RESOLUTION, ThreadRow
 from archiver.retrieval.formats import Format, Heading, Section, render
-from archiver.retrieval.readback import every_version, latest, thread_ids, thread_of
+from archiver.retrieval.readback import every_version, latest, thread_of
 from archiver.retrieval.transcript import thread_section
+from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage, Window
 
 

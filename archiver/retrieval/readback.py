@@ -16,7 +16,7 @@ from typing import Any
 
 from archiver.core.errors import DamagedArchive, InvalidEvent, InvalidQuery, UnknownThread
 from archiver.core.inventory import MessageBlob, entry
-from archiver.core.keys import decode_key, encode_key
+from archiver.core.keys import encode_key
 from archiver.core.layout import MESSAGES_PREFIX, LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.retrieval.transcript import document_entry, row_entry
@@ -39,18 +39,6 @@ async def thread_of(storage: Storage, thread_id: str) -> ThreadRow | None:
     async for _ in storage.blobs.names(f"{MESSAGES_PREFIX}{thread_key}/"):
         return None
     raise UnknownThread(f"the archive holds nothing of thread {thread_id!r}")
-
-
-async def thread_ids(storage: Storage) -> AsyncIterator[str]:
-    """Every thread the archive holds: those with a row and those with message blobs."""
-    seen: set[str] = set()
-    async for row in storage.threads.scan():
-        seen.add(row.thread_key)
-        yield row.thread_id
-    async for folder in storage.blobs.prefixes(MESSAGES_PREFIX):
-        thread_key = folder[len(MESSAGES_PREFIX) : -1]
-        if thread_key not in seen:
-            yield decode_key(thread_key)
 
 
 async def latest(

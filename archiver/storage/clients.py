@@ -64,7 +64,7 @@ def clients(
             TableServiceClient.from_connection_string(connection, **table_options),
             None,
         )
-    credential = _credential(storage.client_id)
+    credential = credential_for(storage.client_id)
     if not (storage.blob_service_uri and storage.table_service_uri):
         raise AssertionError("identity-based settings carry both service URIs")
     return (
@@ -74,7 +74,9 @@ def clients(
     )
 
 
-def _credential(client_id: str | None) -> Any:
+def credential_for(client_id: str | None) -> Any:
+    """The app's Microsoft Entra identity: the user-assigned managed identity
+    `client_id`, or whatever DefaultAzureCredential finds (az login, locally)."""
     # Imported here: azure.identity is only needed for identity-based connections.
     from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 

@@ -127,6 +127,8 @@ def to_thread_entity(row: ThreadRow) -> dict[str, Any]:
         "verifiedAt": row.verified_at,
         "complete": row.complete,
         "gaps": row.gaps,
+        "seal": row.seal,
+        "sealSha256": row.seal_sha256,
     }
     entity |= _chunks("participants", _member_list(row.participants))
     entity |= _chunks("formerParticipants", _member_list(row.former_participants))
@@ -160,6 +162,8 @@ def from_thread_entity(entity: Any) -> ThreadRow:
         verified_at=_moment(entity.get("verifiedAt")),
         complete=entity.get("complete") if isinstance(entity.get("complete"), bool) else None,
         gaps=_text(entity.get("gaps")),
+        seal=_text(entity.get("seal")),
+        seal_sha256=_text(entity.get("sealSha256")),
     )
 
 

@@ -1,0 +1,78 @@
+"""The seal key setting (ARCHIVE_SEAL_KEY): what seals are signed with.
+
+Three forms: an Ed25519 private key in PEM (as text, with newlines or `\\n` escapes,
+for an app setting or a Key Vault reference), a path to such a PEM file (local
+development), or a Key Vault key's URI, `https://{vault}.vault.azure.net/keys/{name}`
+(optionally `/{version}`), which signs inside Key Vault so the key never leaves it. Key
+Vault has no Ed25519 keys: its key is an EC P-256 key and its seals are ES256.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from archiver.core.errors import ConfigurationError
+
+SETTING = "ARCHIVE_SEAL_KEY"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SealKey:
+    """A seal key: a PEM Ed25519 private key, or the URI of a Key Vault key."""
+
+    pem: bytes | None = field(default=None, repr=False)
+    key_vault_uri: str | None = None
+
+
+def read_seal_key(values: Mapping[str, str]) -> SealKey | None:
+    """The seal key, or None when none is set; raise ConfigurationError naming the
+    setting (never its value) when it is not a usable key."""
+    text = values.get(SETTING, "").strip()
+    if not text:
+        return None
+    if text.startswith("https://"):
+        return SealKey(key_vault_uri=_key_vault_uri(text))
+    if "-----BEGIN" in text:
+        pem = text.replace("\\n", "\n").encode()
+    else:
+        try:
+            pem = Path(text).read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{SETTING} must be a PEM private key, a path to one, or a Key Vault key URI; "
+                f"the file could not be read ({exc.strerror})"
+            ) from None
+    private_key(pem)
+    return SealKey(pem=pem)
+
+
+def private_key(pem: bytes) -> Ed25519PrivateKey:
+    """The Ed25519 private key in `pem`; raise ConfigurationError otherwise."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise ConfigurationError(
+            f"{SETTING} does not hold an unencrypted PEM private key"
+        ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigurationError(
+            f"{SETTING} must be an Ed25519 key (openssl genpkey -algorithm ed25519)"
+        )
+    return key
+
+
+def _key_vault_uri(text: str) -> str:
+    where = urlsplit(text)
+    parts = [part for part in where.path.split("/") if part]
+    if not where.netloc or len(parts) not in (2, 3) or parts[0] != "keys":
+        raise ConfigurationError(
+            f"{SETTING} as a Key Vault key must be https://<vault>.vault.azure.net/keys/<name>"
+            f"[/<version>], got {text!r}"
+        )
+    return text.rstrip("/")

@@ -1,0 +1,152 @@
+"""The seal use case: seal a thread's blobs as they are, once, and only if nothing the
+last seal covered has changed since.
+
+A seal is written create-only under its natural name; the thread row then records it
+as the thread's newest seal. A thread whose blobs are exactly what its last seal
+covers gets no new seal. A thread where a sealed blob is gone or changed, or whose last
+seal does not verify, is refused, never sealed over: sealing must not launder
+tampering. The public key is published under seals/keys/ before the first seal that
+names it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from archiver.capture.ledger import Ledger
+from archiver.capture.threadwrites import ThreadRows
+from archiver.capture.turns import Turns
+from archiver.core.errors import AlreadyStored, DamagedArchive, NotFound
+from archiver.core.keys import encode_key
+from archiver.core.layout import content_sha256
+from archiver.core.seals import (
+    Seal,
+    altered_since,
+    key_name,
+    next_seal,
+    parse_seal,
+    signed,
+    unchanged,
+)
+from archiver.core.signatures import PublicKey, Signer, public_key_from_pem
+from archiver.core.threads import Patch, ThreadRow
+from archiver.sealing.holdings import covered, holdings
+from archiver.storage.catalog import thread_ids
+from archiver.storage.ports import Storage
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sealing:
+    """What sealing one thread did: the seal written, or why none was."""
+
+    thread_id: str
+    seal: Seal | None = None  # written now
+    unchanged: bool = False  # the last seal covers the thread as it is
+    refused: tuple[str, ...] = ()  # the thread was altered since its last seal
+
+
+class Sealer:
+    """Seals threads with one signer."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        signer: Signer,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        concurrency: int = 8,
+    ) -> None:
+        self._storage = storage
+        self._signer = signer
+        self._clock = clock
+        self._limit = asyncio.Semaphore(concurrency)
+        self._rows = ThreadRows(storage, ledger=Ledger(), limit=self._limit, turns=Turns())
+        self._published = False
+
+    async def seal(self, thread_id: str) -> Sealing:
+        """Seal the thread as it is now (see the module's rules)."""
+        thread_key = encode_key(thread_id, field="threadId")
+        held = await holdings(self._storage, thread_key)
+        blobs = await covered(self._storage, held.blobs)
+        last = None
+        if held.seals:
+            name, content = held.seals[-1]
+            try:
+                last = parse_seal(content, name=name)
+            except DamagedArchive as exc:
+                return Sealing(thread_id=thread_id, refused=(str(exc),))
+            if problem := await self._unverified(last):
+                return Sealing(thread_id=thread_id, refused=(problem,))
+        if problems := altered_since(blobs, last):
+            return Sealing(thread_id=thread_id, refused=tuple(problems))
+        if unchanged(blobs, last):
+            return Sealing(thread_id=thread_id, unchanged=True)
+        key = await self._signer.public_key()
+        seal = next_seal(
+            thread_id=thread_id,
+            thread_key=thread_key,
+            blobs=blobs,
+            last=last,
+            sealed_at=self._clock(),
+            key_id=key.key_id,
+            algorithm=key.algorithm,
+        )
+        seal = signed(seal, await self._signer.sign(seal.signed_bytes()))
+        await self._publish(key)
+        document = seal.document()
+        try:
+            await self._storage.blobs.create(seal.name, document)
+        except AlreadyStored:
+            return Sealing(thread_id=thread_id, refused=(f"{seal.name} was sealed meanwhile",))
+        row = ThreadRow(
+            thread_key=thread_key,
+            thread_id=thread_id,
+            seal=seal.name,
+            seal_sha256=content_sha256(document),
+        )
+        await self._rows.join(Patch(row))
+        return Sealing(thread_id=thread_id, seal=seal)
+
+    async def seal_all(self) -> AsyncIterator[Sealing]:
+        """Seal every thread the archive holds, a few at a time, in order."""
+        pending: list[asyncio.Task[Sealing]] = []
+        try:
+            async for thread_id in thread_ids(self._storage):
+                pending.append(asyncio.ensure_future(self.seal(thread_id)))
+                if len(pending) >= 8:
+                    yield await pending.pop(0)
+            while pending:
+                yield await pending.pop(0)
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _unverified(self, last: Seal) -> str | None:
+        """Why the last seal cannot be chained to (its signature fails), or None."""
+        try:
+            pem = await self._storage.blobs.read(key_name(last.key_id))
+            key: PublicKey | None = public_key_from_pem(pem, source=key_name(last.key_id))
+        except NotFound:
+            key = None
+        if key is None or key.key_id != last.key_id:
+            own = await self._signer.public_key()
+            key = own if own.key_id == last.key_id else None
+        if key is None:
+            return f"{last.name} is signed by key {last.key_id}, which is not published"
+        if not key.verifies(last.signed_bytes(), last.signature, last.algorithm):
+            return f"{last.name} does not verify: its signature fails"
+        return None
+
+    async def _publish(self, key: PublicKey) -> None:
+        """Publish the public key under seals/keys/ once (create-only: the same key id
+        is always the same key)."""
+        if self._published:
+            return
+        with contextlib.suppress(AlreadyStored):
+            await self._storage.blobs.create(key_name(key.key_id), key.pem())
+        self._published = True
