@@ -13,6 +13,7 @@ from archiver.core.keys import decode_key
 from archiver.core.layout import (
     MESSAGES_PREFIX,
     QUARANTINE_PREFIX,
+    SEALS_PREFIX,
     THREADS_PREFIX,
     is_transcript_name,
 )
@@ -28,6 +29,9 @@ _THREAD = re.compile(
     rf"(?P<change>{'|'.join(ThreadChange)})(?:-(?P<participant>{_KEY}))?\.json$"
 )
 _QUARANTINE = re.compile(rf"^{QUARANTINE_PREFIX}[0-9a-f]{{64}}\.json$")
+_SEAL = re.compile(
+    rf"^{SEALS_PREFIX}(?:keys/[A-Za-z0-9_-]{{43}}\.pem|{_KEY}/\d{{8}}T\d{{6}}Z\.json)$"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +70,14 @@ class TranscriptBlob:
     name: str
 
 
-Entry = MessageBlob | ThreadBlob | QuarantineBlob | TranscriptBlob
+@dataclass(frozen=True, kw_only=True)
+class SealBlob:
+    """A seal of a thread, or a public key seals are checked with (archiver.core.seals)."""
+
+    name: str
+
+
+Entry = MessageBlob | ThreadBlob | QuarantineBlob | TranscriptBlob | SealBlob
 
 
 def entry(name: str) -> Entry | None:
@@ -99,4 +110,6 @@ def _entry(name: str) -> Entry | None:
         return QuarantineBlob(name=name)
     if is_transcript_name(name):
         return TranscriptBlob(name=name)
+    if _SEAL.match(name):
+        return SealBlob(name=name)
     return None

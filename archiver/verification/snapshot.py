@@ -14,6 +14,7 @@ from archiver.core.inventory import (
     Entry,
     MessageBlob,
     QuarantineBlob,
+    SealBlob,
     ThreadBlob,
     TranscriptBlob,
     entry,
@@ -37,8 +38,8 @@ async def snapshot(storage: Storage, *, threads: Collection[str] | None = None) 
         found = entry(name)
         if found is None:
             strays.append(name)
-        elif isinstance(found, TranscriptBlob):
-            continue  # a transcript is a copy, written on request; nothing to judge
+        elif isinstance(found, TranscriptBlob | SealBlob):
+            continue  # a transcript is a copy, a seal is checked by verify --seals
         elif isinstance(found, QuarantineBlob) or wanted is None or found.thread_id in wanted:
             judged[name] = found
     texts = await _read_all(storage, list(judged))
