@@ -21,7 +21,7 @@ import azure.functions as func
 from archiver.bootstrap import Runtime, Services, quiet_sdk_logging
 from archiver.capture.health import health
 from archiver.core.envelopes import RawEvent
-from archiver.core.errors import AcsUnavailable
+from archiver.core.errors import AcsUnavailable, StorageUnavailable
 from archiver.core.http import HttpRequest, HttpResponse
 from archiver.core.settings import Settings
 from archiver.deadletters.replay import replay_created
@@ -36,6 +36,8 @@ quiet_sdk_logging()
 # Daily at 03:30 UTC: finished threads get their transcript well before ACS retention
 # (30-90 days) deletes them.
 INACTIVE_SCHEDULE = "0 30 3 * * *"
+# Daily at 04:15 UTC, after that: each thread's blobs, transcripts included, are sealed.
+SEAL_SCHEDULE = "0 15 4 * * *"
 
 Endpoint = Callable[[Services, HttpRequest], Awaitable[HttpResponse]]
 Trigger = Callable[[Services, RawEvent], Awaitable[None]]
@@ -161,6 +163,32 @@ async def archive_inactive_threads(timer: func.TimerRequest) -> None:
                 )
     except AcsUnavailable as exc:
         log.error("ACS was unavailable; the next run goes on: %s", exc)
+
+
+@app.timer_trigger(schedule=SEAL_SCHEDULE, arg_name="timer", run_on_startup=False)
+async def seal_threads(timer: func.TimerRequest) -> None:
+    """Seal every thread changed since its last seal (when ARCHIVE_SEAL_KEY is set)."""
+    if runtime.settings.seal_key is None:
+        log.info("Sealing is off (ARCHIVE_SEAL_KEY unset)")
+        return
+    counts = {"sealed": 0, "unchanged": 0, "refused": 0}
+    try:
+        async for result in runtime.services().sealer.seal_all():
+            if result.refused:
+                counts["refused"] += 1
+                # An alert rule watches for this: a sealed blob changed or went missing.
+                log.warning(
+                    "Not sealed, altered since its last seal: %s: %s",
+                    result.thread_id,
+                    "; ".join(result.refused),
+                )
+            else:
+                counts["sealed" if result.seal is not None else "unchanged"] += 1
+    except StorageUnavailable as exc:
+        log.error("Storage was unavailable; the next run goes on: %s", exc)
+    log.info(
+        "Sealing done: %(sealed)d sealed, %(unchanged)d unchanged, %(refused)d refused", counts
+    )
 
 
 async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> func.HttpResponse:

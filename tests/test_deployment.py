@@ -81,6 +81,7 @@ def test_the_function_app_imports_and_indexes_from_the_shipped_files_alone(tmp_p
         "read_thread",
         "read_versions",
         "replay_dead_letter",
+        "seal_threads",
     ]
     tooling = [m for m in found["modules"] if m.split(".")[1:2] in (["hosts"], ["sim"], ["cli"])]
     assert tooling == []

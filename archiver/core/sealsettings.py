@@ -48,6 +48,7 @@ def read_seal_key(values: Mapping[str, str]) -> SealKey | None:
                 f"{SETTING} must be a PEM private key, a path to one, or a Key Vault key URI; "
                 f"the file could not be read ({exc.strerror})"
             ) from None
+    pem = pem.strip() + b"\n"
     private_key(pem)
     return SealKey(pem=pem)
 
