@@ -19,6 +19,7 @@ from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
 from archiver.core.errors import ConfigurationError
 from archiver.core.signatures import PublicKey, public_key_from_pem
+from archiver.retrieval.evidence import Proof, check_transcript
 from archiver.sealing.inspection import inspect, published_keys
 from archiver.sealing.judgement import Judgement
 from archiver.sealing.sealer import Sealing
@@ -55,6 +56,12 @@ def seal_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--thread", action="append", metavar="ID", help="with --seals: only this thread (repeat)"
+    )
+    parser.add_argument(
+        "--transcript",
+        type=Path,
+        metavar="FILE",
+        help="prove a JSON transcript exported from this archive against its seals",
     )
     parser.add_argument(
         "--public-key",
@@ -149,6 +156,34 @@ def verify_seals(arguments: argparse.Namespace) -> int:
         + (f", {len(unsealed)} unsealed" if unsealed else ""),
     )
     return Exit.PROBLEM if altered else Exit.OK
+
+
+def verify_transcript(arguments: argparse.Namespace) -> int:
+    """`verify --transcript FILE`: prove it against the sealed archive; exit 1 if not."""
+    try:
+        content = arguments.transcript.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"--transcript {arguments.transcript}: {exc.strerror}") from None
+    keys = _trusted(arguments.public_key)
+    services = build(load_settings(arguments.settings))
+
+    async def run() -> Proof:
+        try:
+            trusted = keys if keys is not None else await published_keys(services.storage)
+            return await check_transcript(services.storage, content, trusted)
+        finally:
+            await services.close()
+
+    proof = asyncio.run(run())
+    for problem in proof.problems:
+        print(problem)
+    checked = proof.checked
+    verdict = "NOT PROVED" if proof.problems else "proved"
+    print(
+        f"{arguments.transcript}: {verdict}: {checked['entries']} entries of "
+        f"{checked['threads']} threads against {checked['seals']} seals"
+    )
+    return Exit.PROBLEM if proof.problems else Exit.OK
 
 
 def _trusted(paths: list[Path] | None) -> dict[str, PublicKey] | None:

@@ -14,7 +14,7 @@ from typing import Any
 from archiver.bootstrap import build
 from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
-from archiver.cli.seals import seal_options, verify_seals
+from archiver.cli.seals import seal_options, verify_seals, verify_transcript
 from archiver.core.errors import ConfigurationError
 from archiver.verification.findings import Findings, as_json, report
 from archiver.verification.snapshot import check
@@ -33,7 +33,8 @@ def add_commands(commands: Any) -> None:
         epilog="examples:\n"
         "  python -m archiver verify\n"
         "  python -m archiver verify --truth ground-truth.json\n"
-        "  python -m archiver verify --seals --public-key seal-public.pem",
+        "  python -m archiver verify --seals --public-key seal-public.pem\n"
+        "  python -m archiver verify --transcript case-4471.json --public-key seal-public.pem",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--truth", type=Path, help="ground-truth file written by simulate")
@@ -50,12 +51,12 @@ def add_commands(commands: Any) -> None:
 def _verify(arguments: argparse.Namespace) -> int:
     if arguments.exact and arguments.truth is None:
         raise ConfigurationError("--exact needs --truth")
-    if arguments.seals:
-        if arguments.truth is not None:
-            raise ConfigurationError("--seals and --truth are separate checks; run them apart")
-        return verify_seals(arguments)
+    if arguments.seals or arguments.transcript:
+        if arguments.truth is not None or (arguments.seals and arguments.transcript):
+            raise ConfigurationError("--seals, --transcript and --truth are separate checks")
+        return verify_transcript(arguments) if arguments.transcript else verify_seals(arguments)
     if arguments.thread or arguments.public_key:
-        raise ConfigurationError("--thread and --public-key go with --seals")
+        raise ConfigurationError("--thread and --public-key go with --seals or --transcript")
     services = build(load_settings(arguments.settings))
 
     async def run() -> Findings:

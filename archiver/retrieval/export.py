@@ -22,6 +22,7 @@ from archiver.core.fields import format_timestamp
 from archiver.core.layout import TRANSCRIPTS_PREFIX, is_transcript_name
 from archiver.core.progress import Progress
 from archiver.core.threads import ACTIVITY_RESOLUTION, ThreadRow
+from archiver.retrieval.evidence import seal_evidence
 from archiver.retrieval.formats import Format, Heading, Section, render
 from archiver.retrieval.readback import every_version, latest, thread_of
 from archiver.retrieval.transcript import thread_section
@@ -74,7 +75,9 @@ async def _sections(
             entries = every_version(storage, thread_id, export.window)
         else:
             entries = latest(storage, thread_id, export.window)
-        yield Section(thread_section(thread_id, row), _counted(entries, progress))
+        thread = thread_section(thread_id, row)
+        thread["seal"] = await seal_evidence(storage, thread_id)
+        yield Section(thread, _counted(entries, progress))
 
 
 async def _threads(

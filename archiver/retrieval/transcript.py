@@ -41,6 +41,7 @@ THREAD_FIELDS = (
     "deleteTime",
     "participants",
     "formerParticipants",
+    "seal",
 )
 
 

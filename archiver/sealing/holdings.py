@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from archiver.core.errors import NotFound
 from archiver.core.layout import content_sha256
-from archiver.core.seals import Covered, covered_prefixes, seals_prefix
+from archiver.core.seals import Covered, Seal, covered_prefixes, parse_seal, seals_prefix
 from archiver.storage.ports import Storage, StoredBlob
 
 READERS = 32  # blobs read at once when they must be hashed
@@ -33,6 +33,15 @@ async def holdings(storage: Storage, thread_key: str) -> Holdings:
     names = [name async for name in storage.blobs.names(seals_prefix(thread_key))]
     contents = await asyncio.gather(*(storage.blobs.read(name) for name in names))
     return Holdings(blobs=tuple(blobs), seals=tuple(zip(names, contents, strict=True)))
+
+
+async def newest_seal(storage: Storage, thread_key: str) -> Seal | None:
+    """The thread's newest seal, or None when it was never sealed; raise DamagedArchive
+    when the newest seal blob is not a seal."""
+    names = [name async for name in storage.blobs.names(seals_prefix(thread_key))]
+    if not names:
+        return None
+    return parse_seal(await storage.blobs.read(names[-1]), name=names[-1])
 
 
 async def covered(storage: Storage, blobs: Sequence[StoredBlob]) -> list[Covered]:

@@ -1,0 +1,184 @@
+"""Transcripts that carry their evidence, and proving a handed-over transcript.
+
+A JSON transcript exported from the archive carries, in each thread section, the seal
+that covered the thread when it was exported (its name and SHA-256, Merkle root,
+signature and key id). `check_transcript` proves such a file against the archive: the
+seal is there, unchanged, and signed by a trusted key; every entry is a version that
+seal covers, whose blob still hashes as sealed and says what the entry says; and no
+sealed message of the thread's window was left out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from archiver.core.errors import DamagedArchive, InvalidEvent, InvalidQuery, NotFound
+from archiver.core.fields import parse_timestamp
+from archiver.core.inventory import MessageBlob, entry
+from archiver.core.keys import encode_key
+from archiver.core.layout import MESSAGES_PREFIX, content_sha256
+from archiver.core.seals import Seal, parse_seal
+from archiver.core.signatures import PublicKey
+from archiver.retrieval.transcript import FORMAT, document_entry
+from archiver.sealing.holdings import newest_seal
+from archiver.storage.ports import Storage
+
+
+async def seal_evidence(storage: Storage, thread_id: str) -> dict[str, Any] | None:
+    """What a transcript carries of the thread's newest seal (None: never sealed)."""
+    seal = await newest_seal(storage, encode_key(thread_id, field="threadId"))
+    return None if seal is None else seal.evidence()
+
+
+@dataclass
+class Proof:
+    """What checking a transcript found wrong (nothing: it is proved), and what it saw."""
+
+    problems: list[str] = field(default_factory=list)
+    checked: Counter[str] = field(default_factory=Counter)
+
+
+async def check_transcript(
+    storage: Storage, content: bytes, keys: Mapping[str, PublicKey]
+) -> Proof:
+    """Prove a JSON transcript against the sealed archive (see the module's rules)."""
+    try:
+        document = json.loads(content)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise InvalidQuery(f"not a JSON transcript of this archiver (format {FORMAT})")
+    proof = Proof()
+    window = (_moment(document.get("since")), _moment(document.get("until")))
+    every = document.get("versions") == "all"
+    for thread in document.get("threads") or []:
+        proof.checked["threads"] += 1
+        seal = await _seal(storage, thread, keys, proof)
+        if seal is not None:
+            await _entries(storage, thread, seal, every=every, window=window, proof=proof)
+    return proof
+
+
+async def _seal(
+    storage: Storage, thread: dict[str, Any], keys: Mapping[str, PublicKey], proof: Proof
+) -> Seal | None:
+    """The seal the thread section names, if it is the one in the archive and verifies."""
+    thread_id = thread.get("threadId")
+    evidence = thread.get("seal")
+    if not isinstance(evidence, dict) or not isinstance(evidence.get("seal"), str):
+        proof.problems.append(f"thread {thread_id}: the transcript carries no seal")
+        return None
+    name = evidence["seal"]
+    try:
+        content = await storage.blobs.read(name)
+        seal = parse_seal(content, name=name)
+    except (NotFound, DamagedArchive) as exc:
+        proof.problems.append(f"thread {thread_id}: its seal {name} is not in the archive ({exc})")
+        return None
+    if content_sha256(content) != evidence.get("sealSha256") or seal.evidence() != evidence:
+        proof.problems.append(f"thread {thread_id}: {name} in the archive is not the seal carried")
+        return None
+    key = keys.get(seal.key_id)
+    if key is None or not key.verifies(seal.signed_bytes(), seal.signature, seal.algorithm):
+        proof.problems.append(f"thread {thread_id}: {name} is not signed by a trusted key")
+        return None
+    proof.checked["seals"] += 1
+    return seal
+
+
+async def _entries(
+    storage: Storage,
+    thread: dict[str, Any],
+    seal: Seal,
+    *,
+    every: bool,
+    window: tuple[Any, Any],
+    proof: Proof,
+) -> None:
+    covered = {blob.name: blob.sha256 for blob in seal.blobs}
+    shown: set[str] = set()
+    for item in thread.get("messages") or []:
+        proof.checked["entries"] += 1
+        name = _blob_name(item)
+        what = f"message {item.get('messageId')} v{item.get('version')} of {thread.get('threadId')}"
+        if name is None or name not in covered:
+            proof.problems.append(f"{what}: not a version {seal.name} covers")
+            continue
+        shown.add(name)
+        try:
+            content = await storage.blobs.read(name)
+        except NotFound:
+            proof.problems.append(f"{what}: its blob {name} is gone from the archive")
+            continue
+        if content_sha256(content) != covered[name]:
+            proof.problems.append(f"{what}: its blob {name} no longer hashes as sealed")
+        elif document_entry(_object(content)) != item:
+            proof.problems.append(f"{what}: the transcript says otherwise than the sealed blob")
+    await _omitted(storage, covered, shown, every=every, window=window, proof=proof)
+
+
+async def _omitted(
+    storage: Storage,
+    covered: Mapping[str, str],
+    shown: set[str],
+    *,
+    every: bool,
+    window: tuple[Any, Any],
+    proof: Proof,
+) -> None:
+    """Sealed versions (all of them, or each message's newest) in the window, left out."""
+    wanted: dict[str, str] = {}
+    for name in covered:
+        found = entry(name)
+        if not isinstance(found, MessageBlob):
+            continue
+        key = name if every else name.rsplit("/", 1)[0]
+        wanted[key] = max(wanted.get(key, name), name)  # a message's newest sorts last
+    shown_keys = shown if every else {name.rsplit("/", 1)[0] for name in shown}
+    for key, name in sorted(wanted.items()):
+        if key in shown_keys or not await _in_window(storage, name, window):
+            continue
+        proof.problems.append(f"{name}: sealed, in the transcript's window, and left out")
+
+
+async def _in_window(storage: Storage, name: str, window: tuple[Any, Any]) -> bool:
+    since, until = window
+    if since is None and until is None:
+        return True
+    composed = _moment(_object(await storage.blobs.read(name)).get("composeTime"))
+    return (
+        composed is not None
+        and (since is None or composed >= since)
+        and (until is None or composed < until)
+    )
+
+
+def _blob_name(item: Any) -> str | None:
+    try:
+        thread_key = encode_key(item["threadId"], field="threadId")
+        message_key = encode_key(item["messageId"], field="messageId")
+        version, action = item["version"], item["action"]
+        name = f"{MESSAGES_PREFIX}{thread_key}/{message_key}/{version:020d}-{action}.json"
+    except (KeyError, TypeError, ValueError, InvalidEvent):
+        return None
+    return name
+
+
+def _object(content: bytes) -> dict[str, Any]:
+    """A sealed blob's document ({} if it is not JSON: its hash already says so)."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _moment(value: Any) -> Any:
+    try:
+        return None if value is None else parse_timestamp(value)
+    except ValueError:
+        return None
