@@ -9,6 +9,7 @@ Pure, no I/O.
 from __future__ import annotations
 
 import email
+import hashlib
 import io
 import json
 import zipfile
@@ -51,6 +52,8 @@ def pack(manifest: dict[str, Any], *, subject: str) -> bytes:
     message.set_content(_summary(manifest, moments))
     archive = _zip(manifest, moments[-1] if moments else datetime(1980, 1, 1, tzinfo=UTC))
     message.add_attachment(archive, maintype="application", subtype="zip", filename=ZIP_NAME)
+    # A boundary from the content rather than a random one: same manifest, same bytes.
+    message.set_boundary("rsmf-" + hashlib.sha256(archive).hexdigest()[:32])
     return message.as_bytes()
 
 
