@@ -59,7 +59,7 @@ def test_each_mistake_of_the_public_sample4_is_caught():
     # Shaped like rsmf-validator-samples' Sample4: an integer participant id, a
     # conversation and an event naming a participant nobody defined, and `attachment`
     # where the schema has `attachments`.
-    sample4 = {
+    sample4: dict[str, Any] = {
         "version": "2.0.0",
         "participants": [{"id": 1, "display": "Participant Display"}],
         "conversations": [
