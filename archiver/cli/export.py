@@ -147,7 +147,7 @@ def _rsmf(arguments: argparse.Namespace, window: Window) -> int:
             )
             if name is not None:
                 return await to_blobs(services.storage, files, name)
-            return [str(path) for path in await to_files(files, arguments.output)]
+            return [str(path) for path in to_files(files, arguments.output)]
         finally:
             await services.close()
 

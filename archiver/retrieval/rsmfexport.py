@@ -78,8 +78,8 @@ async def rsmf_files(
     for file in files:
         if found := problems(file.manifest):
             raise InvalidExport(
-                f"the RSMF file{file.suffix or ''} would break the RSMF rules, so nothing was "
-                f"written (please report this): {'; '.join(found[:5])}"
+                f"an RSMF file would break the RSMF 2.0 rules, so nothing was written "
+                f"(please report this): {'; '.join(found[:5])}"
             )
     return files
 
@@ -100,7 +100,7 @@ def blob_names(files: Sequence[RsmfFile], name: str) -> list[str]:
     return [f"{stem}{file.suffix}{EXTENSION}" for file in files]
 
 
-async def to_files(files: Sequence[RsmfFile], path: Path) -> list[Path]:
+def to_files(files: Sequence[RsmfFile], path: Path) -> list[Path]:
     """Write every file beside its destination, then move them all into place."""
     targets = file_paths(files, path)
     written: list[tuple[str, Path]] = []

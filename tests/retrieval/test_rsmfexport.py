@@ -81,7 +81,7 @@ async def test_every_version_of_every_message_comes_back_out_of_the_rsmf_file(
     thread = conversation.threads[0]
     happened = [h for h in conversation.happenings if h.thread_id == thread]
 
-    [path] = await to_files(await rsmf_files(storage, thread), tmp_path / "thread.rsmf")
+    [path] = to_files(await rsmf_files(storage, thread), tmp_path / "thread.rsmf")
     manifest = read_manifest(path.read_bytes())
 
     versions = [e async for e in every_version(storage, thread, Window())]
@@ -149,7 +149,7 @@ async def test_sliced_by_day_each_day_is_a_file_named_for_it_and_split_at_the_li
     await archive(storage, days_later)
 
     files = await rsmf_files(storage, THREAD, by_day=True, limit=2)
-    paths = await to_files(files, tmp_path / "case.rsmf")
+    paths = to_files(files, tmp_path / "case.rsmf")
 
     assert [p.name for p in paths] == [
         "case-2026-11-02.rsmf",
