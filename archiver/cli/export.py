@@ -1,4 +1,4 @@
-"""`archiver export`: transcripts of archived threads as JSON, JSON Lines or CSV."""
+"""`archiver export`: transcripts of archived threads as JSON, JSON Lines, CSV or RSMF."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from archiver.cli.progress import ProgressBar
 from archiver.core.errors import InvalidQuery
 from archiver.retrieval.export import Export, blob_name, to_blob, to_file, to_stream, transcript
 from archiver.retrieval.formats import Format
+from archiver.retrieval.rsmfexport import RSMF, rsmf_files, to_blobs, to_files
 from archiver.storage.ports import Window
 
 
@@ -27,18 +28,22 @@ def add_commands(commands: Any) -> None:
 def _export_parser(commands: Any) -> None:
     export = commands.add_parser(
         "export",
-        help="write transcripts of archived threads as JSON, JSON Lines or CSV",
+        help="write transcripts of archived threads as JSON, JSON Lines, CSV or RSMF",
         description="Export one thread, several, or all of them from the archive: the "
         "latest version of each message, or with --all-versions every archived version "
         "(deletions as tombstones). --since/--until keep messages composed in that window. "
         "Writes to standard output, a file (--output), or a blob under transcripts/ "
-        "(--blob). Streams, so threads of any length export in little memory.",
+        "(--blob). Streams, so threads of any length export in little memory. --format rsmf "
+        "writes one thread as RSMF 2.0 files for review platforms (every version; "
+        "--slice day for a file per UTC day), to --output or --blob.",
         epilog="examples:\n"
         "  python -m archiver export --thread '19:abc@thread.v2' > transcript.json\n"
         "  python -m archiver export --all --format csv --since 2026-10-01 "
         "--until 2026-11-01 --output october.csv\n"
         "  python -m archiver export --thread '19:abc@thread.v2' --all-versions "
-        "--format jsonl --blob cases/4471.jsonl",
+        "--format jsonl --blob cases/4471.jsonl\n"
+        "  python -m archiver export --thread '19:abc@thread.v2' --format rsmf --slice day "
+        "--output case-4471.rsmf",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     which = export.add_mutually_exclusive_group(required=True)
@@ -54,7 +59,12 @@ def _export_parser(commands: Any) -> None:
         help="every archived version, with version and action columns",
     )
     export.add_argument(
-        "--format", type=Format, choices=list(Format), default=Format.JSON, help="(json)"
+        "--format", choices=[*map(str, Format), RSMF], default=str(Format.JSON), help="(json)"
+    )
+    export.add_argument(
+        "--slice",
+        choices=["day"],
+        help="with --format rsmf: one file per UTC day (NAME-YYYY-MM-DD.rsmf)",
     )
     where = export.add_mutually_exclusive_group()
     where.add_argument("--output", type=Path, metavar="FILE", help="write to this file")
@@ -76,11 +86,15 @@ def _export(arguments: argparse.Namespace) -> int:
     window = Window(since=arguments.since, until=arguments.until)
     if window.since and window.until and window.since >= window.until:
         raise InvalidQuery("--since must be earlier than --until")
+    if arguments.format == RSMF:
+        return _rsmf(arguments, window)
+    if arguments.slice is not None:
+        raise InvalidQuery("--slice is only for --format rsmf")
     export = Export(
         threads=tuple(arguments.thread or ()),
         window=window,
         all_versions=arguments.all_versions,
-        form=arguments.format,
+        form=Format(arguments.format),
         bom=not arguments.no_bom,
     )
     name = None
@@ -108,5 +122,35 @@ def _export(arguments: argparse.Namespace) -> int:
     written = asyncio.run(run())
     progress.finish()
     if written is not None:
+        print(f"Wrote {written}", file=sys.stderr)
+    return Exit.OK
+
+
+def _rsmf(arguments: argparse.Namespace, window: Window) -> int:
+    """One thread as RSMF files, checked whole before the first is written."""
+    if arguments.all or len(arguments.thread) != 1:
+        raise InvalidQuery("--format rsmf exports one thread: give one --thread ID")
+    if arguments.output is None and arguments.blob is None:
+        raise InvalidQuery("--format rsmf writes files: give --output FILE or --blob [NAME]")
+    name = None
+    if arguments.blob is not None:  # checked before anything is read
+        name = blob_name(arguments.blob, RSMF, at=datetime.now(UTC))
+    services = build(load_settings(arguments.settings))
+
+    async def run() -> list[str]:
+        try:
+            files = await rsmf_files(
+                services.storage,
+                arguments.thread[0],
+                window=window,
+                by_day=arguments.slice == "day",
+            )
+            if name is not None:
+                return await to_blobs(services.storage, files, name)
+            return [str(path) for path in to_files(files, arguments.output)]
+        finally:
+            await services.close()
+
+    for written in asyncio.run(run()):
         print(f"Wrote {written}", file=sys.stderr)
     return Exit.OK

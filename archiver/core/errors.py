@@ -10,6 +10,7 @@
   x UnknownThread           the archive holds nothing of a thread or message    -> 404
   x UnknownContainer        a dead-letter container that does not exist
   x DamagedArchive          a stored blob is not what the storage contract says; run verify
+  x InvalidExport           an export would break its format's rules (a bug); nothing written
   x InvalidEvent            one event failed parsing or validation -> quarantine entry
   x AcsError                the ACS API did not give what was asked
   | + AcsDenied             401/403: the token or key is refused, or the archiver is not
@@ -68,6 +69,10 @@ class UnknownContainer(ArchiverError):
 
 class DamagedArchive(ArchiverError):
     """A stored blob does not hold what the storage contract says it holds."""
+
+
+class InvalidExport(ArchiverError):
+    """An export would break its format's rules (a bug to report); nothing is written."""
 
 
 class InvalidEvent(ArchiverError):

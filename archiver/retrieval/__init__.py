@@ -2,7 +2,8 @@
 
 Owns reading rows and version blobs back in order (readback), what a transcript says
 (transcript), how it is written out (formats: JSON, JSON Lines, CSV), exporting it
-(export), transcripts kept as blobs (transcriptblobs) and the read API (api).
+(export), RSMF for review platforms (rsmf, rsmfcheck, rsmffile, rsmfexport), transcripts
+kept as blobs (transcriptblobs) and the read API (api).
 
 May import: archiver.core, archiver.storage and archiver.capture.
 """

@@ -115,8 +115,9 @@ async def _counted(
         yield item
 
 
-def blob_name(name: str | None, form: Format, *, at: datetime) -> str:
-    """The transcript blob for `--blob NAME` (under transcripts/), or a dated default."""
+def blob_name(name: str | None, form: str, *, at: datetime) -> str:
+    """The transcript blob for `--blob NAME` (under transcripts/), or a dated default
+    named for the format `form` (a Format, or "rsmf")."""
     chosen = name or f"exports/{at:%Y%m%dT%H%M%SZ}.{form}"
     full = chosen if chosen.startswith(TRANSCRIPTS_PREFIX) else TRANSCRIPTS_PREFIX + chosen
     if not is_transcript_name(full):
@@ -135,7 +136,7 @@ async def to_blob(storage: Storage, chunks: AsyncIterator[bytes], name: str, for
 
 async def to_file(chunks: AsyncIterator[bytes], path: Path) -> None:
     """Write the transcript beside `path`, then move it into place."""
-    handle, temporary = _beside(path)
+    handle, temporary = beside(path)
     try:
         with os.fdopen(handle, "wb") as out:
             await to_stream(chunks, out)
@@ -146,7 +147,7 @@ async def to_file(chunks: AsyncIterator[bytes], path: Path) -> None:
         raise
 
 
-def _beside(path: Path) -> tuple[int, str]:
+def beside(path: Path) -> tuple[int, str]:
     """A new temporary file in `path`'s directory, so that the rename is atomic."""
     directory = os.path.dirname(os.path.abspath(path))
     return tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".part")

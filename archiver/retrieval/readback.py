@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from archiver.core.errors import DamagedArchive, InvalidEvent, InvalidQuery, UnknownThread
-from archiver.core.inventory import MessageBlob, entry
+from archiver.core.inventory import MessageBlob, ThreadBlob, entry
 from archiver.core.keys import encode_key
-from archiver.core.layout import MESSAGES_PREFIX, LatestRow
+from archiver.core.layout import MESSAGES_PREFIX, THREADS_PREFIX, LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.retrieval.transcript import document_entry, row_entry
 from archiver.storage.ports import Storage, Window
@@ -96,6 +96,14 @@ async def versions_of(storage: Storage, thread_id: str, message_id: str) -> list
     if not names:
         raise UnknownThread(f"the archive holds no message {message_id!r} in {thread_id!r}")
     return await _documents(storage, names)
+
+
+async def thread_changes(storage: Storage, thread_id: str) -> list[dict[str, Any]]:
+    """Every archived change of the thread and its participants (layout.thread_document),
+    in version order."""
+    prefix = f"{THREADS_PREFIX}{key_of(thread_id)}/"
+    names = [name async for name in storage.blobs.names(prefix)]
+    return await _documents(storage, [n for n in names if isinstance(entry(n), ThreadBlob)])
 
 
 def key_of(value: str, field: str = "threadId") -> str:

@@ -31,6 +31,7 @@ EXPECTED = {
     "UnknownThread": 404,
     "UnknownContainer": 404,
     "DamagedArchive": 500,
+    "InvalidExport": 500,
     "InvalidEvent": 500,
     "AcsError": 502,
     "AcsDenied": 502,
