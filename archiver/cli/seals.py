@@ -20,6 +20,7 @@ from archiver.cli.options import load_settings, settings_option
 from archiver.core.errors import ConfigurationError
 from archiver.core.signatures import PublicKey, public_key_from_pem
 from archiver.retrieval.evidence import Proof, check_transcript
+from archiver.retrieval.rsmfproof import check_rsmf
 from archiver.sealing.inspection import inspect, published_keys
 from archiver.sealing.judgement import Judgement
 from archiver.sealing.sealer import Sealing
@@ -61,7 +62,7 @@ def seal_options(parser: argparse.ArgumentParser) -> None:
         "--transcript",
         type=Path,
         metavar="FILE",
-        help="prove a JSON transcript exported from this archive against its seals",
+        help="prove a JSON transcript or RSMF file exported from this archive against its seals",
     )
     parser.add_argument(
         "--public-key",
@@ -170,7 +171,9 @@ def verify_transcript(arguments: argparse.Namespace) -> int:
     async def run() -> Proof:
         try:
             trusted = keys if keys is not None else await published_keys(services.storage)
-            return await check_transcript(services.storage, content, trusted)
+            if content.lstrip()[:1] == b"{":
+                return await check_transcript(services.storage, content, trusted)
+            return await check_rsmf(services.storage, content, trusted)
         finally:
             await services.close()
 

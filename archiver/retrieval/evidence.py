@@ -57,16 +57,17 @@ async def check_transcript(
     every = document.get("versions") == "all"
     for thread in document.get("threads") or []:
         proof.checked["threads"] += 1
-        seal = await _seal(storage, thread, keys, proof)
+        seal = await proven_seal(storage, thread, keys, proof)
         if seal is not None:
             await _entries(storage, thread, seal, every=every, window=window, proof=proof)
     return proof
 
 
-async def _seal(
+async def proven_seal(
     storage: Storage, thread: dict[str, Any], keys: Mapping[str, PublicKey], proof: Proof
 ) -> Seal | None:
-    """The seal the thread section names, if it is the one in the archive and verifies."""
+    """The seal a thread section (`threadId`, `seal`: the evidence) names, if it is the
+    one in the archive and verifies; else None, with the problem in `proof`."""
     thread_id = thread.get("threadId")
     evidence = thread.get("seal")
     if not isinstance(evidence, dict) or not isinstance(evidence.get("seal"), str):

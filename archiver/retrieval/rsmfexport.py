@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.core.errors import InvalidExport, InvalidQuery
+from archiver.retrieval.evidence import seal_evidence
 from archiver.retrieval.export import beside
 from archiver.retrieval.readback import every_version, thread_changes, thread_of
 from archiver.retrieval.rsmf import (
@@ -32,6 +33,7 @@ from archiver.retrieval.rsmf import (
 )
 from archiver.retrieval.rsmfcheck import problems
 from archiver.retrieval.rsmffile import CONTENT_TYPE, pack
+from archiver.retrieval.rsmfproof import rsmf_evidence
 from archiver.storage.ports import Storage, Window
 
 RSMF = "rsmf"  # the --format choice
@@ -57,12 +59,15 @@ async def rsmf_files(
     *,
     window: Window = Window(),
     by_day: bool = False,
-    evidence: Sequence[tuple[str, str]] = (),
+    evidence: Sequence[tuple[str, str]] | None = None,
     limit: int = MAX_EVENTS,
 ) -> list[RsmfFile]:
-    """The thread's RSMF files, every one checked; raise UnknownThread for a thread the
-    archive holds nothing of, InvalidQuery when nothing falls in `window`, and
-    InvalidExport when a manifest breaks the RSMF rules."""
+    """The thread's RSMF files, every one checked, carrying `evidence` (by default the
+    thread's newest seal, if it has one); raise UnknownThread for a thread the archive
+    holds nothing of, InvalidQuery when nothing falls in `window`, and InvalidExport
+    when a manifest breaks the RSMF rules."""
+    if evidence is None:
+        evidence = rsmf_evidence(await seal_evidence(storage, thread_id))
     row = await thread_of(storage, thread_id)
     versions = [entry async for entry in every_version(storage, thread_id, window)]
     changes = await thread_changes(storage, thread_id)

@@ -13,6 +13,9 @@ from archiver.core.keys import encode_key
 from archiver.core.signatures import PublicKey
 from archiver.retrieval.evidence import check_transcript
 from archiver.retrieval.export import Export, transcript
+from archiver.retrieval.rsmfexport import rsmf_files
+from archiver.retrieval.rsmffile import pack
+from archiver.retrieval.rsmfproof import check_rsmf
 from archiver.sealing.holdings import newest_seal
 from archiver.storage.ports import Storage, Window
 from tests.builders import message_event, new_message_id
@@ -144,3 +147,57 @@ async def test_messages_archived_after_the_export_and_sealed_later_still_prove_i
     proof = await check_transcript(storage, content, TRUSTED)
 
     assert proof.problems == []
+
+
+async def test_an_rsmf_file_carries_its_seal_and_is_proved(storage: Storage):
+    simulated = await sealed(storage)
+    thread_id = simulated.threads[0]
+    [file] = await rsmf_files(storage, thread_id)
+
+    proof = await check_rsmf(storage, file.content(), TRUSTED)
+
+    seal = await newest_seal(storage, encode_key(thread_id, field="threadId"))
+    assert seal is not None
+    [talk] = file.manifest["conversations"]
+    assert {c["name"]: c["value"] for c in talk["custom"]} == {
+        f"seal.{name}": str(value) for name, value in seal.evidence().items()
+    }
+    assert proof.problems == []
+    messages = [e for e in file.manifest["events"] if e["type"] == "message"]
+    assert proof.checked["entries"] == len(messages) > 5
+
+
+async def test_an_rsmf_file_with_an_edit_changed_or_a_message_left_out_is_not_proved(
+    storage: Storage,
+):
+    simulated = await sealed(storage)
+    [file] = await rsmf_files(storage, simulated.threads[0])
+    manifest = json.loads(json.dumps(file.manifest))
+    messages = [e for e in manifest["events"] if e["type"] == "message"]
+    edited = next(e for e in messages if e.get("edits"))
+    edited["edits"][0]["new"] = "I never wrote this"
+    dropped = next(
+        e
+        for e in messages
+        if e is not edited
+        and e["timestamp"] > messages[0]["timestamp"]
+        and e["timestamp"] < messages[-1]["timestamp"]
+    )
+    manifest["events"].remove(dropped)
+
+    proof = await check_rsmf(storage, pack(manifest, subject=file.subject), TRUSTED)
+
+    thread_id = simulated.threads[0]
+    assert proof.problems == [
+        f"message {edited['id']} of {thread_id}: the file says otherwise than its sealed versions",
+        f"message {dropped['id']} of {thread_id}: sealed, within the file's dates, and left out",
+    ]
+
+
+async def test_an_rsmf_file_of_an_unsealed_thread_proves_nothing(storage: Storage):
+    simulated = await archived(storage)
+    [file] = await rsmf_files(storage, simulated.threads[0])
+
+    proof = await check_rsmf(storage, file.content(), TRUSTED)
+
+    assert proof.problems == [f"thread {simulated.threads[0]}: the transcript carries no seal"]

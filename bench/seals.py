@@ -1,0 +1,95 @@
+"""python -m bench.seals: how long sealing and checking the seals take, and at what rate.
+
+Archives a workload of message versions into a fresh in-memory Azurite through the
+archive use case, seals every thread, then checks every seal the way `archiver verify
+--seals` does: every blob read and hashed again, every signature and row checked.
+
+python -m bench.seals                       # 100,000 versions over 100 threads
+python -m bench.seals --versions 2000       # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from archiver.capture.archive import Archive
+from archiver.core.envelopes import split_body
+from archiver.core.events import classify
+from archiver.core.settings import Settings
+from archiver.core.signatures import PemSigner, PublicKey
+from archiver.sealing.inspection import inspect
+from archiver.sealing.sealer import Sealer
+from archiver.storage.azure import AzureStorage
+from bench.contenders import azurite
+from bench.workload import Workload, traffic
+
+SEED = 20261203
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run it; print the figures (and write them as JSON with --json)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.seals", description=__doc__)
+    parser.add_argument("--versions", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=100)
+    parser.add_argument("--json", metavar="FILE")
+    options = parser.parse_args(argv)
+    figures = asyncio.run(measure(versions=options.versions, threads=options.threads))
+    for name, value in figures.items():
+        print(f"{name:>28}: {value}")
+    if options.json:
+        with open(options.json, "w", encoding="utf-8") as out:
+            json.dump(figures, out, indent=2)
+    altered = figures["altered"]
+    return 0 if altered == 0 else 1
+
+
+async def measure(*, versions: int, threads: int) -> dict[str, Any]:
+    """Archive, seal and check `versions` versions; the times and rates."""
+    workload = Workload(name="seals", fan_out=1, batch=100, edits=1, threads=threads)
+    load = traffic(workload, versions=versions, seed=SEED)
+    key = Ed25519PrivateKey.generate()
+    public = PublicKey(key.public_key())
+    with azurite() as endpoints:
+        settings = Settings.from_mapping({"ARCHIVE_STORAGE": endpoints.connection_string})
+        storage = AzureStorage.from_settings(settings)
+        try:
+            await storage.prepare()
+            archive = Archive(storage, concurrency=32, timeout_seconds=600)
+            began = time.perf_counter()
+            for batch in load.batches:
+                raw = split_body(batch.body)
+                await archive.store([classify(event) for event in raw])
+            archived = time.perf_counter() - began
+            began = time.perf_counter()
+            sealed = [s async for s in Sealer(storage, PemSigner(key)).seal_all()]
+            sealing = time.perf_counter() - began
+            began = time.perf_counter()
+            checked = [j async for _, j in inspect(storage, {public.key_id: public})]
+            checking = time.perf_counter() - began
+        finally:
+            await storage.close()
+    blobs = sum(j.checked["blobs"] for j in checked)
+    return {
+        "versions": len(load.versions),
+        "threads": len(sealed),
+        "blobs checked": blobs,
+        "archive seconds": round(archived, 1),
+        "seal seconds": round(sealing, 1),
+        "seal versions per second": round(len(load.versions) / sealing),
+        "verify seconds": round(checking, 1),
+        "verify blobs per second": round(blobs / checking),
+        "verify / seal time": round(checking / sealing, 1),
+        "altered": sum(len(j.altered) for j in checked),
+        "unsealed": sum(len(j.unsealed) for j in checked),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
