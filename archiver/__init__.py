@@ -1,7 +1,7 @@
 """Archive every Azure Communication Services chat message version to Azure storage.
 
 The packages, lowest first, each importing only from those before it (ARCHITECTURE.md):
-core, storage, capture, retrieval and verification, acs and deadletters, then the
+core, storage, capture, sealing, retrieval and verification, acs and deadletters, then the
 composition root (bootstrap) and function_app.py; hosts, sim and cli never run in Azure.
 """
 

@@ -198,3 +198,48 @@ def test_settings_never_show_the_seal_key():
     shown = repr(Settings.from_mapping({"ARCHIVE_SEAL_KEY": pem.decode()}))
 
     assert "PRIVATE" not in shown
+
+
+@pytest.mark.process
+async def test_exported_transcripts_and_rsmf_files_are_proved_from_the_command_line(
+    settings: Settings, tmp_path: Path
+):
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "seal.pem").write_bytes(private_pem(key))
+    (tmp_path / "public.pem").write_bytes(public_pem(key))
+    threads = await archived(settings)
+    assert _run(settings, str(tmp_path / "seal.pem"), "seal", "--all").returncode == 0
+    json_file, rsmf_file = tmp_path / "case.json", tmp_path / "case.rsmf"
+    for arguments in (
+        ("--all-versions", "--output", str(json_file)),
+        ("--format", "rsmf", "--output", str(rsmf_file)),
+    ):
+        done = _run(settings, None, "export", "--thread", threads[0], *arguments)
+        assert done.returncode == 0, done.stderr
+
+    for handed_over in (json_file, rsmf_file):
+        checked = _run(
+            settings,
+            None,
+            "verify",
+            "--transcript",
+            str(handed_over),
+            "--public-key",
+            str(tmp_path / "public.pem"),
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.stdout.startswith(f"{handed_over}: proved: ")
+
+    json_file.write_bytes(json_file.read_bytes().replace(b'"body":"', b'"body":"!', 1))
+    checked = _run(
+        settings,
+        None,
+        "verify",
+        "--transcript",
+        str(json_file),
+        "--public-key",
+        str(tmp_path / "public.pem"),
+    )
+    assert checked.returncode == 1
+    assert "the transcript says otherwise than the sealed blob" in checked.stdout
+    assert f"{json_file}: NOT PROVED" in checked.stdout
