@@ -7,6 +7,9 @@
   | + TopicNotAllowed       an event comes from a topic outside the allow-list -> 403
   | + BodyTooLarge          the body exceeds ARCHIVE_MAX_BODY_BYTES             -> 413
   | + InvalidQuery          a read API parameter is malformed                   -> 400
+  x Unauthenticated         no bearer token, or one that is not valid          -> 401
+  x Forbidden               a valid token without the role the route needs     -> 403
+  x OnHold                  a thread under legal hold cannot be disposed of    -> 409
   x UnknownThread           the archive holds nothing of a thread or message    -> 404
   x UnknownContainer        a dead-letter container that does not exist
   x DamagedArchive          a stored blob is not what the storage contract says; run verify
@@ -57,6 +60,18 @@ class BodyTooLarge(RequestRejected):
 
 class InvalidQuery(RequestRejected):
     """A parameter of a read request (or a command) is malformed; the message names it."""
+
+
+class Unauthenticated(ArchiverError):
+    """The request carries no credential, or one that does not prove who sent it."""
+
+
+class Forbidden(ArchiverError):
+    """The caller is known but lacks the role the request needs."""
+
+
+class OnHold(ArchiverError):
+    """The thread is under legal hold (or being disposed of, so it cannot be held)."""
 
 
 class UnknownThread(ArchiverError):

@@ -19,9 +19,12 @@ from archiver.core.errors import (
     AcsUnavailable,
     ArchiverError,
     BodyTooLarge,
+    Forbidden,
+    OnHold,
     RequestRejected,
     StorageError,
     TopicNotAllowed,
+    Unauthenticated,
     UnknownContainer,
     UnknownThread,
 )
@@ -34,6 +37,9 @@ STATUSES: tuple[tuple[type[ArchiverError], int, str], ...] = (
     (BodyTooLarge, 413, "Payload Too Large"),
     (TopicNotAllowed, 403, "Forbidden"),
     (RequestRejected, 400, "Bad Request"),
+    (Unauthenticated, 401, "Unauthorized"),
+    (Forbidden, 403, "Forbidden"),
+    (OnHold, 409, "Conflict"),
     (UnknownThread, 404, "Not Found"),
     (UnknownContainer, 404, "Not Found"),
     (StorageError, 503, "Service Unavailable"),
@@ -54,6 +60,7 @@ class HttpRequest:
     route: Mapping[str, str] = field(default_factory=dict)  # the route's {parameters}
     query: Mapping[str, str] = field(default_factory=dict)
     request_id: str | None = None  # the Functions invocation id, or the local host's own
+    client_ip: str | None = None  # where the request came from, when the host says
 
     def header(self, name: str) -> str | None:
         """The value of header `name`, whatever its case, or None."""
@@ -102,7 +109,10 @@ def error_response(
     status, title = status_of(error)
     if status < 500:
         log.warning("Refused a request (%s, request %s): %s", status, request_id, error)
-        return problem(status, title, str(error))
+        response = problem(status, title, str(error))
+        if status == 401:  # RFC 6750: say how to authenticate
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
     log.error("Answering %s (request %s): %s: %s", status, request_id, type(error).__name__, error)
     detail = {502: str(error), 503: unavailable}.get(status, failed)
     response = problem(status, title, detail)

@@ -28,6 +28,9 @@ EXPECTED = {
     "TopicNotAllowed": 403,
     "BodyTooLarge": 413,
     "InvalidQuery": 400,
+    "Unauthenticated": 401,
+    "Forbidden": 403,
+    "OnHold": 409,
     "UnknownThread": 404,
     "UnknownContainer": 404,
     "DamagedArchive": 500,
@@ -119,3 +122,13 @@ def test_header_names_match_whatever_their_case():
 
     assert request.header("Aeg-Event-Type") == "Notification"
     assert request.header("WebHook-Request-Origin") is None
+
+
+def test_a_401_says_how_to_authenticate():
+    from archiver.core.errors import Unauthenticated
+
+    response = error_response(Unauthenticated("no bearer token"), unavailable="", failed="")
+
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert response.headers["Content-Type"] == "application/problem+json"
