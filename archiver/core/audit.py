@@ -36,7 +36,11 @@ class AuditRecord:
     request_id: str | None = None
     client_ip: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)  # counts, names, hashes
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = ""  # a UUIDv7 from `time` unless given, so names sort by time
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", time_ordered_id(self.time))
 
     @property
     def name(self) -> str:
@@ -62,6 +66,22 @@ class AuditRecord:
     def document(self) -> bytes:
         """The blob's bytes."""
         return dumps(self.as_json()).encode()
+
+
+def time_ordered_id(at: datetime) -> str:
+    """A UUIDv7 (RFC 9562) for `at`: 48 bits of Unix milliseconds, a 12-bit counter
+    (RFC 9562 method 1: ids of one process within one millisecond still rise), then
+    random bits; as 32 hex digits, so ids (and names) made later sort later."""
+    milliseconds = int(at.timestamp() * 1000) & ((1 << 48) - 1)
+    last, counter = _LAST
+    counter = counter + 1 if milliseconds == last else 0
+    _LAST[:] = [milliseconds, counter]
+    value = (milliseconds << 80) | (0x7 << 76) | ((counter & 0xFFF) << 64)
+    value |= (0x2 << 62) | (uuid.uuid4().int & ((1 << 62) - 1))  # the variant, then random
+    return f"{value:032x}"
+
+
+_LAST = [0, 0]  # the last id's milliseconds and counter, in this process
 
 
 def is_audit_name(name: str) -> bool:
