@@ -168,4 +168,3 @@ class Disposal:
             except ConcurrentUpdate:
                 continue
             return
-
