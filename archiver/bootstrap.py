@@ -54,7 +54,7 @@ class Services:
         """Archiving finished threads from ACS (the ACS_ settings)."""
         from archiver.acs.reconciliation import Reconciler
 
-        return Reconciler(self.storage, self.archive, self._chat)
+        return Reconciler(self.storage, self.archive, self._chat, trail=self.trail)
 
     @cached_property
     def trail(self) -> AuditTrail:
