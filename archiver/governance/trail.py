@@ -21,6 +21,7 @@ class AuditTrail:
     ) -> None:
         self._storage = storage
         self._clock = clock
+        self._prepared = False
 
     async def record(
         self,
@@ -47,6 +48,9 @@ class AuditTrail:
             client_ip=client_ip,
             details=details or {},
         )
+        if not self._prepared:  # once per process: the container may not exist yet
+            await self._storage.prepare()
+            self._prepared = True
         await self._storage.blobs.create(record.name, record.document())
         return record
 
