@@ -19,9 +19,10 @@ from archiver.acs.client import PAGE_SIZE, create_identity
 from archiver.acs.completeness import Gaps
 from archiver.acs.reconciliation import Reconciler
 from archiver.bootstrap import Services, build
+from archiver.core.acssettings import AcsSettings
 from archiver.core.errors import AcsDenied, ThreadNotInAcs
 from archiver.core.keys import encode_key
-from archiver.core.settings import AcsSettings, Settings
+from archiver.core.settings import Settings
 from archiver.retrieval.export import Export, transcript
 from archiver.retrieval.formats import Format
 from archiver.sim.conversations import Said, Shape
