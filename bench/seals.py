@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -24,10 +28,11 @@ from archiver.core.envelopes import split_body
 from archiver.core.events import classify
 from archiver.core.settings import Settings
 from archiver.core.signatures import PemSigner, PublicKey
+from archiver.hosts.azurite import Endpoints, free_ports, start, stop
 from archiver.sealing.inspection import inspect
 from archiver.sealing.sealer import Sealer
 from archiver.storage.azure import AzureStorage
-from bench.contenders import azurite
+from bench.contenders import PROJECT
 from bench.workload import Workload, traffic
 
 SEED = 20261203
@@ -56,7 +61,7 @@ async def measure(*, versions: int, threads: int) -> dict[str, Any]:
     load = traffic(workload, versions=versions, seed=SEED)
     key = Ed25519PrivateKey.generate()
     public = PublicKey(key.public_key())
-    with azurite() as endpoints:
+    with _azurite() as endpoints:
         settings = Settings.from_mapping({"ARCHIVE_STORAGE": endpoints.connection_string})
         storage = AzureStorage.from_settings(settings)
         try:
@@ -89,6 +94,21 @@ async def measure(*, versions: int, threads: int) -> dict[str, Any]:
         "altered": sum(len(j.altered) for j in checked),
         "unsealed": sum(len(j.unsealed) for j in checked),
     }
+
+
+@contextlib.contextmanager
+def _azurite() -> Iterator[Endpoints]:
+    """An Azurite of its own that keeps its data on disk: 100,000 blobs and their rows
+    are more than its in-memory store holds comfortably."""
+    blob, queue, table = free_ports(3)
+    endpoints = Endpoints(blob_port=blob, queue_port=queue, table_port=table)
+    with tempfile.TemporaryDirectory(prefix="bench-seals-") as location:
+        log = Path(tempfile.gettempdir()) / "bench-seals-azurite.log"
+        process = start(PROJECT, endpoints, location=Path(location), log=log)
+        try:
+            yield endpoints
+        finally:
+            stop(process)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ param environmentName string
 @metadata({ azd: { type: 'location' } })
 param location string
 
-@description('Object id of the person (or principal) running azd. It gets read access to the archive. Empty: no access is granted.')
+@description('Object id of the person (or principal) running azd. It gets read access to the archive and to the seal key\'s public half. Empty: no access is granted.')
 param principalId string = ''
 
 @description('Kind of principal that principalId names.')
@@ -112,6 +112,19 @@ module storage 'app/storage.bicep' = {
   }
 }
 
+// The seal key is always there: a deployment that cannot seal would leave the archive
+// unable to prove itself (docs: Seals and proof). It costs cents a month.
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: group
+  params: {
+    vaultName: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
 module eventGrid 'app/eventgrid.bicep' = {
   name: 'eventgrid'
   scope: group
@@ -147,6 +160,7 @@ module functions 'app/functions.bicep' = {
     acsArchiverUserId: acsArchiverUserId
     inactiveDays: inactiveDays
     appInsightsConnectionString: monitoring.outputs.connectionString
+    sealKeyUri: keyVault.outputs.keyUri
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }
@@ -173,6 +187,8 @@ module rbac 'app/rbac.bicep' = {
     archiveAccountName: storage.outputs.archiveAccountName
     deadLetterContainerName: storage.outputs.deadLetterContainerName
     appInsightsName: monitoring.outputs.appInsightsName
+    vaultName: keyVault.outputs.vaultName
+    sealKeyName: keyVault.outputs.keyName
     appPrincipalId: identity.outputs.principalId
     topicPrincipalId: eventGrid.outputs.topicPrincipalId
     userPrincipalId: principalId
@@ -192,3 +208,6 @@ output ACS_ENDPOINT string = eventGrid.outputs.acsEndpoint
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.topicName
 output EVENT_GRID_SYSTEM_TOPIC_ID string = eventGrid.outputs.topicId
 output AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+// Where the seal key is, to download its public half for auditors (docs: Deploy).
+output ARCHIVE_SEAL_KEY_VAULT_NAME string = keyVault.outputs.vaultName
+output ARCHIVE_SEAL_KEY_NAME string = keyVault.outputs.keyName

@@ -1,6 +1,6 @@
 // Alerts that page, and a workbook to look at: Event Grid's delivery metrics on the ACS
 // system topic, the archive's own metrics in Application Insights (archiver/telemetry),
-// and the Function App's failures. Every alert goes to one action group, which mails
+// threads altered since their last seal, and the Function App's failures. Every alert goes to one action group, which mails
 // `alertEmail` (none when it is empty: add receivers in the portal).
 
 @description('Region of the log alerts and the workbook.')
@@ -130,7 +130,7 @@ resource functionFailures 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   }
 }
 
-// The archive's own metrics (customMetrics), queried every 15 minutes.
+// The archive's own metrics (customMetrics) and warnings (traces), queried every 15 minutes.
 var logAlerts = [
   {
     name: 'quarantined'
@@ -138,6 +138,7 @@ var logAlerts = [
     description: 'Events were quarantined: kept, but not as chat records. The reason is in each blob under quarantine/.'
     query: 'customMetrics | where name == "archive.quarantined" | summarize measured = sum(valueSum)'
     threshold: 0
+    window: 'PT15M'
   }
   {
     name: 'lag'
@@ -145,6 +146,18 @@ var logAlerts = [
     description: 'The archive is behind: the 95th percentile of archive time minus event time is above ${lagP95Seconds} s.'
     query: 'customMetrics | where name == "archive.lag" and valueCount > 0 | summarize measured = percentile(valueSum / valueCount, 95)'
     threshold: lagP95Seconds
+    window: 'PT15M'
+  }
+  // The daily seal_threads timer refused to seal a thread: a blob its last seal covered is
+  // gone or changed, or that seal does not verify. As grave as a dropped event: the archive
+  // no longer proves itself. An hour's window, so a warning ingested late is still seen.
+  {
+    name: 'altered'
+    severity: 0
+    description: 'A thread was altered since its last seal, and was not sealed over: the trace names it. Find what changed with archiver verify --seals (docs: Seals and proof).'
+    query: 'traces | where message startswith "Not sealed, altered since its last seal" | summarize measured = count()'
+    threshold: 0
+    window: 'PT1H'
   }
 ]
 
@@ -158,7 +171,7 @@ resource metricQuery 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview'
     enabled: true
     scopes: [appInsightsId]
     evaluationFrequency: 'PT15M'
-    windowSize: 'PT15M'
+    windowSize: alert.window
     criteria: {
       allOf: [
         {

@@ -1,6 +1,6 @@
 // The Function App on a Flex Consumption plan (Python 3.11, Linux). It holds no secret:
-// every connection (host storage, archive, telemetry) signs in with the user-assigned
-// identity, and the app settings are exactly those archiver/settings.py reads.
+// every connection (host storage, archive, telemetry, the seal key) signs in with the
+// user-assigned identity, and the app settings are exactly those archiver/settings.py reads.
 
 @description('Name of the Flex Consumption plan.')
 param planName string
@@ -59,6 +59,9 @@ param inactiveDays int
 
 @description('Application Insights connection string.')
 param appInsightsConnectionString string
+
+@description('Versionless URI of the Key Vault key seals are signed with (ARCHIVE_SEAL_KEY).')
+param sealKeyUri string
 
 @description('Memory of each instance, in MB.')
 @allowed([512, 2048, 4096])
@@ -126,6 +129,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AZURE_CLIENT_ID', value: identityClientId }
         // Events from any other topic get 403, even with a valid key.
         { name: 'ARCHIVE_ALLOWED_TOPICS', value: acsResourceId }
+        // Seals are signed inside Key Vault, with the app's identity (ARCHIVE_STORAGE__clientId).
+        // Without a version, so that after a rotation new seals use the new version.
+        { name: 'ARCHIVE_SEAL_KEY', value: sealKeyUri }
       ]
     }
     // Flex Consumption: runtime and scale live here, not in FUNCTIONS_* app settings.

@@ -1,8 +1,13 @@
 // Who may do what, and nothing more:
 // - the app's identity: read and write the archive (blobs, table); own its host storage's
-//   blobs (the Functions host keeps keys and leases there); publish telemetry;
+//   blobs (the Functions host keeps keys and leases there); publish telemetry; sign with
+//   the seal key and read it, and nothing else in the vault;
 // - the system topic's identity: write dead letters, in their container only;
-// - the person who ran azd: read the archive.
+// - the person who ran azd: read the archive, and the seal key's public half.
+//
+// No built-in Key Vault role is that narrow (Key Vault Crypto User also encrypts, wraps,
+// verifies and lists), so the seal key's two roles are custom roles of this resource
+// group, assigned on the key alone.
 
 @description('Name of the Functions host storage account.')
 param hostAccountName string
@@ -15,6 +20,12 @@ param deadLetterContainerName string
 
 @description('Name of the Application Insights component.')
 param appInsightsName string
+
+@description('Name of the Key Vault that holds the seal key.')
+param vaultName string
+
+@description('Name of the seal key.')
+param sealKeyName string
 
 @description('Principal id of the app identity.')
 param appPrincipalId string
@@ -61,6 +72,56 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: vaultName
+}
+
+resource sealKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' existing = {
+  parent: vault
+  name: sealKeyName
+}
+
+// Custom role names must be unique in the tenant, so each carries a hash of the group's id.
+// Wherever a custom role is defined, it is addressed at subscription level.
+resource sealSigner 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'chat-archive-seal-signer')
+  properties: {
+    roleName: 'Chat archive seal signer ${uniqueString(resourceGroup().id)}'
+    description: 'Sign with a key and read it (its public half): what the archiver needs to seal threads.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [
+          'Microsoft.KeyVault/vaults/keys/sign/action'
+          'Microsoft.KeyVault/vaults/keys/read'
+        ]
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [resourceGroup().id]
+  }
+}
+
+resource sealKeyReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'chat-archive-seal-key-reader')
+  properties: {
+    roleName: 'Chat archive seal key reader ${uniqueString(resourceGroup().id)}'
+    description: 'Read a key: its attributes and public half, to hand to auditors. No cryptographic operation.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: ['Microsoft.KeyVault/vaults/keys/read']
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [resourceGroup().id]
+  }
+}
+
 resource appArchiveBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(archive.id, appPrincipalId, roles.storageBlobDataContributor)
   scope: archive
@@ -103,6 +164,16 @@ resource appTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+resource appSealKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sealKey.id, appPrincipalId, sealSigner.name)
+  scope: sealKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', sealSigner.name)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource topicDeadLetters 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(deadLetters.id, topicPrincipalId, roles.storageBlobDataContributor)
   scope: deadLetters
@@ -128,6 +199,16 @@ resource userArchiveTables 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   scope: archive
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataReader)
+    principalId: userPrincipalId
+    principalType: userPrincipalType
+  }
+}
+
+resource userSealKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
+  name: guid(sealKey.id, userPrincipalId, sealKeyReader.name)
+  scope: sealKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', sealKeyReader.name)
     principalId: userPrincipalId
     principalType: userPrincipalType
   }

@@ -1,0 +1,98 @@
+// The seal key: what the app signs each thread's seal with (docs: Seals and proof). An EC
+// P-256 key (Key Vault has no Ed25519), so seals made here are ES256. Its private half
+// never leaves Key Vault: the app asks Key Vault to sign a digest, with its identity. Who
+// may do that, and who may read the public half, is in rbac.bicep.
+//
+// Like the storage accounts, the vault has a public endpoint (the Flex app has no VNet
+// integration) and is closed to everything but Entra ID principals with a role: RBAC
+// authorization, no access policies. Key Vault only speaks HTTPS (TLS 1.2 or later) and
+// has no setting to weaken that.
+
+@description('Name of the Key Vault.')
+@minLength(3)
+@maxLength(24)
+param vaultName string
+
+@description('Name of the seal key in the vault.')
+param keyName string = 'archive-seal'
+
+@description('Region of the vault.')
+param location string
+
+@description('Tags for the vault and the key.')
+param tags object
+
+@description('Resource id of the Log Analytics workspace that keeps the vault\'s audit log (every sign and read, by whom).')
+param workspaceId string
+
+@description('Days a deleted vault (and its key) stays recoverable. Purge protection holds it that long.')
+@minValue(7)
+@maxValue(90)
+param softDeleteRetentionInDays int = 90
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_109: the Flex app has no VNet integration and signs over the public endpoint; RBAC only, so only identities with a role on the key get in
+  // checkov:skip=CKV_AZURE_189: same reason as CKV_AZURE_109: a public endpoint, closed to everything but Entra ID principals with a role
+  name: vaultName
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    accessPolicies: []
+    // A deleted seal key would leave the archive unable to seal; with purge protection
+    // nobody, not even an Owner, can destroy it (or the vault) before the retention ends.
+    enableSoftDelete: true
+    softDeleteRetentionInDays: softDeleteRetentionInDays
+    enablePurgeProtection: true
+    enabledForDeployment: false
+    enabledForDiskEncryption: false
+    enabledForTemplateDeployment: false
+    publicNetworkAccess: 'Enabled'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+// Rotation makes a new version once a year; the app names the key without a version, so
+// it signs with the newest. Each version expires two years after it is made: an expired
+// version no longer signs, but its public half stays readable (and verifies), and every
+// seal names its key by JWK thumbprint, whose public key the app publishes in the
+// archive under seals/keys/ before its first seal. So no seal ever becomes unverifiable.
+// ARM creates the key once: a new deployment neither makes a version nor changes it.
+resource sealKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_112: an HSM-backed key needs the premium tier; a software key already never leaves Key Vault and only the app identity may sign with it
+  parent: vault
+  name: keyName
+  tags: tags
+  properties: {
+    kty: 'EC'
+    curveName: 'P-256'
+    keyOps: ['sign', 'verify']
+    attributes: { enabled: true }
+    rotationPolicy: {
+      attributes: { expiryTime: 'P2Y' }
+      lifetimeActions: [
+        {
+          trigger: { timeAfterCreate: 'P1Y' }
+          action: { type: 'rotate' }
+        }
+      ]
+    }
+  }
+}
+
+// Key Vault's audit log: every sign, read and rotation, with the caller's identity.
+resource audit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit'
+  scope: vault
+  properties: {
+    workspaceId: workspaceId
+    logs: [{ categoryGroup: 'audit', enabled: true }]
+  }
+}
+
+output vaultName string = vault.name
+output keyName string = sealKey.name
+// Without a version: the app signs with whichever version is current.
+output keyUri string = sealKey.properties.keyUri
