@@ -2,7 +2,8 @@
 
 How an app shows a chat window from the archive after ACS has deleted the thread. Like
 the webhook, it knows nothing of azure.functions: the function app and the local host
-hand it the route's ids and the query, and send back the HttpResponse it decides.
+hand it the request, and send back the HttpResponse it decides. Each answer first asks
+the gate: with Microsoft Entra ID, a token with the app role Archive.Read.
 
 - `GET /api/threads/{threadId}`: what the thread row says.
 - `GET /api/threads/{threadId}/messages`: latest versions in message-id (compose)
@@ -19,9 +20,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from archiver.core.errors import ArchiverError, DamagedArchive, InvalidQuery
+from archiver.access.gate import Gate
+from archiver.core.accesssettings import AccessSettings
+from archiver.core.errors import ArchiverError, DamagedArchive, IdentityUnavailable, InvalidQuery
 from archiver.core.fields import format_timestamp, parse_timestamp
-from archiver.core.http import HttpResponse, error_response, json_response, problem
+from archiver.core.http import HttpRequest, HttpResponse, error_response, json_response, problem
+from archiver.core.principals import READ_ROLE
 from archiver.retrieval.readback import latest_page, thread_of, versions_of
 from archiver.retrieval.transcript import document_entry, thread_section
 from archiver.storage.ports import Storage, Window
@@ -31,19 +35,23 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 _UNAVAILABLE = "Archive storage is unavailable; retry."
 _FAILED = "The read failed unexpectedly."
+_NO_KEYS = "The identity provider's keys are unavailable, so the token cannot be checked; retry."
 _ALWAYS_ALLOWED = frozenset({"code"})  # the function key, when sent as a query parameter
 
 
 class ReadApi:
     """Answers the read routes from the archive's storage; never raises."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, gate: Gate | None = None) -> None:
         self._storage = storage
+        self._gate = gate if gate is not None else Gate(AccessSettings())
 
-    async def thread(self, thread_id: str, query: Mapping[str, str]) -> HttpResponse:
-        """What the archive knows of one thread."""
+    async def thread(self, request: HttpRequest) -> HttpResponse:
+        """What the archive knows of one thread (route: threadId)."""
+        thread_id, query = request.route["threadId"], request.query
 
         async def answer() -> HttpResponse:
+            await self._gate.admit(request, role=READ_ROLE)
             _allowed(query, set())
             row = await thread_of(self._storage, thread_id)
             body = thread_section(thread_id, row)
@@ -52,10 +60,12 @@ class ReadApi:
 
         return await _answered(answer)
 
-    async def messages(self, thread_id: str, query: Mapping[str, str]) -> HttpResponse:
-        """One page of a thread's latest messages."""
+    async def messages(self, request: HttpRequest) -> HttpResponse:
+        """One page of a thread's latest messages (route: threadId)."""
+        thread_id, query = request.route["threadId"], request.query
 
         async def answer() -> HttpResponse:
+            await self._gate.admit(request, role=READ_ROLE)
             _allowed(query, {"since", "until", "pageSize", "continuationToken", "includeDeleted"})
             window = Window(
                 since=_moment(query, "since"),
@@ -78,12 +88,13 @@ class ReadApi:
 
         return await _answered(answer)
 
-    async def versions(
-        self, thread_id: str, message_id: str, query: Mapping[str, str]
-    ) -> HttpResponse:
-        """Every archived version of one message."""
+    async def versions(self, request: HttpRequest) -> HttpResponse:
+        """Every archived version of one message (route: threadId, messageId)."""
+        thread_id, message_id = request.route["threadId"], request.route["messageId"]
+        query = request.query
 
         async def answer() -> HttpResponse:
+            await self._gate.admit(request, role=READ_ROLE)
             _allowed(query, {"includeEvent"})
             with_event = _flag(query, "includeEvent")
             documents = await versions_of(self._storage, thread_id, message_id)
@@ -98,6 +109,8 @@ class ReadApi:
 async def _answered(answer: Callable[[], Awaitable[HttpResponse]]) -> HttpResponse:
     try:
         return await answer()
+    except IdentityUnavailable as exc:
+        return error_response(exc, unavailable=_NO_KEYS, failed=_FAILED)
     except DamagedArchive as exc:
         return error_response(exc, unavailable=_UNAVAILABLE, failed=f"{exc}; run archiver verify")
     except ArchiverError as exc:
