@@ -135,8 +135,12 @@ class OpenIdProvider:
 
     def hmac_with_public_key(self, claims: dict[str, Any] | None = None) -> str:
         """HS256, keyed with the published public key's PEM: the algorithm confusion forgery."""
-        public = self.keys[self.current].public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        public = (
+            self.keys[self.current]
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
         header = {"alg": "HS256", "typ": "JWT", "kid": self.current}
         signed = f"{_json_segment(header)}.{_json_segment(claims or self.claims())}"

@@ -55,6 +55,7 @@ def read_access(values: Mapping[str, str]) -> AccessSettings:
         raise ConfigurationError(
             f"ARCHIVE_ENTRA_TENANT_ID must be the tenant's id (a GUID), got {tenant!r}"
         )
+    tenant = tenant.lower()
     audiences = tuple(
         part.strip() for part in values.get("ARCHIVE_ENTRA_AUDIENCE", "").split(",") if part.strip()
     )
@@ -74,10 +75,10 @@ def read_access(values: Mapping[str, str]) -> AccessSettings:
     return AccessSettings(
         read_auth=read_auth,
         webhook_auth=webhook_auth,
-        tenant_id=tenant.lower(),
+        tenant_id=tenant,
         audiences=audiences,
         metadata_url=metadata,
-        issuers=(f"https://sts.windows.net/{tenant.lower()}/",),
+        issuers=(f"https://sts.windows.net/{tenant}/",),
     )
 
 

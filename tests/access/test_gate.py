@@ -78,7 +78,7 @@ async def test_a_v1_token_from_sts_windows_net_is_admitted_too(provider, gate):
 
 
 async def test_a_valid_token_without_the_role_is_forbidden(provider, gate):
-    with pytest.raises(Forbidden, match="Archive.Admin"):
+    with pytest.raises(Forbidden, match=r"Archive\.Admin"):
         await gate.admit(bearing(provider.token()), role=ADMIN_ROLE)
     with pytest.raises(Forbidden):
         await gate.admit(bearing(provider.token(provider.claims(roles=None))), role=READ_ROLE)
