@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from types import ModuleType
@@ -232,3 +233,20 @@ async def test_the_function_app_checks_the_token_itself(entra_function_app, prov
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     assert admitted.status_code == 200
     assert json.loads(delivered.get_body())["archived"] == 1
+
+
+async def test_no_log_record_holds_a_token(served, provider, caplog):
+    client, _ = served
+    caplog.set_level(logging.INFO)
+    cases = forgeries(provider)
+    tokens = [h["Authorization"].split()[-1] for h in cases.values() if "Authorization" in h]
+
+    for headers in cases.values():
+        await client.get(THREAD_PATH, headers=headers)
+        await client.post("/api/events", data=body(message_event()), headers=headers)
+
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {vars(r)}" for r in caplog.records)
+    assert caplog.records
+    parts = {part for token in tokens for part in token.split(".") if len(part) > 8}
+    assert parts
+    assert [part for part in parts if part in logged] == []
