@@ -24,6 +24,7 @@ from archiver.core.accesssettings import AccessSettings
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import AcsUnavailable, StorageUnavailable
 from archiver.core.http import HttpRequest, HttpResponse
+from archiver.core.principals import APP, TIMER
 from archiver.core.settings import Settings
 from archiver.deadletters.replay import replay_created
 
@@ -39,6 +40,8 @@ quiet_sdk_logging()
 INACTIVE_SCHEDULE = "0 30 3 * * *"
 # Daily at 04:15 UTC, after that: each thread's blobs, transcripts included, are sealed.
 SEAL_SCHEDULE = "0 15 4 * * *"
+# Daily at 05:00 UTC: threads past ARCHIVE_RETENTION_DAYS that are not held are disposed of.
+DISPOSAL_SCHEDULE = "0 0 5 * * *"
 
 Endpoint = Callable[[Services, HttpRequest], Awaitable[HttpResponse]]
 Trigger = Callable[[Services, RawEvent], Awaitable[None]]
@@ -73,6 +76,13 @@ async def _replay(services: Services, event: RawEvent) -> None:
     report = await replay_created(services.storage, services.intake, event, container=container)
     for name in report.moved:
         log.info("Replayed the dead letter %s/%s: %s", container, name, dict(report.results))
+        await services.trail.record(
+            "deadletter.replay",
+            APP,
+            outcome="done",
+            target={"file": f"{container}/{name}"},
+            details={"results": dict(report.results)},
+        )
     for name, why in report.left.items():
         log.warning("Left the dead letter %s/%s where it is: %s", container, name, why)
 
@@ -210,6 +220,23 @@ async def seal_threads(timer: func.TimerRequest) -> None:
     log.info(
         "Sealing done: %(sealed)d sealed, %(unchanged)d unchanged, %(refused)d refused", counts
     )
+
+
+@app.timer_trigger(schedule=DISPOSAL_SCHEDULE, arg_name="timer", run_on_startup=False)
+async def dispose_expired_threads(timer: func.TimerRequest) -> None:
+    """Dispose of threads past ARCHIVE_RETENTION_DAYS that are not on hold (0: never)."""
+    if runtime.settings.retention_days == 0:
+        log.info("Disposal is off (ARCHIVE_RETENTION_DAYS is 0: threads are kept forever)")
+        return
+    counts = {"disposed": 0, "held": 0, "kept": 0}
+    try:
+        async for result in runtime.services().disposal.run(TIMER):
+            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+            if result.outcome == "kept":
+                log.warning("Not disposed of: %s: %s", result.thread_id, result.why)
+    except StorageUnavailable as exc:
+        log.error("Storage was unavailable; the next run finishes what this began: %s", exc)
+    log.info("Disposal done: %(disposed)d disposed, %(held)d held, %(kept)d kept", counts)
 
 
 async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> func.HttpResponse:

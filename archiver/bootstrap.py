@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
 
     from archiver.acs.reconciliation import Chat, Reconciler
+    from archiver.governance.disposal import Disposal
+    from archiver.governance.holds import Holds
+    from archiver.governance.trail import AuditTrail
     from archiver.retrieval.api import ReadApi
     from archiver.sealing.sealer import Sealer
 
@@ -53,7 +56,28 @@ class Services:
         """Archiving finished threads from ACS (the ACS_ settings)."""
         from archiver.acs.reconciliation import Reconciler
 
-        return Reconciler(self.storage, self.archive, self._chat)
+        return Reconciler(self.storage, self.archive, self._chat, trail=self.trail)
+
+    @cached_property
+    def trail(self) -> AuditTrail:
+        """The access audit trail."""
+        from archiver.governance.trail import AuditTrail
+
+        return AuditTrail(self.storage)
+
+    @cached_property
+    def holds(self) -> Holds:
+        """Legal holds (with blob legal-hold flags when ARCHIVE_BLOB_LEGAL_HOLDS)."""
+        from archiver.governance.holds import Holds
+
+        return Holds(self.storage, self.trail, blob_flags=self.settings.blob_legal_holds)
+
+    @cached_property
+    def disposal(self) -> Disposal:
+        """Disposing of threads past ARCHIVE_RETENTION_DAYS that are not held."""
+        from archiver.governance.disposal import Disposal
+
+        return Disposal(self.storage, self.trail, retention_days=self.settings.retention_days)
 
     @cached_property
     def sealer(self) -> Sealer:
@@ -66,7 +90,8 @@ class Services:
             from archiver.storage.clients import credential_for
 
             credential = credential_for(self.settings.storage.client_id)
-        return Sealer(self.storage, signer_for(self.settings.seal_key, credential=credential))
+        signer = signer_for(self.settings.seal_key, credential=credential)
+        return Sealer(self.storage, signer, trail=self.trail)
 
     def _chat(self) -> AbstractAsyncContextManager[Chat]:
         if self.settings.acs is None:

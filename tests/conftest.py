@@ -68,6 +68,7 @@ def fresh_settings(connection_string: str, **overrides: object) -> Settings:
         "container": f"chat-archive-{unique}",
         "messages_table": f"ChatMessages{unique}",
         "threads_table": f"ChatThreads{unique}",
+        "holds_table": f"ChatHolds{unique}",
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 
@@ -165,6 +166,7 @@ def storage_environment(settings: Settings) -> dict[str, str]:
         "ARCHIVE_CONTAINER": settings.container,
         "ARCHIVE_MESSAGES_TABLE": settings.messages_table,
         "ARCHIVE_THREADS_TABLE": settings.threads_table,
+        "ARCHIVE_HOLDS_TABLE": settings.holds_table,
     }
 
 

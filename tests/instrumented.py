@@ -42,6 +42,7 @@ class Instrumented:
         self.blobs = _Blobs(self)
         self.messages = _Messages(self)
         self.threads = _Threads(self)
+        self.holds = inner.holds  # not counted: the disposal specs count blobs and rows
 
     @property
     def requests(self) -> Counter[str]:
@@ -98,6 +99,14 @@ class _Blobs:
         await self._owner.hit("recorded_sha256")
         return await self._owner.inner.blobs.recorded_sha256(name)
 
+    async def delete(self, name: str) -> None:
+        await self._owner.hit("delete")
+        await self._owner.inner.blobs.delete(name)
+
+    async def set_legal_hold(self, name: str, held: bool) -> None:
+        await self._owner.hit("set_legal_hold")
+        await self._owner.inner.blobs.set_legal_hold(name, held)
+
     async def prefixes(self, prefix: str) -> AsyncIterator[str]:
         async for folder in self._owner.inner.blobs.prefixes(prefix):
             yield folder
@@ -134,6 +143,10 @@ class _Messages:
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         return await self._owner.inner.messages.get(thread_key, message_key)
 
+    async def delete(self, thread_key: str, message_key: str) -> None:
+        await self._owner.hit("row.delete")
+        await self._owner.inner.messages.delete(thread_key, message_key)
+
     async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         async for row in self._owner.inner.messages.scan(thread_key):
             yield row
@@ -164,3 +177,7 @@ class _Threads:
     async def scan(self) -> AsyncIterator[ThreadRow]:
         async for row in self._owner.inner.threads.scan():
             yield row
+
+    async def delete(self, thread_key: str) -> None:
+        await self._owner.hit("thread.delete")
+        await self._owner.inner.threads.delete(thread_key)

@@ -20,7 +20,7 @@ PACKAGE = PROJECT / "archiver"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
     frozenset({"storage", "access"}),
-    frozenset({"capture"}),
+    frozenset({"capture", "governance"}),
     frozenset({"sealing"}),
     frozenset({"retrieval", "verification", "telemetry"}),
     frozenset({"acs", "deadletters"}),
@@ -34,7 +34,7 @@ LAYERS: tuple[frozenset[str], ...] = (
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 TOOLING = frozenset({"hosts", "sim", "cli", "__main__"})
 # Pure: no Azure SDK, no HTTP framework, no environment.
-PURE = ("core", "capture", "retrieval", "verification", "deadletters")
+PURE = ("core", "capture", "governance", "retrieval", "verification", "deadletters")
 
 
 def modules() -> dict[str, Path]:

@@ -12,6 +12,8 @@ classified by what it runs:
   and take every option shown (`az ... --help`), since nothing here reaches Azure;
 - `curl ...` to localhost: run against the local host, and its answer compared with the
   one the docs print after it; `curl` to Azure: the route must be one the app serves;
+- `openssl ...`: run in order in an empty folder, and what they make must be a key the
+  archiver takes (ARCHIVE_SEAL_KEY) and its public half (`verify --public-key`);
 - anything else must be on the list below, with the reason no test runs it here.
 """
 
@@ -120,7 +122,7 @@ def kind(command: Command) -> str:
 def test_the_docs_show_commands_of_every_kind_this_suite_runs():
     kinds = {kind(command) for command in COMMANDS}
 
-    runs = {"archiver", "az-local", "az-azure", "curl", "curl-azure", "export"}
+    runs = {"archiver", "az-local", "az-azure", "curl", "curl-azure", "export", "openssl"}
     assert runs <= kinds
     assert kinds - runs <= set(NOT_RUN_HERE), (
         "a new kind of command in the docs: teach tests/test_docs.py to run it"
@@ -323,3 +325,28 @@ def test_every_file_the_docs_name_exists():
 
     assert named, "the docs name files"
     assert sorted(name for name in named if not (PROJECT / name).exists()) == []
+
+
+def test_the_openssl_commands_the_docs_show_make_a_seal_key_and_its_public_half(tmp_path):
+    from archiver.core.sealsettings import private_key, read_seal_key
+    from archiver.core.signatures import public_key_from_pem
+
+    shown = [c for c in COMMANDS if kind(c) == "openssl"]
+    for command in shown:
+        done = subprocess.run(
+            list(command.words),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, f"{command.text}: {done.stderr}"
+
+    assert shown, "the docs show how to make a seal key"
+    key = read_seal_key({"ARCHIVE_SEAL_KEY": str(tmp_path / "seal-key.pem")})
+    assert key is not None
+    assert key.pem is not None
+    public = public_key_from_pem((tmp_path / "seal-public.pem").read_bytes(), source="docs")
+    signature = private_key(key.pem).sign(b"a seal")
+    assert public.verifies(b"a seal", signature, "Ed25519")

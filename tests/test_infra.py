@@ -2,7 +2,8 @@
 
 checkov (scripts/check-infra) covers what its rules know; these specifications cover what
 they do not: identity-only storage, dead-lettering, the subscribed event types and their
-one source, least-privilege roles, and the app settings the code actually reads.
+one source, least-privilege roles (the seal key's included), and the app settings the code
+actually reads.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from archiver.core.settings import (
 from tests.bicep import INFRA, bicep_files, body, default, resources, template
 
 PROJECT = INFRA.parent
+# Every module that reads settings: ARCHIVE_* and ACS_* names appear there as literals.
+SETTINGS_MODULES = sorted((PROJECT / "archiver" / "core").glob("*settings.py"))
 HOOKS = [INFRA / "hooks" / "postdeploy.sh", INFRA / "hooks" / "postdeploy.ps1"]
 # What a user may set in the azd environment for the subscription (README, Deploy).
 HOOK_OPTIONS = {
@@ -43,6 +46,12 @@ ROLE_IDS = {
     "storageTableDataReader": "76199698-9eea-4c19-bc75-cec21354c6b6",
     "monitoringMetricsPublisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
+# The seal key's custom roles (rbac.bicep): no built-in Key Vault role is that narrow.
+SIGN = "Microsoft.KeyVault/vaults/keys/sign/action"
+READ_KEY = "Microsoft.KeyVault/vaults/keys/read"
+CUSTOM_ROLES = {"sealSigner": [SIGN, READ_KEY], "sealKeyReader": [READ_KEY]}
+# What the seal_threads timer logs for a thread it refuses to seal (function_app.py).
+ALTERED = "Not sealed, altered since its last seal"
 
 
 def declared(kind: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -53,6 +62,14 @@ def declared(kind: str) -> list[tuple[str, str, dict[str, Any]]]:
         for symbol, resource in resources(name).items()
         if resource["type"] == kind
     ]
+
+
+def dotted(value: Any) -> str:
+    """An expression such as `keyVault.outputs.keyUri`, as the parser nests it, in one string."""
+    if isinstance(value, dict) and value.get("operator", {}).get("type") == "property_accessor":
+        operands = value["operator"]["operands"]
+        return f"{dotted(operands['operand_1'])}.{dotted(operands['operand_2'])}"
+    return str(value)
 
 
 def archiver_subscription() -> dict[str, Any]:
@@ -134,7 +151,7 @@ def test_every_signal_the_operations_page_names_has_an_alert_that_pages():
     assert topic["DeadLetteredCount"]["threshold"] == 0
     assert topic["DroppedEventCount"]["threshold"] == 0
     assert topic["DeliveryAttemptFailCount"]["threshold"] == "deliveryFailuresIn30Minutes"
-    assert set(logs) == {"quarantined", "lag"}
+    assert set(logs) == {"quarantined", "lag", "altered"}
     assert '"archive.quarantined"' in logs["quarantined"]["query"]
     assert '"archive.lag"' in logs["lag"]["query"]
     assert logs["lag"]["threshold"] == "lagP95Seconds"
@@ -142,6 +159,25 @@ def test_every_signal_the_operations_page_names_has_an_alert_that_pages():
     pager = '{"operand_1": "pager", "operand_2": "id"}'
     for name in ("topicAlert", "functionFailures", "metricQuery"):
         assert pager in json.dumps(body(found[name])["properties"]["actions"]), name
+
+
+def test_a_thread_altered_since_its_last_seal_pages_at_the_highest_severity():
+    logs = {a["name"]: a for a in _array(template("app/alerts.bicep")["variables"]["logAlerts"])}
+    altered = logs["altered"]
+    rule = body(resources("app/alerts.bicep")["metricQuery"])["properties"]
+    logged = (PROJECT / "function_app.py").read_text(encoding="utf-8")
+
+    assert altered["query"].startswith(f'traces | where message startswith "{ALTERED}"')
+    assert re.search(rf'"{re.escape(ALTERED)}: %s', logged), "the timer logs what is watched"
+    assert (altered["severity"], altered["threshold"]) == (0, 0)
+    assert altered["window"] == "PT1H"  # a trace ingested late is still in the window
+    assert dotted(rule["windowSize"]) == "alert.window"
+    assert rule["criteria"]["allOf"][0]["operator"] == "GreaterThan"
+    assert rule["actions"] == {"actionGroups": [{"operator": _accessor("pager", "id")}]}
+
+
+def _accessor(symbol: str, member: str) -> dict[str, Any]:
+    return {"type": "property_accessor", "operands": {"operand_1": symbol, "operand_2": member}}
 
 
 def test_alerts_mail_the_address_azd_is_given():
@@ -366,24 +402,85 @@ def test_role_ids_are_the_built_in_ones():
     assert template("app/rbac.bicep")["variables"]["roles"]["value"] == ROLE_IDS
 
 
-def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
-    granted = set()
+def granted() -> set[tuple[str, str, str]]:
+    """Every role assignment in infra/: (principal, role, scope). A role is a built-in one
+    of `roles` (roles.X) or a custom role of rbac.bicep (its symbol), by its id either way."""
+    found = set()
     for _, _, assignment in declared("Microsoft.Authorization/roleAssignments"):
-        role = assignment["properties"]["roleDefinitionId"]["function"]["parameters"]
-        role_name = role["resource_name_1"]["operator"]["operands"]["operand_2"]
+        role = assignment["properties"]["roleDefinitionId"]["function"]
+        assert role["type"] == "subscription_resource_id"
+        assert role["parameters"]["resource_type"] == "Microsoft.Authorization/roleDefinitions"
+        role_id = dotted(role["parameters"]["resource_name_1"])
+        named = re.fullmatch(r"roles\.(\w+)|(\w+)\.name", role_id)
+        assert named, role_id
         named_in_guid = assignment["name"]["function"]["parameters"]["extra_string_2"]
-        assert named_in_guid["operator"]["operands"]["operand_2"] == role_name
-        granted.add((assignment["properties"]["principalId"], role_name, assignment["scope"]))
+        assert dotted(named_in_guid) == role_id  # one assignment per principal, role and scope
+        role_name = named[1] or named[2]
+        found.add((assignment["properties"]["principalId"], role_name, assignment["scope"]))
+    return found
 
-    assert granted == {
+
+def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
+    assert granted() == {
         ("appPrincipalId", "storageBlobDataContributor", "archive"),
         ("appPrincipalId", "storageTableDataContributor", "archive"),
         ("appPrincipalId", "storageBlobDataOwner", "host"),
         ("appPrincipalId", "monitoringMetricsPublisher", "appInsights"),
+        ("appPrincipalId", "sealSigner", "sealKey"),
         ("topicPrincipalId", "storageBlobDataContributor", "deadLetters"),
         ("userPrincipalId", "storageBlobDataReader", "archive"),
         ("userPrincipalId", "storageTableDataReader", "archive"),
+        ("userPrincipalId", "sealKeyReader", "sealKey"),
     }
+
+
+def test_the_only_custom_roles_are_the_seal_keys_with_data_actions_on_keys_only():
+    roles = {
+        symbol: role["properties"]
+        for _, symbol, role in declared("Microsoft.Authorization/roleDefinitions")
+    }
+
+    assert {symbol: role["permissions"] for symbol, role in roles.items()} == {
+        symbol: [{"actions": [], "notActions": [], "dataActions": actions, "notDataActions": []}]
+        for symbol, actions in CUSTOM_ROLES.items()
+    }
+    assert set(roles) == set(resources("app/rbac.bicep")) & set(roles)
+    for role in roles.values():
+        assert role["type"] == "CustomRole"
+        [scope] = role["assignableScopes"]
+        assert dotted(scope).endswith(".id")
+        assert '"resource_group"' in json.dumps(scope)  # resourceGroup().id: this group only
+        # Role names are unique in a tenant, so each carries a hash of its group's id.
+        assert role["roleName"].endswith(" ${uniqueString(resourceGroup().id)}")
+
+
+def test_the_app_may_only_sign_with_the_seal_key_and_read_it_nothing_else_in_the_vault():
+    rbac = template("app/rbac.bicep")["resources"]
+    key, vault = rbac["sealKey"], rbac["vault"]
+    in_vault = {(who, role) for who, role, scope in granted() if scope in {"sealKey", "vault"}}
+    wired = template("main.bicep")["modules"]["rbac"]["config"]["params"]
+
+    assert in_vault == {("appPrincipalId", "sealSigner"), ("userPrincipalId", "sealKeyReader")}
+    assert CUSTOM_ROLES["sealSigner"] == [SIGN, READ_KEY]
+    assert (key["existing"], key["config"]) == (True, {"parent": "vault", "name": "sealKeyName"})
+    assert (vault["existing"], vault["config"]) == (True, {"name": "vaultName"})
+    assert dotted(wired["sealKeyName"]) == "keyVault.outputs.keyName"
+    assert dotted(wired["vaultName"]) == "keyVault.outputs.vaultName"
+    assert body(resources("app/rbac.bicep")["appSealKey"])["properties"]["principalType"] == (
+        "ServicePrincipal"
+    )
+
+
+def test_the_person_who_ran_azd_may_only_read_the_seal_key_and_only_when_named():
+    user = resources("app/rbac.bicep")["userSealKey"]
+    condition = user["config"]["condition"]["operator"]
+
+    assert CUSTOM_ROLES["sealKeyReader"] == [READ_KEY]
+    assert condition["type"] == "not"
+    assert condition["operands"]["bool_value"]["function"]["parameters"] == {
+        "item_to_test": "userPrincipalId"
+    }
+    assert body(user)["properties"]["principalType"] == "userPrincipalType"
 
 
 def test_the_topic_may_write_only_to_the_dead_letter_container():
@@ -392,6 +489,63 @@ def test_the_topic_may_write_only_to_the_dead_letter_container():
     assert dead_letters["existing"]
     assert dead_letters["config"]["name"] == "deadLetterContainerName"
     assert dead_letters["config"]["parent"] == "archiveBlobs"
+
+
+# --- the seal key ----------------------------------------------------------------------
+
+
+def test_the_only_vault_authorizes_by_rbac_and_cannot_be_purged():
+    [(name, symbol, vault)] = declared("Microsoft.KeyVault/vaults")
+    properties = vault["properties"]
+
+    assert (name, symbol) == ("app/keyvault.bicep", "vault")
+    assert properties["enableRbacAuthorization"] is True
+    assert properties["accessPolicies"] == []
+    assert properties["enableSoftDelete"] is True
+    assert properties["enablePurgeProtection"] is True
+    assert properties["softDeleteRetentionInDays"] == "softDeleteRetentionInDays"
+    assert default("app/keyvault.bicep", "softDeleteRetentionInDays") == 90
+    assert not any(properties[f"enabledFor{use}"] for use in ("Deployment", "DiskEncryption"))
+    assert properties["enabledForTemplateDeployment"] is False
+
+
+def test_the_seal_key_is_ec_p256_allowed_to_sign_and_rotated_before_it_expires():
+    [(name, symbol, key)] = declared("Microsoft.KeyVault/vaults/keys")
+    properties = key["properties"]
+    policy = properties["rotationPolicy"]
+
+    assert (name, symbol, key["parent"]) == ("app/keyvault.bicep", "sealKey", "vault")
+    assert (properties["kty"], properties["curveName"]) == ("EC", "P-256")
+    assert properties["keyOps"] == ["sign", "verify"]
+    assert properties["attributes"]["enabled"] is True
+    assert policy["attributes"]["expiryTime"] == "P2Y"
+    assert policy["lifetimeActions"] == [
+        {"trigger": {"timeAfterCreate": "P1Y"}, "action": {"type": "rotate"}}
+    ]
+
+
+def test_the_vaults_audit_log_goes_to_the_workspace():
+    audit = body(resources("app/keyvault.bicep")["audit"])
+    wired = template("main.bicep")["modules"]["keyVault"]["config"]["params"]
+
+    assert audit["scope"] == "vault"
+    assert audit["properties"]["logs"] == [{"categoryGroup": "audit", "enabled": True}]
+    assert dotted(wired["workspaceId"]) == "monitoring.outputs.workspaceId"
+
+
+def test_archive_seal_key_is_the_seal_keys_uri_without_a_version():
+    outputs = template("app/keyvault.bicep")["outputs"]
+    main = template("main.bicep")
+    wired = main["modules"]["functions"]["config"]["params"]
+
+    assert app_settings()["ARCHIVE_SEAL_KEY"] == "sealKeyUri"
+    assert dotted(wired["sealKeyUri"]) == "keyVault.outputs.keyUri"
+    assert dotted(outputs["keyUri"]["value"]) == "sealKey.properties.keyUri"
+    assert dotted(main["outputs"]["ARCHIVE_SEAL_KEY_VAULT_NAME"]["value"]) == (
+        "keyVault.outputs.vaultName"
+    )
+    assert dotted(main["outputs"]["ARCHIVE_SEAL_KEY_NAME"]["value"]) == "keyVault.outputs.keyName"
+    assert dotted(outputs["keyName"]["value"]) == "sealKey.name"
 
 
 # --- the Function App ------------------------------------------------------------------
@@ -405,10 +559,7 @@ def app_settings() -> dict[str, Any]:
 
 
 def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads():
-    settings_source = "".join(
-        path.read_text(encoding="utf-8")
-        for path in (PROJECT / "archiver" / "core").glob("*settings.py")
-    )
+    settings_source = "".join(path.read_text(encoding="utf-8") for path in SETTINGS_MODULES)
     read_by_code = set(re.findall(r'"(ARCHIVE_[A-Za-z_]+)"', settings_source))
     archive_settings = {name for name in app_settings() if name.startswith("ARCHIVE_")}
 
@@ -427,6 +578,7 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_WEBHOOK_AUTH",
         "ARCHIVE_ENTRA_TENANT_ID",
         "ARCHIVE_ENTRA_AUDIENCE",
+        "ARCHIVE_SEAL_KEY",
     }
     assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
     acs_settings = {name for name in app_settings() if name.startswith("ACS_")}
@@ -452,6 +604,7 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "webhookAuth": "key",
         "entraTenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
         "entraAudience": "",
+        "sealKeyUri": "https://kv-x.vault.azure.net/keys/archive-seal",
     }
     values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 
@@ -474,6 +627,9 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
     assert not settings.topic_allowed("/subscriptions/s/other")
     assert settings.access.read_auth == settings.access.webhook_auth == "key"  # the default
     assert (entra.access.read_auth, entra.access.tenant_id) == ("entra", example["entraTenantId"])
+    assert settings.seal_key is not None
+    assert settings.seal_key.key_vault_uri == example["sealKeyUri"]
+    assert settings.seal_key.pem is None  # signed inside Key Vault: no private key here
 
 
 def _named(value: Any) -> str:

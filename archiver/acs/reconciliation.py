@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from archiver.acs.completeness import Gaps, Listing
+from archiver.acs.completeness import Listing
 from archiver.acs.listing import (
     Listed,
     ListedThread,
@@ -35,6 +35,7 @@ from archiver.acs.listing import (
     removed,
     thread_facts,
 )
+from archiver.acs.reports import Reconciled, record_run
 from archiver.acs.spool import Spool
 from archiver.capture.archive import Archive
 from archiver.capture.report import Outcome
@@ -42,8 +43,10 @@ from archiver.core.errors import AcsDenied, ThreadNotInAcs
 from archiver.core.fields import format_timestamp
 from archiver.core.keys import decode_key
 from archiver.core.layout import MESSAGES_PREFIX, message_blob_name
+from archiver.core.principals import TIMER, Principal
 from archiver.core.records import Action, MessageVersion, Party, Quarantined
 from archiver.core.threads import Patch, ThreadRow
+from archiver.governance.trail import AuditTrail
 from archiver.retrieval.export import Export, transcript
 from archiver.retrieval.formats import Format, Heading, Section, render
 from archiver.retrieval.readback import key_of
@@ -75,25 +78,6 @@ class Chat(Protocol):
 ChatOpener = Callable[[], AbstractAsyncContextManager[Chat]]
 
 
-@dataclass
-class Reconciled:
-    """What archiving one thread did."""
-
-    thread_id: str
-    source: str = "acs"  # where the transcript came from: "acs" or "archive"
-    listed: int = 0  # user messages ACS showed
-    system: int = 0  # system messages ACS showed (thread changes)
-    repaired: list[str] = field(default_factory=list)  # "{messageId} v{version} {action}"
-    present: int = 0  # versions ACS showed that the archive already held
-    unrecoverable: int = 0  # edited or deleted messages of which no earlier version exists
-    quarantined: int = 0
-    transcripts: tuple[str, ...] = ()
-    note: str | None = None
-    refused: str | None = None  # why ACS would not let the thread be archived
-    complete: bool | None = None  # the archive held every message ACS showed (None: not checked)
-    gaps: Gaps | None = None  # what it lacked, by sequenceId (archiver.acs.completeness)
-
-
 class Reconciler:
     """Archives finished threads from ACS into the archive and transcripts/."""
 
@@ -104,19 +88,26 @@ class Reconciler:
         chat: ChatOpener,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        trail: AuditTrail | None = None,
     ) -> None:
         self._storage = storage
         self._archive = archive
         self._chat = chat
         self._clock = clock
+        self._trail = trail
 
-    async def thread(self, thread_id: str) -> Reconciled:
+    async def thread(self, thread_id: str, principal: Principal = TIMER) -> Reconciled:
         """Archive one thread; raise AcsDenied or AcsUnavailable, or ThreadNotInAcs when
         neither ACS nor the archive holds it."""
         async with self._chat() as chat:
-            return await self._one(chat, thread_id)
+            return await self._audited(await self._one(chat, thread_id), principal)
 
-    async def inactive(self, days: int) -> AsyncIterator[Reconciled]:
+    async def _audited(self, report: Reconciled, principal: Principal) -> Reconciled:
+        if self._trail is not None:
+            await record_run(self._trail, report, principal)
+        return report
+
+    async def inactive(self, days: int, principal: Principal = TIMER) -> AsyncIterator[Reconciled]:
         """Archive the threads without activity for `days` whose activity no transcript
         covers yet, least recently active first, at most MAX_THREADS_PER_RUN. A thread
         ACS refuses is reported (`refused`) and skipped; AcsUnavailable ends the run."""
@@ -128,9 +119,10 @@ class Reconciler:
         async with self._chat() as chat:
             for row in candidates[:MAX_THREADS_PER_RUN]:
                 try:
-                    yield await self._one(chat, row.thread_id)
+                    report = await self._one(chat, row.thread_id)
                 except (AcsDenied, ThreadNotInAcs) as refused:
-                    yield Reconciled(row.thread_id, source="none", refused=str(refused))
+                    report = Reconciled(row.thread_id, source="none", refused=str(refused))
+                yield await self._audited(report, principal)
 
     async def _one(self, chat: Chat, thread_id: str) -> Reconciled:
         thread_key = key_of(thread_id)

@@ -17,7 +17,7 @@ from typing import Any
 
 from archiver.bootstrap import build
 from archiver.cli.exits import Exit
-from archiver.cli.options import load_settings, settings_option
+from archiver.cli.options import cli_principal, load_settings, settings_option
 from archiver.cli.progress import ProgressBar
 from archiver.core.errors import (
     AcsDenied,
@@ -79,7 +79,7 @@ def _identity_parser(commands: Any) -> None:
 
 
 def _archive_thread(arguments: argparse.Namespace) -> int:
-    from archiver.acs.reconciliation import Reconciled
+    from archiver.acs.reports import Reconciled
 
     settings = load_settings(arguments.settings)
     services = build(settings)
@@ -89,10 +89,11 @@ def _archive_thread(arguments: argparse.Namespace) -> int:
     async def run() -> None:
         try:
             reconciler = services.reconciler
+            principal = cli_principal(settings)
             if arguments.thread:
                 for thread_id in arguments.thread:
                     try:
-                        reports.append(await reconciler.thread(thread_id))
+                        reports.append(await reconciler.thread(thread_id, principal))
                     except (AcsDenied, ThreadNotInAcs) as exc:
                         failures[thread_id] = exc
             else:
@@ -100,7 +101,7 @@ def _archive_thread(arguments: argparse.Namespace) -> int:
                 bar = ProgressBar(
                     None, label="archived", unit="threads", enabled=not arguments.json
                 )
-                async for report in reconciler.inactive(days):
+                async for report in reconciler.inactive(days, principal):
                     reports.append(report)
                     bar.advance(1)
                 bar.finish()

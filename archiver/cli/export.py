@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver.bootstrap import build
+from archiver.bootstrap import Services, build
 from archiver.cli.exits import Exit
-from archiver.cli.options import load_settings, moment, settings_option
+from archiver.cli.options import cli_principal, load_settings, moment, settings_option
 from archiver.cli.progress import ProgressBar
 from archiver.core.errors import InvalidQuery
 from archiver.retrieval.export import Export, blob_name, to_blob, to_file, to_stream, transcript
@@ -107,6 +107,8 @@ def _export(arguments: argparse.Namespace) -> int:
 
     async def run() -> str | None:
         try:
+            where = name or (str(arguments.output) if arguments.output else "stdout")
+            await _audited(services, export.threads, where, arguments.format)
             chunks = await transcript(services.storage, export, progress=progress)
             if name is not None:
                 await to_blob(services.storage, chunks, name, export.form)
@@ -139,6 +141,8 @@ def _rsmf(arguments: argparse.Namespace, window: Window) -> int:
 
     async def run() -> list[str]:
         try:
+            where = name or str(arguments.output)
+            await _audited(services, tuple(arguments.thread), where, RSMF)
             files = await rsmf_files(
                 services.storage,
                 arguments.thread[0],
@@ -154,3 +158,17 @@ def _rsmf(arguments: argparse.Namespace, window: Window) -> int:
     for written in asyncio.run(run()):
         print(f"Wrote {written}", file=sys.stderr)
     return Exit.OK
+
+
+async def _audited(services: Services, threads: tuple[str, ...], where: str, form: str) -> None:
+    """Record the export before anything is written: no record, no export."""
+    target: dict[str, object] = {"file": where}
+    if len(threads) == 1:
+        target["threadId"] = threads[0]
+    await services.trail.record(
+        "export",
+        cli_principal(services.settings),
+        outcome="allowed",
+        target=target,
+        details={"threads": list(threads) or "all", "format": form},
+    )

@@ -14,13 +14,14 @@ import sys
 from collections.abc import Sequence
 
 from archiver.bootstrap import quiet_sdk_logging
-from archiver.cli import acs, export, local, replay, seals, simulation, verify
+from archiver.cli import acs, export, governance, local, replay, seals, simulation, verify
 from archiver.cli.exits import Exit
 from archiver.core.errors import (
     AcsUnavailable,
     AlreadyStored,
     ArchiverError,
     ConfigurationError,
+    OnHold,
     RequestRejected,
     StorageError,
     ThreadNotInAcs,
@@ -35,6 +36,7 @@ _EXITS: tuple[tuple[type[ArchiverError], Exit, str], ...] = (
     (UnknownThread, Exit.NOT_FOUND, ""),
     (ThreadNotInAcs, Exit.NOT_FOUND, ""),
     (UnknownContainer, Exit.NOT_FOUND, ""),
+    (OnHold, Exit.PROBLEM, ""),
     (AcsUnavailable, Exit.UNAVAILABLE, ""),
     (StorageError, Exit.UNAVAILABLE, " (is storage reachable? see ARCHIVE_STORAGE)"),
 )
@@ -85,6 +87,6 @@ def _parser() -> argparse.ArgumentParser:
         "or setting; 3 not found; 4 storage or ACS unavailable (run again later).",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_CommandParser)
-    for group in (local, export, replay, acs, simulation, seals, verify):
+    for group in (local, export, replay, acs, simulation, seals, governance, verify):
         group.add_commands(commands)
     return parser

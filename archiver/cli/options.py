@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import jwt
 
 from archiver.core.fields import parse_timestamp
+from archiver.core.principals import Principal
 from archiver.core.settings import Settings, read_local_settings
 
 
@@ -45,3 +50,27 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def cli_principal(settings: Settings) -> Principal:
+    """Who a command runs as, for the audit trail: the Azure identity it signs in to
+    storage with (its object id and name from the token, read for naming only), or the
+    local user when storage is reached with a connection string."""
+    if settings.storage.connection_string is not None:
+        return Principal(kind="local", name=getpass.getuser())
+    from azure.core.exceptions import AzureError
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    client_id = settings.storage.client_id
+    credential: Any = (
+        ManagedIdentityCredential(client_id=client_id) if client_id else DefaultAzureCredential()
+    )
+    try:
+        token = credential.get_token("https://storage.azure.com/.default").token
+    except AzureError:  # no token here means storage refuses the command anyway
+        return Principal(kind="cli", name=getpass.getuser())
+    finally:
+        credential.close()
+    claims = jwt.decode(token, options={"verify_signature": False})  # naming only
+    name = claims.get("upn") or claims.get("preferred_username") or claims.get("name")
+    return Principal(kind="cli", object_id=claims.get("oid"), app_id=claims.get("appid"), name=name)

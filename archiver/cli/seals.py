@@ -16,7 +16,7 @@ from typing import Any
 
 from archiver.bootstrap import build
 from archiver.cli.exits import Exit
-from archiver.cli.options import load_settings, settings_option
+from archiver.cli.options import cli_principal, load_settings, settings_option
 from archiver.core.errors import ConfigurationError
 from archiver.core.signatures import PublicKey, public_key_from_pem
 from archiver.retrieval.evidence import Proof, check_transcript
@@ -80,9 +80,10 @@ def _seal(arguments: argparse.Namespace) -> int:
     async def run() -> list[Sealing]:
         try:
             sealer = services.sealer
+            principal = cli_principal(services.settings)
             if arguments.all:
-                return [result async for result in _shown(sealer.seal_all())]
-            return [await sealer.seal(thread_id) for thread_id in arguments.thread]
+                return [result async for result in _shown(sealer.seal_all(principal))]
+            return [await sealer.seal(thread_id, principal) for thread_id in arguments.thread]
         finally:
             await services.close()
 

@@ -25,6 +25,7 @@
     + AlreadyStored         a create-only write found the name taken (a duplicate)
     + ConcurrentUpdate      an ETag-conditional write lost a race; read again and retry
     + NotFound              a blob or row that was asked for does not exist
+    + Immutable             a delete refused by an immutability policy or legal hold
     + StorageUnavailable    storage failed or did not answer in time             -> 503
 
 Azure SDK exceptions are translated into this tree at the adapter edges only
@@ -143,3 +144,7 @@ class NotFound(StorageError):
 
 class StorageUnavailable(StorageError):
     """Storage failed, refused, or did not answer in time; retrying later may work."""
+
+
+class Immutable(StorageError):
+    """Storage refused to delete a blob: an immutability policy or legal hold keeps it."""

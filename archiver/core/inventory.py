@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from archiver.core.audit import is_audit_name
 from archiver.core.keys import decode_key
 from archiver.core.layout import (
     MESSAGES_PREFIX,
@@ -77,7 +78,14 @@ class SealBlob:
     name: str
 
 
-Entry = MessageBlob | ThreadBlob | QuarantineBlob | TranscriptBlob | SealBlob
+@dataclass(frozen=True, kw_only=True)
+class AuditBlob:
+    """A record of the access audit trail (archiver.core.audit)."""
+
+    name: str
+
+
+Entry = MessageBlob | ThreadBlob | QuarantineBlob | TranscriptBlob | SealBlob | AuditBlob
 
 
 def entry(name: str) -> Entry | None:
@@ -112,4 +120,6 @@ def _entry(name: str) -> Entry | None:
         return TranscriptBlob(name=name)
     if _SEAL.match(name):
         return SealBlob(name=name)
+    if is_audit_name(name):
+        return AuditBlob(name=name)
     return None

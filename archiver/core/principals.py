@@ -18,7 +18,7 @@ ADMIN_ROLE = "Archive.Admin"
 class Principal:
     """Who made a request, as far as its credential proves."""
 
-    kind: str  # "entra", "function-key", "event-grid", "cli", "local", "timer"
+    kind: str  # "entra", "function-key", "event-grid", "cli", "local", "timer", "app"
     object_id: str | None = None  # the token's `oid`
     app_id: str | None = None  # the token's `appid` or `azp`
     name: str | None = None  # the token's `name`, `upn` or `preferred_username`
@@ -39,7 +39,8 @@ class Principal:
 
 
 # Who may do anything: whoever holds the function key (today's access model, the
-# default), and the app's own timers and commands run by an operator.
-TRUSTED_KINDS = frozenset({"function-key", "cli", "local", "timer"})
+# default), and the app's own timers, triggers and commands run by an operator.
+TRUSTED_KINDS = frozenset({"function-key", "cli", "local", "timer", "app"})
 FUNCTION_KEY = Principal(kind="function-key")
 TIMER = Principal(kind="timer")
+APP = Principal(kind="app")  # the app acting on an event (a dead letter to replay)

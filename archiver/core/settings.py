@@ -25,6 +25,7 @@ DEFAULT_CONTAINER = "chat-archive"
 DEFAULT_DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
 DEFAULT_MESSAGES_TABLE = "ChatMessages"
 DEFAULT_THREADS_TABLE = "ChatThreads"
+DEFAULT_HOLDS_TABLE = "ChatHolds"
 # Event Grid caps a delivery at 1 MB of events; the margin covers envelopes and
 # pretty-printing, so a legal batch is never refused.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024 + 128 * 1024
@@ -66,6 +67,7 @@ class Settings:
     dead_letter_container: str = DEFAULT_DEAD_LETTER_CONTAINER
     messages_table: str = DEFAULT_MESSAGES_TABLE
     threads_table: str = DEFAULT_THREADS_TABLE
+    holds_table: str = DEFAULT_HOLDS_TABLE
     allowed_topics: frozenset[str] = frozenset()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     allowed_rate: str = "*"
@@ -80,6 +82,8 @@ class Settings:
     application_insights_client_id: str | None = None
     seal_key: SealKey | None = None  # ARCHIVE_SEAL_KEY: what seals are signed with
     access: AccessSettings = AccessSettings()  # ARCHIVE_READ_AUTH, ARCHIVE_WEBHOOK_AUTH, ...
+    retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
+    blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -114,6 +118,13 @@ class Settings:
                 _TABLE_NAME,
                 "3-63 letters and digits, starting with a letter",
             ),
+            holds_table=_matching(
+                values,
+                "ARCHIVE_HOLDS_TABLE",
+                DEFAULT_HOLDS_TABLE,
+                _TABLE_NAME,
+                "3-63 letters and digits, starting with a letter",
+            ),
             allowed_topics=_topics(values.get("ARCHIVE_ALLOWED_TOPICS", "")),
             max_body_bytes=_number(
                 values, "ARCHIVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int, minimum=1024
@@ -139,6 +150,8 @@ class Settings:
             ),
             seal_key=read_seal_key(values),
             access=read_access(values),
+            retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
+            blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
         )
 
     def topic_allowed(self, topic: str | None) -> bool:

@@ -23,6 +23,7 @@ from archiver.capture.turns import Turns
 from archiver.core.errors import AlreadyStored, DamagedArchive, NotFound
 from archiver.core.keys import encode_key
 from archiver.core.layout import content_sha256
+from archiver.core.principals import TIMER, Principal
 from archiver.core.seals import (
     Seal,
     altered_since,
@@ -34,6 +35,7 @@ from archiver.core.seals import (
 )
 from archiver.core.signatures import PublicKey, Signer, public_key_from_pem
 from archiver.core.threads import Patch, ThreadRow
+from archiver.governance.trail import AuditTrail
 from archiver.sealing.holdings import covered, holdings
 from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage
@@ -59,16 +61,34 @@ class Sealer:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         concurrency: int = 8,
+        trail: AuditTrail | None = None,
     ) -> None:
         self._storage = storage
+        self._trail = trail
         self._signer = signer
         self._clock = clock
         self._limit = asyncio.Semaphore(concurrency)
         self._rows = ThreadRows(storage, ledger=Ledger(), limit=self._limit, turns=Turns())
         self._published = False
 
-    async def seal(self, thread_id: str) -> Sealing:
-        """Seal the thread as it is now (see the module's rules)."""
+    async def seal(self, thread_id: str, principal: Principal = TIMER) -> Sealing:
+        """Seal the thread as it is now (see the module's rules); a seal written or a
+        thread refused is recorded in the audit trail."""
+        result = await self._seal(thread_id)
+        if self._trail is not None and not result.unchanged:
+            details: dict[str, object] = {"refused": list(result.refused)}
+            if result.seal is not None:
+                details = {"seal": result.seal.name, "rootHash": result.seal.root_hash}
+            await self._trail.record(
+                "seal",
+                principal,
+                outcome="done" if result.seal is not None else "refused",
+                target={"threadId": thread_id},
+                details=details,
+            )
+        return result
+
+    async def _seal(self, thread_id: str) -> Sealing:
         thread_key = encode_key(thread_id, field="threadId")
         held = await holdings(self._storage, thread_key)
         blobs = await covered(self._storage, held.blobs)
@@ -111,12 +131,12 @@ class Sealer:
         await self._rows.join(Patch(row))
         return Sealing(thread_id=thread_id, seal=seal)
 
-    async def seal_all(self) -> AsyncIterator[Sealing]:
+    async def seal_all(self, principal: Principal = TIMER) -> AsyncIterator[Sealing]:
         """Seal every thread the archive holds, a few at a time, in order."""
         pending: list[asyncio.Task[Sealing]] = []
         try:
             async for thread_id in thread_ids(self._storage):
-                pending.append(asyncio.ensure_future(self.seal(thread_id)))
+                pending.append(asyncio.ensure_future(self.seal(thread_id, principal)))
                 if len(pending) >= 8:
                     yield await pending.pop(0)
             while pending:

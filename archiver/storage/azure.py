@@ -16,9 +16,10 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 
-from archiver.core.settings import Settings
+from archiver.core.settings import DEFAULT_HOLDS_TABLE, Settings
 from archiver.storage.blobs import AzureBlobArchive, AzureDeadLetters
 from archiver.storage.clients import clients
+from archiver.storage.holdtable import AzureHoldTable
 from archiver.storage.tables import AzureMessageTable, AzureThreadTable
 from archiver.storage.translation import translated
 
@@ -34,6 +35,7 @@ class AzureStorage:
         container: str,
         messages_table: str,
         threads_table: str,
+        holds_table: str = DEFAULT_HOLDS_TABLE,
         credential: Any = None,
     ) -> None:
         self._blob_service = blob_service
@@ -44,6 +46,8 @@ class AzureStorage:
         self._messages = AzureMessageTable(table_service.get_table_client(messages_table))
         self._threads_name = threads_table
         self._threads = AzureThreadTable(table_service.get_table_client(threads_table))
+        self._holds_name = holds_table
+        self._holds = AzureHoldTable(table_service.get_table_client(holds_table))
         self._credential = credential
 
     @classmethod
@@ -62,6 +66,7 @@ class AzureStorage:
             container=settings.container,
             messages_table=settings.messages_table,
             threads_table=settings.threads_table,
+            holds_table=settings.holds_table,
             credential=credential,
         )
 
@@ -84,6 +89,11 @@ class AzureStorage:
         """The thread table."""
         return self._threads
 
+    @property
+    def holds(self) -> AzureHoldTable:
+        """The legal-hold table."""
+        return self._holds
+
     async def prepare(self) -> None:
         """Create the container and tables when missing; safe to call again."""
         with translated("creating the archive container and tables"):
@@ -91,6 +101,7 @@ class AzureStorage:
                 await self._container.create_container()
             await self._table_service.create_table_if_not_exists(self._messages_name)
             await self._table_service.create_table_if_not_exists(self._threads_name)
+            await self._table_service.create_table_if_not_exists(self._holds_name)
 
     async def ping(self) -> None:
         """Return when both services answer; raise StorageUnavailable otherwise."""

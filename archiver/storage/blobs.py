@@ -9,11 +9,16 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
 from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobPrefix, ContainerClient
 
-from archiver.core.errors import AlreadyStored, NotFound
+from archiver.core.errors import AlreadyStored, Immutable, NotFound
 from archiver.core.layout import SHA256_METADATA, content_sha256
 from archiver.storage.ports import StoredBlob
 from archiver.storage.translation import translated
@@ -102,6 +107,26 @@ class AzureBlobArchive:
         found = (properties.metadata or {}).get(SHA256_METADATA)
         return found if isinstance(found, str) else None
 
+    async def delete(self, name: str) -> None:
+        """Delete a blob and its snapshots (one already gone is fine); raise Immutable
+        when an immutability policy or legal hold keeps it."""
+        with translated(f"deleting blob {name}"):
+            try:
+                await self._container.delete_blob(name, delete_snapshots="include")
+            except ResourceNotFoundError:
+                return
+            except HttpResponseError as exc:
+                code = getattr(exc, "error_code", None)  # set by the storage SDK's errors
+                if code in _IMMUTABLE_CODES:
+                    raise Immutable(f"{name} is kept by {code}") from exc
+                raise
+
+    async def set_legal_hold(self, name: str, held: bool) -> None:
+        """Set or clear the blob's legal-hold flag (needs version-level immutability on
+        the account; Azurite has none)."""
+        with translated(f"setting the legal hold of blob {name}"):
+            await self._container.get_blob_client(name).set_legal_hold(held)
+
     async def prefixes(self, prefix: str) -> AsyncIterator[str]:
         """Yield the folders directly under `prefix`, in order."""
         with translated(f"listing folders under {prefix!r}"):
@@ -129,6 +154,9 @@ class AzureBlobArchive:
                     yield blob.name
             except ResourceNotFoundError:
                 return  # no container yet: an archive nothing was written to is empty
+
+
+_IMMUTABLE_CODES = frozenset({"BlobImmutableDueToPolicy", "BlobImmutableDueToLegalHold"})
 
 
 async def _blocks(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:

@@ -12,13 +12,15 @@ import binascii
 import itertools
 import json
 from collections.abc import AsyncIterator, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from archiver.core.errors import ConcurrentUpdate, InvalidQuery, RowConflict
+from archiver.core.holds import HoldRow
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite, check
 from archiver.storage.memoryblobs import MemoryBlobArchive, MemoryDeadLetters
-from archiver.storage.ports import Current, Known, Page, Window
+from archiver.storage.ports import Current, Known, KnownHold, Page, Window
 
 
 class MemoryMessageTable:
@@ -85,6 +87,11 @@ class MemoryMessageTable:
         found = self.rows.get((thread_key, message_key))
         return None if found is None else found[0]
 
+    async def delete(self, thread_key: str, message_key: str) -> None:
+        """Delete a row (one already gone is fine)."""
+        await asyncio.sleep(0)
+        self.rows.pop((thread_key, message_key), None)
+
     async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         """Yield every row, or one thread's, in key order."""
         await asyncio.sleep(0)
@@ -125,45 +132,80 @@ def _after(token: str | None) -> str | None:
     return after
 
 
-class MemoryThreadTable:
-    """Thread rows in a dict, each with an ETag that changes on every write."""
+class _Keyed(Protocol):
+    @property
+    def thread_key(self) -> str: ...
+
+
+_Row = TypeVar("_Row", bound=_Keyed)
+
+
+class _PerThreadTable(Generic[_Row]):
+    """One row per thread in a dict, each with an ETag that changes on every write."""
+
+    what = "row"
 
     def __init__(self) -> None:
-        self.rows: dict[str, tuple[ThreadRow, str]] = {}
+        self.rows: dict[str, tuple[_Row, str]] = {}
         self._etags = itertools.count(1)
 
-    async def get(self, thread_key: str) -> Known | None:
-        """Return the row and its ETag, or None when there is no row."""
+    async def _found(self, thread_key: str) -> tuple[_Row, str] | None:
         await asyncio.sleep(0)
-        found = self.rows.get(thread_key)
-        return None if found is None else Known(*found)
+        return self.rows.get(thread_key)
 
-    async def insert(self, row: ThreadRow) -> str:
+    async def insert(self, row: _Row) -> str:
         """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
         await asyncio.sleep(0)
         if row.thread_key in self.rows:
-            raise ConcurrentUpdate(f"thread row {row.thread_key} already exists")
+            raise ConcurrentUpdate(f"{self.what} {row.thread_key} already exists")
         self.rows[row.thread_key] = (row, etag := self._etag())
         return etag
 
-    async def replace(self, row: ThreadRow, *, etag: str) -> str:
+    async def replace(self, row: _Row, *, etag: str) -> str:
         """Replace the row if it still has `etag` and return the new ETag; raise
         ConcurrentUpdate otherwise."""
         await asyncio.sleep(0)
         found = self.rows.get(row.thread_key)
         if found is None or found[1] != etag:
-            raise ConcurrentUpdate(f"thread row {row.thread_key} changed")
+            raise ConcurrentUpdate(f"{self.what} {row.thread_key} changed")
         self.rows[row.thread_key] = (row, new := self._etag())
         return new
 
-    async def scan(self) -> AsyncIterator[ThreadRow]:
-        """Yield every thread row, in key order."""
+    async def scan(self) -> AsyncIterator[_Row]:
+        """Yield every row, in key order."""
         await asyncio.sleep(0)
         for key in sorted(self.rows):
             yield self.rows[key][0]
 
+    async def delete(self, thread_key: str) -> None:
+        """Delete a thread's row (one already gone is fine)."""
+        await asyncio.sleep(0)
+        self.rows.pop(thread_key, None)
+
     def _etag(self) -> str:
         return f'W/"t{next(self._etags)}"'
+
+
+class MemoryThreadTable(_PerThreadTable[ThreadRow]):
+    """Thread rows in a dict."""
+
+    what = "thread row"
+
+    async def get(self, thread_key: str) -> Known | None:
+        """Return the row and its ETag, or None when there is no row."""
+        found = await self._found(thread_key)
+        return None if found is None else Known(*found)
+
+
+class MemoryHoldTable(_PerThreadTable[HoldRow]):
+    """Hold rows in a dict."""
+
+    what = "hold row"
+
+    async def get(self, thread_key: str) -> KnownHold | None:
+        """Return the row and its ETag, or None when there is no row."""
+        found = await self._found(thread_key)
+        return None if found is None else KnownHold(*found)
 
 
 class MemoryStorage:
@@ -173,6 +215,7 @@ class MemoryStorage:
         self._blobs = MemoryBlobArchive()
         self._messages = MemoryMessageTable()
         self._threads = MemoryThreadTable()
+        self._holds = MemoryHoldTable()
         self.boxes: dict[str, MemoryDeadLetters] = {}
 
     def dead_letters(self, container: str) -> MemoryDeadLetters:
@@ -193,6 +236,11 @@ class MemoryStorage:
     def threads(self) -> MemoryThreadTable:
         """The thread table."""
         return self._threads
+
+    @property
+    def holds(self) -> MemoryHoldTable:
+        """The legal-hold table."""
+        return self._holds
 
     async def prepare(self) -> None:
         """Nothing to create in memory."""

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 
-from archiver.core.errors import AlreadyStored, NotFound
+from archiver.core.errors import AlreadyStored, Immutable, NotFound
 from archiver.core.layout import content_sha256
 from archiver.storage.ports import StoredBlob
 
@@ -23,6 +23,7 @@ class MemoryBlobArchive:
         self.contents: dict[str, bytes] = {}
         self.recorded: dict[str, str | None] = {}  # name -> the SHA-256 written with it
         self.created: dict[str, datetime] = {}
+        self.legal_holds: set[str] = set()  # names whose legal-hold flag is set
 
     async def create(self, name: str, content: bytes) -> str:
         """Store `content` under `name` and return its SHA-256; raise AlreadyStored if
@@ -62,6 +63,23 @@ class MemoryBlobArchive:
         if name not in self.contents:
             raise NotFound(name)
         return self.recorded.get(name)
+
+    async def delete(self, name: str) -> None:
+        """Delete a blob (one already gone is fine); raise Immutable for a blob whose
+        legal-hold flag is set, as Azure does."""
+        await asyncio.sleep(0)
+        if name in self.legal_holds:
+            raise Immutable(f"{name} is kept by BlobImmutableDueToLegalHold")
+        self.contents.pop(name, None)
+        self.recorded.pop(name, None)
+        self.created.pop(name, None)
+
+    async def set_legal_hold(self, name: str, held: bool) -> None:
+        """Set or clear the blob's legal-hold flag; raise NotFound without the blob."""
+        await asyncio.sleep(0)
+        if name not in self.contents:
+            raise NotFound(name)
+        (self.legal_holds.add if held else self.legal_holds.discard)(name)
 
     async def prefixes(self, prefix: str) -> AsyncIterator[str]:
         """Yield the folders directly under `prefix`, in order."""

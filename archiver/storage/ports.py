@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from archiver.core.holds import HoldRow
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite
@@ -89,6 +90,13 @@ class BlobArchive(Protocol):
         """The SHA-256 recorded when `name` was written (None if none was); raise
         NotFound if there is no such blob."""
 
+    async def delete(self, name: str) -> None:
+        """Delete a blob (one already gone is fine); raise Immutable when an
+        immutability policy or legal hold keeps it."""
+
+    async def set_legal_hold(self, name: str, held: bool) -> None:
+        """Set or clear a blob's legal-hold flag (version-level immutability only)."""
+
     def prefixes(self, prefix: str) -> AsyncIterator[str]:
         """Yield the distinct `prefix` + segment + "/" that names under `prefix` begin
         with, in order (the folders directly under `prefix`)."""
@@ -121,6 +129,9 @@ class MessageTable(Protocol):
 
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""
+
+    async def delete(self, thread_key: str, message_key: str) -> None:
+        """Delete a row (one already gone is fine)."""
 
     def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         """Yield every row, or one thread's, in key order; none before any write."""
@@ -157,6 +168,33 @@ class ThreadTable(Protocol):
     def scan(self) -> AsyncIterator[ThreadRow]:
         """Yield every thread row, in key order; none before any write."""
 
+    async def delete(self, thread_key: str) -> None:
+        """Delete a thread's row (one already gone is fine)."""
+
+
+@dataclass(frozen=True)
+class KnownHold:
+    """A hold row as it is now, and the ETag that proves it."""
+
+    row: HoldRow
+    etag: str
+
+
+class HoldTable(Protocol):
+    """The `ChatHolds` table: one row per thread with holds or a disposal claim."""
+
+    async def get(self, thread_key: str) -> KnownHold | None:
+        """Return the row and its ETag, or None when there is no row."""
+
+    async def insert(self, row: HoldRow) -> str:
+        """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
+
+    async def replace(self, row: HoldRow, *, etag: str) -> str:
+        """Replace the row if it still has `etag`; raise ConcurrentUpdate otherwise."""
+
+    def scan(self) -> AsyncIterator[HoldRow]:
+        """Yield every row, in key order; none before any write."""
+
 
 class DeadLetterBox(Protocol):
     """A container Event Grid dead-letters into: read, then moved aside once replayed."""
@@ -189,6 +227,10 @@ class Storage(Protocol):
     @property
     def threads(self) -> ThreadTable:
         """The thread table."""
+
+    @property
+    def holds(self) -> HoldTable:
+        """The legal-hold table."""
 
     def dead_letters(self, container: str) -> DeadLetterBox:
         """The dead-letter container `container` of the same account."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -52,7 +53,7 @@ class AzureMessageTable:
 
     async def insert(self, row: LatestRow) -> str:
         """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
-        return await _inserted(
+        return await inserted(
             self._table, to_entity(row), f"row {row.thread_key}/{row.message_key}"
         )
 
@@ -60,7 +61,7 @@ class AzureMessageTable:
         """Replace the row if it still has `etag` and return the new ETag; raise
         ConcurrentUpdate otherwise."""
         what = f"row {row.thread_key}/{row.message_key}"
-        return await _replaced(self._table, to_entity(row), etag, what)
+        return await replaced(self._table, to_entity(row), etag, what)
 
     async def transact(self, writes: Sequence[RowWrite]) -> list[str]:
         """Apply `writes` as one entity-group transaction; RowConflict names the first
@@ -98,6 +99,10 @@ class AzureMessageTable:
         """Return the whole row, or None."""
         entity = await self._entity(thread_key, message_key)
         return None if entity is None else from_entity(entity)
+
+    async def delete(self, thread_key: str, message_key: str) -> None:
+        """Delete a row (one already gone is fine)."""
+        await deleted(self._table, thread_key, message_key, f"row {thread_key}/{message_key}")
 
     async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         """Yield every row, or one thread's, in key order."""
@@ -153,6 +158,12 @@ class AzureMessageTable:
                 return None
 
 
+async def deleted(table: TableClient, partition: str, row: str, what: str) -> None:
+    """Delete an entity; one already gone is fine."""
+    with translated(f"deleting {what}"), contextlib.suppress(ResourceNotFoundError):
+        await table.delete_entity(partition, row)
+
+
 class AzureThreadTable:
     """The thread table, written with inserts and ETag-checked replaces."""
 
@@ -170,13 +181,17 @@ class AzureThreadTable:
 
     async def insert(self, row: ThreadRow) -> str:
         """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
-        return await _inserted(self._table, to_thread_entity(row), f"thread row {row.thread_key}")
+        return await inserted(self._table, to_thread_entity(row), f"thread row {row.thread_key}")
 
     async def replace(self, row: ThreadRow, *, etag: str) -> str:
         """Replace the row if it still has `etag` and return the new ETag; raise
         ConcurrentUpdate otherwise."""
         what = f"thread row {row.thread_key}"
-        return await _replaced(self._table, to_thread_entity(row), etag, what)
+        return await replaced(self._table, to_thread_entity(row), etag, what)
+
+    async def delete(self, thread_key: str) -> None:
+        """Delete a thread's row (one already gone is fine)."""
+        await deleted(self._table, thread_key, THREAD_ROW_KEY, f"thread row {thread_key}")
 
     async def scan(self) -> AsyncIterator[ThreadRow]:
         """Yield every thread row, in key order."""
@@ -188,7 +203,7 @@ class AzureThreadTable:
                 return  # no table yet: nothing was archived
 
 
-async def _inserted(table: TableClient, entity: dict[str, Any], what: str) -> str:
+async def inserted(table: TableClient, entity: dict[str, Any], what: str) -> str:
     """Create an entity and return its ETag; ConcurrentUpdate if it exists."""
     with translated(f"inserting {what}"):
         try:
@@ -197,7 +212,7 @@ async def _inserted(table: TableClient, entity: dict[str, Any], what: str) -> st
             raise ConcurrentUpdate(f"{what} already exists") from exc
 
 
-async def _replaced(table: TableClient, entity: dict[str, Any], etag: str, what: str) -> str:
+async def replaced(table: TableClient, entity: dict[str, Any], etag: str, what: str) -> str:
     """Replace an entity if it still has `etag`; ConcurrentUpdate if it changed or went."""
     with translated(f"replacing {what}"):
         try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from archiver.core.fields import format_timestamp
 from archiver.core.inventory import (
+    AuditBlob,
     Entry,
     MessageBlob,
     QuarantineBlob,
@@ -38,8 +39,8 @@ async def snapshot(storage: Storage, *, threads: Collection[str] | None = None) 
         found = entry(name)
         if found is None:
             strays.append(name)
-        elif isinstance(found, TranscriptBlob | SealBlob):
-            continue  # a transcript is a copy, a seal is checked by verify --seals
+        elif isinstance(found, TranscriptBlob | SealBlob | AuditBlob):
+            continue  # copies, seals (verify --seals checks them) and audit records
         elif isinstance(found, QuarantineBlob) or wanted is None or found.thread_id in wanted:
             judged[name] = found
     texts = await _read_all(storage, list(judged))

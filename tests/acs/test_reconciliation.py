@@ -19,9 +19,10 @@ from archiver.acs.client import PAGE_SIZE, create_identity
 from archiver.acs.completeness import Gaps
 from archiver.acs.reconciliation import Reconciler
 from archiver.bootstrap import Services, build
+from archiver.core.acssettings import AcsSettings
 from archiver.core.errors import AcsDenied, ThreadNotInAcs
 from archiver.core.keys import encode_key
-from archiver.core.settings import AcsSettings, Settings
+from archiver.core.settings import Settings
 from archiver.retrieval.export import Export, transcript
 from archiver.retrieval.formats import Format
 from archiver.sim.conversations import Said, Shape
@@ -424,10 +425,15 @@ async def test_the_timer_function_archives_inactive_threads_from_acs(world):
         await app.archive_inactive_threads(TimerRequest())
         rows = [row async for row in app.runtime.services().storage.threads.scan()]
         names = [n async for n in app.runtime.services().storage.blobs.names("transcripts/")]
+        audited = [r async for r in app.runtime.services().trail.records()]
         await app.runtime.close()
 
     assert len(names) == 2 * len(world.chat.threads)
     assert all(row.transcript_time is not None for row in rows)
+    assert sorted((r["action"], r["outcome"], r["principal"]["kind"]) for r in audited) == [
+        ("archive-thread", "done", "timer")
+    ] * len(world.chat.threads)
+    assert {r["target"]["threadId"] for r in audited} == set(world.chat.threads)
 
 
 async def test_the_timer_function_does_nothing_without_acs_settings(settings, caplog):

@@ -24,6 +24,10 @@ COMMANDS = [
     "replay-deadletters",
     "archive-thread",
     "create-identity",
+    "seal",
+    "hold",
+    "dispose",
+    "audit",
 ]
 
 

@@ -45,6 +45,7 @@ EXPECTED = {
     "AlreadyStored": 503,
     "ConcurrentUpdate": 503,
     "NotFound": 503,
+    "Immutable": 503,
     "RowConflict": 503,
     "StorageUnavailable": 503,
 }

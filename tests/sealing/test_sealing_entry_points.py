@@ -17,10 +17,10 @@ from archiver.core.keys import encode_key
 from archiver.core.sealsettings import SealKey, read_seal_key
 from archiver.core.settings import Settings
 from archiver.storage.azure import AzureStorage
-from tests.chats import archive
+from tests.chats import archive, chat
 from tests.conftest import archive_settings, imported_function_app, run_archiver
 from tests.sealing.tampering import Tamperer
-from tests.sealing.test_seals import SEED, SHAPE, chat
+from tests.sealing.test_seals import SEED, SHAPE
 
 
 def private_pem(key: Ed25519PrivateKey) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from archiver.core.errors import (
     NotFound,
     RowConflict,
 )
+from archiver.core.holds import HoldRow
 from archiver.core.layout import LatestRow
 from archiver.core.records import Action
 from archiver.core.threads import Member, ThreadRow
@@ -639,3 +641,61 @@ async def test_a_row_keeps_the_sha256_of_its_blob(storage: Storage):
     await storage.messages.insert(written)
 
     assert await storage.messages.get(written.thread_key, written.message_key) == written
+
+
+async def test_a_deleted_blob_is_gone_and_deleting_it_again_is_fine(storage: Storage):
+    await storage.blobs.create("messages/t/m/1-received.json", b"{}")
+
+    await storage.blobs.delete("messages/t/m/1-received.json")
+    await storage.blobs.delete("messages/t/m/1-received.json")
+
+    assert [name async for name in storage.blobs.names()] == []
+    with pytest.raises(NotFound):
+        await storage.blobs.read("messages/t/m/1-received.json")
+
+
+async def test_deleted_rows_are_gone_and_deleting_them_again_is_fine(storage: Storage):
+    written = row()
+    await storage.messages.insert(written)
+    await storage.threads.insert(ThreadRow(thread_key=written.thread_key, thread_id=THREAD_ID))
+
+    for _ in range(2):
+        await storage.messages.delete(written.thread_key, written.message_key)
+        await storage.threads.delete(written.thread_key)
+
+    assert await storage.messages.get(written.thread_key, written.message_key) is None
+    assert await storage.threads.get(written.thread_key) is None
+
+
+async def test_a_hold_row_reads_back_as_written_and_is_replaced_only_with_its_etag(
+    storage: Storage,
+):
+    placed = HoldRow(
+        thread_key="19:hold@thread.v2",
+        thread_id="19:hold@thread.v2",
+        held=True,
+        reason="Litigation: Contoso v. Fabrikam ✅",
+        case="CASE-4471",
+        placed_by="Ada (oid 1234)",
+        placed_at=datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+    )
+    etag = await storage.holds.insert(placed)
+    with pytest.raises(ConcurrentUpdate):
+        await storage.holds.insert(placed)
+
+    released = replace(
+        placed,
+        held=False,
+        release_reason="settled",
+        released_by="Ada",
+        released_at=datetime(2026, 12, 4, tzinfo=UTC),
+    )
+    await storage.holds.replace(released, etag=etag)
+    with pytest.raises(ConcurrentUpdate):
+        await storage.holds.replace(placed, etag=etag)
+
+    known = await storage.holds.get(placed.thread_key)
+    assert known is not None
+    assert known.row == released
+    assert [r async for r in storage.holds.scan()] == [released]
+    assert await storage.holds.get("19:other@thread.v2") is None

@@ -1,0 +1,201 @@
+"""`archiver hold`, `archiver dispose` and `archiver audit`: legal holds, retention, and
+who did what.
+
+`hold add` exits 3 for a thread the archive does not hold and 1 for a thread being
+disposed of; `dispose` exits 1 when a thread was kept by storage immutability.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from archiver.bootstrap import Services, build
+from archiver.cli.exits import Exit
+from archiver.cli.options import cli_principal, load_settings, moment, settings_option
+from archiver.core.errors import ConfigurationError
+from archiver.core.fields import format_timestamp
+from archiver.core.holds import HoldRow
+from archiver.core.settings import Settings
+
+_T = TypeVar("_T")
+
+AUDIT_COLUMNS = ("time", "action", "outcome", "status", "principal", "threadId", "messageId",
+                 "file", "requestId", "clientIp", "id")  # fmt: skip
+
+
+def add_commands(commands: Any) -> None:
+    """Register hold, dispose and audit on the CLI's subparsers."""
+    hold = commands.add_parser(
+        "hold",
+        help="legal holds: place, release and list them",
+        description="A thread on hold survives every retention run until it is released. "
+        "Each change is in the audit trail.",
+        epilog="examples:\n"
+        "  python -m archiver hold add --thread '19:abc@thread.v2' --reason 'Litigation hold' "
+        "--case CASE-4471\n"
+        "  python -m archiver hold release --thread '19:abc@thread.v2' --reason 'Case closed'\n"
+        "  python -m archiver hold list",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = hold.add_subparsers(required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="place a hold on a thread")
+    add.add_argument("--thread", required=True, metavar="ID")
+    add.add_argument("--reason", required=True, metavar="TEXT")
+    add.add_argument("--case", metavar="NAME", help="the matter the hold is for")
+    settings_option(add)
+    add.set_defaults(run=_add)
+    release = actions.add_parser("release", help="release a thread's hold")
+    release.add_argument("--thread", required=True, metavar="ID")
+    release.add_argument("--reason", required=True, metavar="TEXT")
+    settings_option(release)
+    release.set_defaults(run=_release)
+    listing = actions.add_parser("list", help="the threads on hold")
+    listing.add_argument("--all", action="store_true", help="released and disposed too")
+    settings_option(listing)
+    listing.set_defaults(run=_list)
+
+    dispose = commands.add_parser(
+        "dispose",
+        help="delete threads past ARCHIVE_RETENTION_DAYS that are not on hold",
+        description="Threads whose last activity is older than ARCHIVE_RETENTION_DAYS and "
+        "that are not on hold are deleted whole: versions, changes, transcripts, seals, rows. "
+        "Each disposal is in the audit trail with every blob and its SHA-256. Held threads "
+        "are skipped and listed. A run that stopped is finished by the next.",
+        epilog="examples:\n  python -m archiver dispose --dry-run\n  python -m archiver dispose",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dispose.add_argument("--dry-run", action="store_true", help="say what would go; delete nothing")
+    settings_option(dispose)
+    dispose.set_defaults(run=_dispose)
+
+    audit = commands.add_parser(
+        "audit",
+        help="list the audit trail: reads, exports, seals, holds, disposals",
+        epilog="examples:\n"
+        "  python -m archiver audit --since 2026-12-01 --thread '19:abc@thread.v2'\n"
+        "  python -m archiver audit --principal ada@contoso.com --format csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit.add_argument("--since", type=moment, help="records at or after (ISO 8601)")
+    audit.add_argument("--principal", help="an object id, app id, name or kind")
+    audit.add_argument("--thread", metavar="ID")
+    audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    settings_option(audit)
+    audit.set_defaults(run=_audit)
+
+
+def _add(arguments: argparse.Namespace) -> int:
+    settings = load_settings(arguments.settings)
+
+    async def run(services: Services) -> HoldRow:
+        return await services.holds.add(
+            arguments.thread,
+            reason=arguments.reason,
+            case=arguments.case,
+            principal=cli_principal(settings),
+        )
+
+    row = _with_services(settings, run)
+    print(f"held {row.thread_id}: {row.reason}" + (f" (case {row.case})" if row.case else ""))
+    return Exit.OK
+
+
+def _release(arguments: argparse.Namespace) -> int:
+    settings = load_settings(arguments.settings)
+
+    async def run(services: Services) -> HoldRow:
+        principal = cli_principal(settings)
+        return await services.holds.release(
+            arguments.thread, reason=arguments.reason, principal=principal
+        )
+
+    row = _with_services(settings, run)
+    print(f"released {row.thread_id}: {row.release_reason}")
+    return Exit.OK
+
+
+def _list(arguments: argparse.Namespace) -> int:
+    settings = load_settings(arguments.settings)
+
+    async def run(services: Services) -> list[HoldRow]:
+        return list(await services.holds.listed(everything=arguments.all))
+
+    for row in _with_services(settings, run):
+        state = "held" if row.held else "disposed" if row.disposed_at else "released"
+        print(
+            f"{row.thread_id}\t{state}\t{row.case or '-'}\t{row.reason or '-'}\t"
+            f"{row.placed_by or '-'}\t{format_timestamp(row.placed_at) or '-'}"
+        )
+    return Exit.OK
+
+
+def _dispose(arguments: argparse.Namespace) -> int:
+    settings = load_settings(arguments.settings)
+    if settings.retention_days == 0:
+        raise ConfigurationError("ARCHIVE_RETENTION_DAYS is 0: every thread is kept forever")
+
+    async def run(services: Services) -> list[Any]:
+        principal = cli_principal(settings)
+        found = []
+        async for result in services.disposal.run(principal, dry_run=arguments.dry_run):
+            why = f": {result.why}" if result.why else ""
+            print(f"{result.outcome} {result.thread_id} ({result.blobs} blobs){why}")
+            found.append(result)
+        return found
+
+    results = _with_services(settings, run)
+    kept = [r for r in results if r.outcome == "kept"]
+    print(
+        f"{sum(r.outcome == 'disposed' for r in results)} disposed, "
+        f"{sum(r.outcome == 'held' for r in results)} held, {len(kept)} kept by immutability",
+        file=sys.stderr,
+    )
+    return Exit.PROBLEM if kept else Exit.OK
+
+
+def _audit(arguments: argparse.Namespace) -> int:
+    settings = load_settings(arguments.settings)
+    writer = csv.writer(sys.stdout, lineterminator="\r\n") if arguments.format == "csv" else None
+    if writer is not None:
+        writer.writerow(AUDIT_COLUMNS)
+
+    async def run(services: Services) -> None:
+        async for record in services.trail.records(
+            since=arguments.since, principal=arguments.principal, thread=arguments.thread
+        ):
+            if writer is None:
+                print(json.dumps(record, ensure_ascii=False))
+            else:
+                writer.writerow(_row(record))
+
+    _with_services(settings, run)
+    return Exit.OK
+
+
+def _row(record: dict[str, Any]) -> list[Any]:
+    who = record.get("principal") or {}
+    target = record.get("target") or {}
+    named = who.get("name") or who.get("objectId") or who.get("appId") or who.get("kind")
+    return [
+        record.get("time"), record.get("action"), record.get("outcome"), record.get("status"),
+        named, target.get("threadId"), target.get("messageId"), target.get("file"),
+        record.get("requestId"), record.get("clientIp"), record.get("id"),
+    ]  # fmt: skip
+
+
+def _with_services(settings: Settings, work: Callable[[Services], Awaitable[_T]]) -> _T:
+    services = build(settings)
+
+    async def run() -> _T:
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    return asyncio.run(run())

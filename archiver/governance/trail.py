@@ -1,0 +1,94 @@
+"""The audit trail: records written create-only before the audited answer goes out,
+and listed back by day, principal or thread."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from archiver.core.audit import AUDIT_PREFIX, AuditRecord, day_prefix
+from archiver.core.principals import Principal
+from archiver.storage.ports import Storage
+
+
+class AuditTrail:
+    """Writes and lists the audit records of one archive."""
+
+    def __init__(
+        self, storage: Storage, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._prepared = False
+
+    async def record(
+        self,
+        action: str,
+        principal: Principal,
+        *,
+        outcome: str,
+        target: Mapping[str, Any] | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        client_ip: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditRecord:
+        """Store one record and return it; raise StorageError when it could not be
+        stored (an audited read must then not answer with data)."""
+        record = AuditRecord(
+            time=self._clock(),
+            principal=principal,
+            action=action,
+            outcome=outcome,
+            target=target or {},
+            status=status,
+            request_id=request_id,
+            client_ip=client_ip,
+            details=details or {},
+        )
+        if not self._prepared:  # once per process: the container may not exist yet
+            await self._storage.prepare()
+            self._prepared = True
+        await self._storage.blobs.create(record.name, record.document())
+        return record
+
+    async def records(
+        self,
+        *,
+        since: datetime | None = None,
+        principal: str | None = None,
+        thread: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The records from `since` (all when None), oldest first, naming `principal`
+        (object id, app id, name or kind) or `thread` when given."""
+        async for name in self._names(since):
+            document = json.loads(await self._storage.blobs.read(name))
+            if since is not None and document.get("time", "") < _text(since):
+                continue
+            if principal is not None and principal not in _names_of(document):
+                continue
+            if thread is not None and (document.get("target") or {}).get("threadId") != thread:
+                continue
+            yield document
+
+    async def _names(self, since: datetime | None) -> AsyncIterator[str]:
+        if since is None:
+            async for name in self._storage.blobs.names(AUDIT_PREFIX):
+                yield name
+            return
+        day, today = since.astimezone(UTC), self._clock().astimezone(UTC)
+        while day.date() <= today.date():
+            async for name in self._storage.blobs.names(day_prefix(day)):
+                yield name
+            day += timedelta(days=1)
+
+
+def _names_of(document: dict[str, Any]) -> set[str]:
+    who = document.get("principal") or {}
+    return {str(who.get(k)) for k in ("objectId", "appId", "name", "kind") if who.get(k)}
+
+
+def _text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,124 @@
+"""Holds, retention and the audit trail from the command line and the timer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+
+import pytest
+from azure.functions.timer import TimerRequest
+
+from archiver.core.keys import encode_key
+from archiver.core.principals import TIMER
+from archiver.core.settings import Settings
+from archiver.storage.azure import AzureStorage
+from tests.chats import archive, chat
+from tests.conftest import archive_settings, imported_function_app, run_archiver
+from tests.governance.test_governance import SHAPE
+
+
+async def archived(settings: Settings) -> list[str]:
+    simulated = chat(7, SHAPE)
+    storage = AzureStorage.from_settings(settings)
+    try:
+        await storage.prepare()
+        await archive(storage, simulated.events)
+    finally:
+        await storage.close()
+    return list(simulated.threads)
+
+
+def run(settings: Settings, *arguments: str, retention: int | None = None):
+    saved = os.environ.get("ARCHIVE_RETENTION_DAYS")
+    if retention is not None:
+        os.environ["ARCHIVE_RETENTION_DAYS"] = str(retention)
+    try:
+        return run_archiver(settings, *arguments, "--settings", "/nonexistent.json")
+    finally:
+        os.environ.pop("ARCHIVE_RETENTION_DAYS", None)
+        if saved is not None:
+            os.environ["ARCHIVE_RETENTION_DAYS"] = saved
+
+
+@pytest.mark.process
+async def test_hold_dispose_and_audit_from_the_command_line(settings: Settings):
+    held, *others = await archived(settings)
+
+    placed = run(settings, "hold", "add", "--thread", held, "--reason", "Litigation hold",
+                 "--case", "CASE-4471")  # fmt: skip
+    listed = run(settings, "hold", "list")
+    dry = run(settings, "dispose", "--dry-run", retention=30)
+    disposed = run(settings, "dispose", retention=30)
+    off = run(settings, "dispose")
+    records = run(settings, "audit", "--format", "jsonl")
+    table = run(settings, "audit", "--thread", held, "--format", "csv")
+
+    assert placed.returncode == 0, placed.stderr
+    assert placed.stdout == f"held {held}: Litigation hold (case CASE-4471)\n"
+    assert listed.stdout.startswith(f"{held}\theld\tCASE-4471\tLitigation hold\t")
+    assert dry.returncode == 0, dry.stderr
+    assert f"held {held} (0 blobs): Litigation hold" in dry.stdout
+    for thread in others:
+        assert f"would dispose {thread} (" in dry.stdout
+    assert disposed.returncode == 0, disposed.stderr
+    assert f"held {held} (0 blobs): Litigation hold" in disposed.stdout
+    for thread in others:
+        assert f"disposed {thread} (" in disposed.stdout
+    assert "2 disposed, 1 held, 0 kept by immutability" in disposed.stderr
+    assert off.returncode == 2
+    assert "ARCHIVE_RETENTION_DAYS is 0" in off.stderr
+    actions = [(r["action"], r["outcome"]) for r in map(json.loads, records.stdout.splitlines())]
+    assert actions == [
+        ("hold.add", "done"),
+        *[("dispose", o) for _ in others for o in ("started", "done")],
+    ]
+    rows = list(csv.reader(io.StringIO(table.stdout)))
+    assert rows[0][:3] == ["time", "action", "outcome"]
+    assert [(r[1], r[2], r[5]) for r in rows[1:]] == [("hold.add", "done", held)]
+    assert rows[1][4]  # the local user who ran the command
+
+
+@pytest.mark.process
+async def test_a_hold_on_an_unknown_thread_exits_3_and_releasing_one_not_held_exits_2(
+    settings: Settings,
+):
+    await archived(settings)
+
+    unknown = run(settings, "hold", "add", "--thread", "19:nothing@thread.v2", "--reason", "x")
+    not_held = run(settings, "hold", "release", "--thread", "19:nothing@thread.v2", "--reason", "x")
+
+    assert unknown.returncode == 3
+    assert "holds nothing of thread" in unknown.stderr
+    assert not_held.returncode == 2
+    assert "not on hold" in not_held.stderr
+
+
+async def test_the_timer_disposes_of_expired_threads_and_skips_held_ones(
+    settings: Settings, caplog
+):
+    held, *others = await archived(settings)
+    environment = archive_settings(settings) | {"ARCHIVE_RETENTION_DAYS": "1"}
+
+    with imported_function_app(environment) as app, caplog.at_level(logging.INFO, "archiver"):
+        services = app.runtime.services()
+        await services.holds.add(held, reason="Hold", case=None, principal=TIMER)
+        await app.dispose_expired_threads(TimerRequest())
+        left = [n async for n in services.storage.blobs.names("messages/")]
+        await app.runtime.close()
+
+    assert {n.split("/")[1] for n in left} == {encode_key(held, field="threadId")}
+    assert f"Disposal done: {len(others)} disposed, 1 held, 0 kept" in caplog.text
+
+
+async def test_the_timer_does_nothing_when_retention_is_off(settings: Settings, caplog):
+    with (
+        imported_function_app(archive_settings(settings)) as app,
+        caplog.at_level(logging.INFO, "archiver"),
+    ):
+        await app.dispose_expired_threads(TimerRequest())
+        await app.runtime.close()
+
+    assert "Disposal is off (ARCHIVE_RETENTION_DAYS is 0" in caplog.text
