@@ -63,6 +63,10 @@ async def _versions(services: Services, request: HttpRequest) -> HttpResponse:
     return await services.reader.versions(request)
 
 
+async def _hold(services: Services, request: HttpRequest) -> HttpResponse:
+    return await services.reader.hold(request)
+
+
 async def _health(services: Services, request: HttpRequest) -> HttpResponse:
     return await health(services.storage)
 
@@ -96,6 +100,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "read_thread": _thread,
     "read_messages": _messages,
     "read_versions": _versions,
+    "change_hold": _hold,
     "health_check": _health,
 }
 
@@ -107,6 +112,7 @@ TOKEN_CHECKED: dict[str, Callable[[AccessSettings], bool]] = {
     "read_thread": lambda access: access.read_auth == "entra",
     "read_messages": lambda access: access.read_auth == "entra",
     "read_versions": lambda access: access.read_auth == "entra",
+    "change_hold": lambda access: access.read_auth == "entra",
 }
 
 
@@ -143,6 +149,14 @@ async def read_messages(req: func.HttpRequest, context: func.Context) -> func.Ht
 async def read_versions(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Read API: every archived version of one message (function key or token)."""
     return await _answer("read_versions", req, context)
+
+
+@app.route(
+    route="threads/{threadId}/hold", methods=["PUT", "DELETE"], auth_level=_level("change_hold")
+)
+async def change_hold(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    """Legal hold: PUT places, DELETE releases (function key, or Archive.Admin token)."""
+    return await _answer("change_hold", req, context)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -205,16 +219,12 @@ async def seal_threads(timer: func.TimerRequest) -> None:
     counts = {"sealed": 0, "unchanged": 0, "refused": 0}
     try:
         async for result in runtime.services().sealer.seal_all():
-            if result.refused:
-                counts["refused"] += 1
-                # An alert rule watches for this: a sealed blob changed or went missing.
+            counts[result.outcome] += 1
+            if result.refused:  # an alert watches for this: a sealed blob changed or went
+                why = "; ".join(result.refused)
                 log.warning(
-                    "Not sealed, altered since its last seal: %s: %s",
-                    result.thread_id,
-                    "; ".join(result.refused),
+                    "Not sealed, altered since its last seal: %s: %s", result.thread_id, why
                 )
-            else:
-                counts["sealed" if result.seal is not None else "unchanged"] += 1
     except StorageUnavailable as exc:
         log.error("Storage was unavailable; the next run goes on: %s", exc)
     log.info(
@@ -247,6 +257,7 @@ async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> fu
         route=dict(req.route_params),
         query=dict(req.params),
         request_id=context.invocation_id,
+        client_ip=_client_ip(req.headers.get("x-forwarded-for")),
     )
     response = await ENDPOINTS[name](runtime.services(), request)
     headers = dict(response.headers)
@@ -254,6 +265,12 @@ async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> fu
     return func.HttpResponse(
         body=response.body, status_code=response.status, headers=headers, mimetype=content_type
     )
+
+
+def _client_ip(forwarded: str | None) -> str | None:
+    """The caller, for the audit trail: the first address of X-Forwarded-For, which the
+    platform's front ends set (it may carry a port)."""
+    return (forwarded or "").split(",")[0].strip() or None
 
 
 def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:

@@ -49,7 +49,7 @@ class Services:
         """The read API."""
         from archiver.retrieval.api import ReadApi
 
-        return ReadApi(self.storage, gate=self.gate)
+        return ReadApi(self.storage, gate=self.gate, trail=self.trail, holds=self.holds)
 
     @cached_property
     def reconciler(self) -> Reconciler:

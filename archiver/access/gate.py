@@ -50,7 +50,7 @@ class Gate:
             return FUNCTION_KEY
         principal = _principal("entra", await self._claims(request))
         if not principal.has(role):
-            raise Forbidden(f"The token does not grant the app role {role}.")
+            raise Forbidden(f"The token does not grant the app role {role}.", principal=principal)
         return principal
 
     async def admit_event_grid(self, request: HttpRequest) -> Principal:

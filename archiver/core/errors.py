@@ -71,6 +71,10 @@ class Unauthenticated(ArchiverError):
 class Forbidden(ArchiverError):
     """The caller is known but lacks the role the request needs."""
 
+    def __init__(self, message: str, *, principal: object = None) -> None:
+        super().__init__(message)
+        self.principal = principal  # who was refused, for the audit trail
+
 
 class IdentityUnavailable(ArchiverError):
     """The identity provider's discovery document or signing keys could not be fetched, so
