@@ -20,6 +20,7 @@ import azure.functions as func
 
 from archiver.bootstrap import Runtime, Services, quiet_sdk_logging
 from archiver.capture.health import health
+from archiver.core.accesssettings import AccessSettings
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import AcsUnavailable, StorageUnavailable
 from archiver.core.http import HttpRequest, HttpResponse
@@ -51,16 +52,19 @@ async def _webhook(services: Services, request: HttpRequest) -> HttpResponse:
 
 
 async def _thread(services: Services, request: HttpRequest) -> HttpResponse:
-    return await services.reader.thread(request.route["threadId"], request.query)
+    return await services.reader.thread(request)
 
 
 async def _messages(services: Services, request: HttpRequest) -> HttpResponse:
-    return await services.reader.messages(request.route["threadId"], request.query)
+    return await services.reader.messages(request)
 
 
 async def _versions(services: Services, request: HttpRequest) -> HttpResponse:
-    route = request.route
-    return await services.reader.versions(route["threadId"], route["messageId"], request.query)
+    return await services.reader.versions(request)
+
+
+async def _hold(services: Services, request: HttpRequest) -> HttpResponse:
+    return await services.reader.hold(request)
 
 
 async def _health(services: Services, request: HttpRequest) -> HttpResponse:
@@ -96,32 +100,63 @@ ENDPOINTS: dict[str, Endpoint] = {
     "read_thread": _thread,
     "read_messages": _messages,
     "read_versions": _versions,
+    "change_hold": _hold,
     "health_check": _health,
 }
 
+# The HTTP functions whose caller the app itself checks when their setting says `entra`
+# (ARCHIVE_WEBHOOK_AUTH, ARCHIVE_READ_AUTH): those are anonymous to the host, since a
+# function key on top of the token would be a second shared secret to manage.
+TOKEN_CHECKED: dict[str, Callable[[AccessSettings], bool]] = {
+    "events": lambda access: access.webhook_auth == "entra",
+    "read_thread": lambda access: access.read_auth == "entra",
+    "read_messages": lambda access: access.read_auth == "entra",
+    "read_versions": lambda access: access.read_auth == "entra",
+    "change_hold": lambda access: access.read_auth == "entra",
+}
 
-@app.route(route="events", methods=["POST", "OPTIONS"])
+
+def _level(name: str) -> func.AuthLevel:
+    """The function key, or anonymous when the app checks an Entra ID token instead."""
+    checked = TOKEN_CHECKED[name](runtime.settings.access)
+    return func.AuthLevel.ANONYMOUS if checked else func.AuthLevel.FUNCTION
+
+
+@app.route(route="events", methods=["POST", "OPTIONS"], auth_level=_level("events"))
 async def events(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    """The Event Grid webhook: handshakes and notifications (function key)."""
+    """The Event Grid webhook: handshakes and notifications (function key, or Event Grid's
+    Entra ID token)."""
     return await _answer("events", req, context)
 
 
-@app.route(route="threads/{threadId}", methods=["GET"])
+@app.route(route="threads/{threadId}", methods=["GET"], auth_level=_level("read_thread"))
 async def read_thread(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    """Read API: what the archive knows of one thread (function key)."""
+    """Read API: what the archive knows of one thread (function key or token)."""
     return await _answer("read_thread", req, context)
 
 
-@app.route(route="threads/{threadId}/messages", methods=["GET"])
+@app.route(route="threads/{threadId}/messages", methods=["GET"], auth_level=_level("read_messages"))
 async def read_messages(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    """Read API: a page of a thread's latest messages (function key)."""
+    """Read API: a page of a thread's latest messages (function key or token)."""
     return await _answer("read_messages", req, context)
 
 
-@app.route(route="threads/{threadId}/messages/{messageId}/versions", methods=["GET"])
+@app.route(
+    route="threads/{threadId}/messages/{messageId}/versions",
+    methods=["GET"],
+    auth_level=_level("read_versions"),
+)
 async def read_versions(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    """Read API: every archived version of one message (function key)."""
+    """Read API: every archived version of one message (function key or token)."""
     return await _answer("read_versions", req, context)
+
+
+@app.route(
+    route="threads/{threadId}/hold", methods=["PUT", "DELETE"], auth_level=_level("change_hold")
+)
+async def change_hold(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    """Legal hold: PUT places, DELETE releases (function key, or Archive.Admin token)."""
+    return await _answer("change_hold", req, context)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -184,16 +219,12 @@ async def seal_threads(timer: func.TimerRequest) -> None:
     counts = {"sealed": 0, "unchanged": 0, "refused": 0}
     try:
         async for result in runtime.services().sealer.seal_all():
-            if result.refused:
-                counts["refused"] += 1
-                # An alert rule watches for this: a sealed blob changed or went missing.
+            counts[result.outcome] += 1
+            if result.refused:  # an alert watches for this: a sealed blob changed or went
+                why = "; ".join(result.refused)
                 log.warning(
-                    "Not sealed, altered since its last seal: %s: %s",
-                    result.thread_id,
-                    "; ".join(result.refused),
+                    "Not sealed, altered since its last seal: %s: %s", result.thread_id, why
                 )
-            else:
-                counts["sealed" if result.seal is not None else "unchanged"] += 1
     except StorageUnavailable as exc:
         log.error("Storage was unavailable; the next run goes on: %s", exc)
     log.info(
@@ -226,6 +257,7 @@ async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> fu
         route=dict(req.route_params),
         query=dict(req.params),
         request_id=context.invocation_id,
+        client_ip=_client_ip(req.headers.get("x-forwarded-for")),
     )
     response = await ENDPOINTS[name](runtime.services(), request)
     headers = dict(response.headers)
@@ -233,6 +265,12 @@ async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> fu
     return func.HttpResponse(
         body=response.body, status_code=response.status, headers=headers, mimetype=content_type
     )
+
+
+def _client_ip(forwarded: str | None) -> str | None:
+    """The caller, for the audit trail: the first address of X-Forwarded-For, which the
+    platform's front ends set (it may carry a port)."""
+    return (forwarded or "").split(",")[0].strip() or None
 
 
 def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:

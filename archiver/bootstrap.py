@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from archiver.access.gate import Gate
 from archiver.capture.archive import Archive
 from archiver.capture.intake import Intake, Observer
 from archiver.capture.webhook import Webhook
@@ -41,13 +42,14 @@ class Services:
     archive: Archive
     intake: Intake
     webhook: Webhook
+    gate: Gate
 
     @cached_property
     def reader(self) -> ReadApi:
         """The read API."""
         from archiver.retrieval.api import ReadApi
 
-        return ReadApi(self.storage)
+        return ReadApi(self.storage, gate=self.gate, trail=self.trail, holds=self.holds)
 
     @cached_property
     def reconciler(self) -> Reconciler:
@@ -102,8 +104,9 @@ class Services:
         return AcsChat(self.settings.acs)
 
     async def close(self) -> None:
-        """Release the storage clients."""
+        """Release the storage clients and the identity provider's connections."""
         await self.storage.close()
+        await self.gate.close()
 
 
 def build(
@@ -142,11 +145,13 @@ def build(
         timeout_seconds=settings.request_timeout_seconds,
     )
     intake = Intake(archive, settings, observers=observers)
+    gate = Gate(settings.access)
     webhook = Webhook(
         intake,
         max_body_bytes=settings.max_body_bytes,
         allowed_rate=settings.allowed_rate,
         answered=answered,
+        gate=gate,
     )
     return Services(
         settings=settings,
@@ -154,6 +159,7 @@ def build(
         archive=archive,
         intake=intake,
         webhook=webhook,
+        gate=gate,
     )
 
 

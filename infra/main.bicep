@@ -67,6 +67,20 @@ param alertEmail string = ''
 @minValue(1)
 param lagP95Seconds int = 300
 
+@description('Who may call the read API: key (a function key, the default) or entra (a Microsoft Entra ID token with the app role Archive.Read; docs/access.md).')
+@allowed(['key', 'entra'])
+param readAuth string = 'key'
+
+@description('Who may post to the webhook: key (a function key, the default) or entra (Event Grid\'s Microsoft Entra ID token; docs/access.md).')
+@allowed(['key', 'entra'])
+param webhookAuth string = 'key'
+
+@description('Tenant of the archiver\'s app registration. Empty: this deployment\'s tenant.')
+param entraTenantId string = ''
+
+@description('Application id or Application ID URI of the archiver\'s app registration (comma-separated for both): the audience tokens must be for. Required with entra.')
+param entraAudience string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
@@ -161,6 +175,10 @@ module functions 'app/functions.bicep' = {
     inactiveDays: inactiveDays
     appInsightsConnectionString: monitoring.outputs.connectionString
     sealKeyUri: keyVault.outputs.keyUri
+    readAuth: readAuth
+    webhookAuth: webhookAuth
+    entraTenantId: empty(entraTenantId) ? tenant().tenantId : entraTenantId
+    entraAudience: entraAudience
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }

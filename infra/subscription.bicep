@@ -24,6 +24,12 @@ param destination string = 'AzureFunction'
 @description('webhook: name of the host function key put in the URL. To rotate it without a gap, create a new key, point this at it, then delete the old one.')
 param webhookKeyName string = 'default'
 
+@description('webhook with Microsoft Entra ID (the app setting ARCHIVE_WEBHOOK_AUTH=entra): application id or Application ID URI of the archiver\'s app registration, which Event Grid requests its token for. Empty: the function key in the URL.')
+param entraApplicationIdOrUri string = ''
+
+@description('Tenant of that app registration (AZURE_TENANT_ID). Empty: this deployment\'s tenant.')
+param entraTenantId string = ''
+
 @description('thread: one event per change (the ...InThread and ChatThread... events). perUser: the same changes once per recipient, which costs one delivery each.')
 @allowed(['thread', 'perUser'])
 param eventLevel string = 'thread'
@@ -40,6 +46,9 @@ param preferredBatchSizeInKilobytes int = 512
 
 @description('Optional: also deliver every event to this HTTPS URL, such as an Event Grid viewer. Empty: no second subscription.')
 param viewerUrl string = ''
+
+// With Entra ID, Event Grid sends a token for the app registration instead of a key in the URL.
+var entra = !empty(entraApplicationIdOrUri)
 
 // The one list of event types, shared with the code (archiver/events.py; a test checks).
 var eventTypes = loadJsonContent('app/event-types.json')
@@ -66,11 +75,14 @@ resource archiver 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-1
   name: 'chat-archiver'
   properties: {
     // The function key is read here, inside Azure Resource Manager: it never passes through
-    // the hook, a shell variable or a log. Event Grid stores the URL encrypted.
+    // the hook, a shell variable or a log. Event Grid stores the URL encrypted. With Entra ID
+    // there is no key: Event Grid gets a token for the app registration on every delivery.
     destination: (destination == 'webhook') ? {
       endpointType: 'WebHook'
       properties: {
-        endpointUrl: 'https://${app.properties.defaultHostName}/api/events?code=${appHost.listKeys().functionKeys[webhookKeyName]}'
+        endpointUrl: entra ? 'https://${app.properties.defaultHostName}/api/events' : 'https://${app.properties.defaultHostName}/api/events?code=${appHost.listKeys().functionKeys[webhookKeyName]}'
+        azureActiveDirectoryApplicationIdOrUri: entra ? entraApplicationIdOrUri : null
+        azureActiveDirectoryTenantId: entra ? (empty(entraTenantId) ? tenant().tenantId : entraTenantId) : null
         maxEventsPerBatch: maxEventsPerBatch
         preferredBatchSizeInKilobytes: preferredBatchSizeInKilobytes
       }

@@ -19,7 +19,7 @@ from tests.conftest import PROJECT
 PACKAGE = PROJECT / "archiver"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
-    frozenset({"storage"}),
+    frozenset({"storage", "access"}),
     frozenset({"capture", "governance"}),
     frozenset({"sealing"}),
     frozenset({"retrieval", "verification", "telemetry"}),

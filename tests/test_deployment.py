@@ -75,6 +75,7 @@ def test_the_function_app_imports_and_indexes_from_the_shipped_files_alone(tmp_p
     assert found["functions"] == [
         "archive_event",
         "archive_inactive_threads",
+        "change_hold",
         "dispose_expired_threads",
         "events",
         "health_check",

@@ -83,10 +83,10 @@ def promised() -> dict[str, dict[str, Any]]:
             routes = re.findall(r"`(?:(\w+) )?(/api/[^`]*|\.\.\.[^`]*)`", where)
             method = routes[0][0]
             first = routes[0][1]
-            for _, route in routes:
+            for own, route in routes:  # a route names its own method, or shares the first's
                 path = first + route[3:] if route.startswith("...") else route
                 entry = http.setdefault(path.removeprefix("/api/"), {"methods": set()})
-                entry["methods"].add(method)
+                entry["methods"].add(own or method)
                 entry["authLevel"] = level
     return {"http": http, "named": named}
 

@@ -35,6 +35,7 @@ HOOK_OPTIONS = {
     "EVENT_GRID_WEBHOOK_KEY",
     "EVENT_GRID_EVENT_LEVEL",
     "EVENT_GRID_VIEWER_URL",
+    "EVENT_GRID_ENTRA_APPLICATION",
 }
 # Built-in role definition ids, as Azure documents them.
 ROLE_IDS = {
@@ -272,11 +273,34 @@ def test_the_default_destination_is_the_native_trigger_and_the_alternative_the_w
     assert native["endpointType"] == "AzureFunction"
     assert native["properties"]["resourceId"] == "${app.id}/functions/archive_event"
     assert webhook["endpointType"] == "WebHook"
-    assert webhook["properties"]["endpointUrl"].startswith(
+    url = webhook["properties"]["endpointUrl"]["operator"]["operands"]
+    assert url["condition"] == "entra"
+    assert url["false_value"].startswith(
         "https://${app.properties.defaultHostName}/api/events?code=${appHost.listKeys()"
     )
     for kind in (webhook, native):
         assert kind["properties"]["maxEventsPerBatch"] == "maxEventsPerBatch"
+
+
+def test_with_an_entra_application_the_webhook_carries_event_grids_token_and_no_key():
+    webhook = archiver_subscription()["destination"]["operator"]["operands"]["true_value"]
+    properties = webhook["properties"]
+    entra = template("subscription.bicep")["variables"]["entra"]["value"]
+    url = properties["endpointUrl"]["operator"]["operands"]
+    application = properties["azureActiveDirectoryApplicationIdOrUri"]["operator"]["operands"]
+    tenant = properties["azureActiveDirectoryTenantId"]["operator"]["operands"]
+
+    assert default("subscription.bicep", "entraApplicationIdOrUri") == ""  # key by default
+    assert "entraApplicationIdOrUri" in json.dumps(entra)
+    assert url["true_value"] == "https://${app.properties.defaultHostName}/api/events"
+    assert (application["condition"], application["true_value"]) == (
+        "entra",
+        "entraApplicationIdOrUri",
+    )
+    assert application["false_value"] is None
+    assert tenant["condition"] == "entra"
+    assert tenant["true_value"]["operator"]["operands"]["false_value"] == "entraTenantId"
+    assert tenant["false_value"] is None
 
 
 def test_the_functions_the_subscription_names_exist_in_function_app():
@@ -550,6 +574,10 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_ALLOWED_TOPICS",
         "ARCHIVE_INACTIVE_DAYS",
         "ARCHIVE_DEAD_LETTER_CONTAINER",
+        "ARCHIVE_READ_AUTH",
+        "ARCHIVE_WEBHOOK_AUTH",
+        "ARCHIVE_ENTRA_TENANT_ID",
+        "ARCHIVE_ENTRA_AUDIENCE",
         "ARCHIVE_SEAL_KEY",
     }
     assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
@@ -572,11 +600,18 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "acsArchiverUserId": "8:acs:5e7c1b0a_0001",
         "inactiveDays": "7",
         "deadLetterContainerName": "eventgrid-deadletter",
+        "readAuth": "key",
+        "webhookAuth": "key",
+        "entraTenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "entraAudience": "",
         "sealKeyUri": "https://kv-x.vault.azure.net/keys/archive-seal",
     }
     values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 
     settings = Settings.from_mapping(values)
+    entra = Settings.from_mapping(
+        values | {"ARCHIVE_READ_AUTH": "entra", "ARCHIVE_ENTRA_AUDIENCE": "api://chat-archiver"}
+    )
 
     assert settings.storage.uses_identity
     assert settings.storage.client_id == example["identityClientId"]
@@ -590,6 +625,8 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
     assert settings.inactive_days == 7
     assert settings.topic_allowed(example["acsResourceId"].lower())
     assert not settings.topic_allowed("/subscriptions/s/other")
+    assert settings.access.read_auth == settings.access.webhook_auth == "key"  # the default
+    assert (entra.access.read_auth, entra.access.tenant_id) == ("entra", example["entraTenantId"])
     assert settings.seal_key is not None
     assert settings.seal_key.key_vault_uri == example["sealKeyUri"]
     assert settings.seal_key.pem is None  # signed inside Key Vault: no private key here
@@ -698,7 +735,7 @@ def test_both_hooks_deploy_the_subscription_template_with_the_same_values():
         assert "az deployment group create" in hook.read_text(encoding="utf-8")
         assert "--template-file infra/subscription.bicep" in hook.read_text(encoding="utf-8")
     assert sh == ps1
-    assert len(sh) == 8
+    assert len(sh) == 10
 
 
 def test_the_hooks_pass_every_required_parameter_from_the_azd_environment():

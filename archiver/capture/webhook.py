@@ -3,7 +3,7 @@
 No azure.functions here: function_app.py and the local host adapt their request
 types to `HttpRequest` and send back the `HttpResponse` this module decides.
 Status codes follow Event Grid's retry rules: 200 only once everything is stored,
-503 when storage fails (Event Grid retries), 400/403/413 for requests that retrying
+503 when storage fails (Event Grid retries), 400/401/403/413 for requests that retrying
 cannot fix (Event Grid dead-letters them, if configured); archiver.core.http maps
 each error to its status.
 """
@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from archiver.access.gate import Gate
 from archiver.capture.intake import Intake
+from archiver.core.accesssettings import AccessSettings
 from archiver.core.envelopes import RawEvent, split_body, validation_code
-from archiver.core.errors import ArchiverError, BodyTooLarge, InvalidBody
+from archiver.core.errors import ArchiverError, BodyTooLarge, IdentityUnavailable, InvalidBody
 from archiver.core.http import (
     HttpRequest,
     HttpResponse,
@@ -33,6 +35,7 @@ log = logging.getLogger("archiver")
 _SAFE_ORIGIN = re.compile(r"^[\x21-\x7e]{1,253}$")
 _UNAVAILABLE = "Archive storage is unavailable; nothing was lost, deliver the events again later."
 _FAILED = "The archiver failed unexpectedly; deliver the events again."
+_NO_KEYS = "The identity provider's keys are unavailable, so the token cannot be checked; retry."
 
 
 def _where(url: object) -> str:
@@ -67,8 +70,11 @@ class Webhook:
         max_body_bytes: int,
         allowed_rate: str,
         answered: Callable[[int, float], None] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._intake = intake
+        # Who may deliver: with Entra ID, Event Grid's token is checked before the body is.
+        self._gate = gate if gate is not None else Gate(AccessSettings())
         self._max_body_bytes = max_body_bytes
         self._allowed_rate = allowed_rate
         self._answered = answered  # told each answer's status and seconds (the metrics)
@@ -90,11 +96,16 @@ class Webhook:
 
     async def _handle(self, request: HttpRequest) -> HttpResponse:
         try:
+            await self._gate.admit_event_grid(request)
             if request.method == "OPTIONS":
                 return self._abuse_protection(request)
             if request.method != "POST":
                 return empty_response(405, {"Allow": "POST, OPTIONS"})
             return await self._notification(request)
+        except IdentityUnavailable as exc:
+            return error_response(
+                exc, unavailable=_NO_KEYS, failed=_FAILED, request_id=request.request_id
+            )
         except ArchiverError as exc:
             return error_response(
                 exc, unavailable=_UNAVAILABLE, failed=_FAILED, request_id=request.request_id

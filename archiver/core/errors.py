@@ -9,6 +9,7 @@
   | + InvalidQuery          a read API parameter is malformed                   -> 400
   x Unauthenticated         no bearer token, or one that is not valid          -> 401
   x Forbidden               a valid token without the role the route needs     -> 403
+  x IdentityUnavailable     the tenant's OpenID metadata or keys could not be read -> 503
   x OnHold                  a thread under legal hold cannot be disposed of    -> 409
   x UnknownThread           the archive holds nothing of a thread or message    -> 404
   x UnknownContainer        a dead-letter container that does not exist
@@ -28,8 +29,8 @@
     + StorageUnavailable    storage failed or did not answer in time             -> 503
 
 Azure SDK exceptions are translated into this tree at the adapter edges only
-(`archiver.storage.translation`, `archiver.acs.client`), and HTTP status codes are chosen in
-`archiver.capture.webhook` and `archiver.retrieval.api` only.
+(`archiver.storage.translation`, `archiver.acs.client`, `archiver.access`), and HTTP status
+codes are chosen in `archiver.capture.webhook` and `archiver.retrieval.api` only.
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ class Unauthenticated(ArchiverError):
 
 class Forbidden(ArchiverError):
     """The caller is known but lacks the role the request needs."""
+
+    def __init__(self, message: str, *, principal: object = None) -> None:
+        super().__init__(message)
+        self.principal = principal  # who was refused, for the audit trail
+
+
+class IdentityUnavailable(ArchiverError):
+    """The identity provider's discovery document or signing keys could not be fetched, so
+    a token cannot be checked either way; retrying later may work."""
 
 
 class OnHold(ArchiverError):

@@ -20,6 +20,7 @@ from archiver.core.errors import (
     ArchiverError,
     BodyTooLarge,
     Forbidden,
+    IdentityUnavailable,
     OnHold,
     RequestRejected,
     StorageError,
@@ -44,6 +45,7 @@ STATUSES: tuple[tuple[type[ArchiverError], int, str], ...] = (
     (UnknownContainer, 404, "Not Found"),
     (StorageError, 503, "Service Unavailable"),
     (AcsUnavailable, 503, "Service Unavailable"),
+    (IdentityUnavailable, 503, "Service Unavailable"),
     (AcsError, 502, "Bad Gateway"),
     (ArchiverError, 500, "Internal Server Error"),
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from archiver.core.accesssettings import AccessSettings, read_access
 from archiver.core.acssettings import DEFAULT_INACTIVE_DAYS, AcsSettings, read_acs
 from archiver.core.errors import ConfigurationError
 from archiver.core.sealsettings import SealKey, read_seal_key
@@ -80,6 +81,7 @@ class Settings:
     application_insights: str | None = None
     application_insights_client_id: str | None = None
     seal_key: SealKey | None = None  # ARCHIVE_SEAL_KEY: what seals are signed with
+    access: AccessSettings = AccessSettings()  # ARCHIVE_READ_AUTH, ARCHIVE_WEBHOOK_AUTH, ...
     retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
 
@@ -147,6 +149,7 @@ class Settings:
                 values.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "")
             ),
             seal_key=read_seal_key(values),
+            access=read_access(values),
             retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
         )

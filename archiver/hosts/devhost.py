@@ -3,7 +3,8 @@
 For machines without Azure Functions Core Tools. Like the Functions host, it reads the
 app's functions from `function_app.app.get_functions()`: every HTTP function is served
 on `/api/{route}` for its methods, through the same `function_app.ENDPOINTS` entry the
-function calls, with the function key required unless the function is anonymous; every
+function calls, with the function key required unless the function is anonymous or the
+app checks its caller's Entra ID token (`function_app.TOKEN_CHECKED`); every
 Event Grid trigger gets `/runtime/webhooks/eventgrid?functionName={name}`, the URL
 Core Tools gives it, invoked once per event.
 """
@@ -114,18 +115,24 @@ def create_app(
 
     app[_NATIVE] = function_app.TRIGGERS
     for route in routes:
+        # As the Functions host would with the app imported under `services`' settings:
+        # a route whose caller the app checks by token needs no function key.
+        checked = function_app.TOKEN_CHECKED.get(route.name)
+        keyless = route.anonymous or (checked is not None and checked(services.settings.access))
         for method in route.methods:
-            app.router.add_route(method, route.path, _handler(route))
+            app.router.add_route(method, route.path, _handler(route, keyless=keyless))
     app.router.add_post(TRIGGER_PATH, _native_trigger)
     if feed is not None:
         viewer.install(app, feed)
     return app
 
 
-def _handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _handler(
+    route: Route, *, keyless: bool
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         services = request.app[_SERVICES]
-        if not route.anonymous and not _authorized(request, request.app[_KEY]):
+        if not keyless and not _authorized(request, request.app[_KEY]):
             return _unauthorized()
         limit = services.settings.max_body_bytes
         body = await _read(request, limit) if request.can_read_body else b""
@@ -140,6 +147,7 @@ def _handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespon
                 route=dict(request.match_info),
                 query=request.query,
                 request_id=uuid.uuid4().hex,  # as an invocation id would, per request
+                client_ip=request.remote,
             ),
         )
         return _send(answer)

@@ -2,7 +2,8 @@
 
 How an app shows a chat window from the archive after ACS has deleted the thread. Like
 the webhook, it knows nothing of azure.functions: the function app and the local host
-hand it the route's ids and the query, and send back the HttpResponse it decides.
+hand it the request, and send back the HttpResponse it decides. Each answer first asks
+the gate: with Microsoft Entra ID, a token with the app role Archive.Read.
 
 - `GET /api/threads/{threadId}`: what the thread row says.
 - `GET /api/threads/{threadId}/messages`: latest versions in message-id (compose)
@@ -15,13 +16,21 @@ hand it the route's ids and the query, and send back the HttpResponse it decides
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from archiver.core.errors import ArchiverError, DamagedArchive, InvalidQuery
+from archiver.access.gate import Gate
+from archiver.core.accesssettings import AccessSettings
+from archiver.core.errors import InvalidQuery
 from archiver.core.fields import format_timestamp, parse_timestamp
-from archiver.core.http import HttpResponse, error_response, json_response, problem
+from archiver.core.holds import HoldRow
+from archiver.core.http import HttpRequest, HttpResponse, json_response
+from archiver.core.principals import ADMIN_ROLE, READ_ROLE, Principal
+from archiver.governance.holds import Holds
+from archiver.governance.trail import AuditTrail
+from archiver.retrieval.audited import Audited
 from archiver.retrieval.readback import latest_page, thread_of, versions_of
 from archiver.retrieval.transcript import document_entry, thread_section
 from archiver.storage.ports import Storage, Window
@@ -29,33 +38,43 @@ from archiver.storage.ports import Storage, Window
 log = logging.getLogger("archiver")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-_UNAVAILABLE = "Archive storage is unavailable; retry."
-_FAILED = "The read failed unexpectedly."
 _ALWAYS_ALLOWED = frozenset({"code"})  # the function key, when sent as a query parameter
 
 
 class ReadApi:
-    """Answers the read routes from the archive's storage; never raises."""
+    """Answers the read routes from the archive's storage, each read recorded in the
+    audit trail before it answers; never raises."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        gate: Gate | None = None,
+        trail: AuditTrail | None = None,
+        holds: Holds | None = None,
+    ) -> None:
         self._storage = storage
+        self._audited = Audited(gate if gate is not None else Gate(AccessSettings()), trail)
+        self._holds = holds
 
-    async def thread(self, thread_id: str, query: Mapping[str, str]) -> HttpResponse:
-        """What the archive knows of one thread."""
+    async def thread(self, request: HttpRequest) -> HttpResponse:
+        """What the archive knows of one thread (route: threadId)."""
+        thread_id, query = request.route["threadId"], request.query
 
-        async def answer() -> HttpResponse:
+        async def answer(_: Principal) -> HttpResponse:
             _allowed(query, set())
             row = await thread_of(self._storage, thread_id)
             body = thread_section(thread_id, row)
             body["lastActivity"] = format_timestamp(row.last_activity) if row else None
             return json_response(200, body)
 
-        return await _answered(answer)
+        return await self._read(request, "read.thread", {"threadId": thread_id}, answer)
 
-    async def messages(self, thread_id: str, query: Mapping[str, str]) -> HttpResponse:
-        """One page of a thread's latest messages."""
+    async def messages(self, request: HttpRequest) -> HttpResponse:
+        """One page of a thread's latest messages (route: threadId)."""
+        thread_id, query = request.route["threadId"], request.query
 
-        async def answer() -> HttpResponse:
+        async def answer(_: Principal) -> HttpResponse:
             _allowed(query, {"since", "until", "pageSize", "continuationToken", "includeDeleted"})
             window = Window(
                 since=_moment(query, "since"),
@@ -76,14 +95,14 @@ class ReadApi:
                 {"threadId": thread_id, "messages": entries, "continuationToken": following},
             )
 
-        return await _answered(answer)
+        return await self._read(request, "read.messages", {"threadId": thread_id}, answer)
 
-    async def versions(
-        self, thread_id: str, message_id: str, query: Mapping[str, str]
-    ) -> HttpResponse:
-        """Every archived version of one message."""
+    async def versions(self, request: HttpRequest) -> HttpResponse:
+        """Every archived version of one message (route: threadId, messageId)."""
+        thread_id, message_id = request.route["threadId"], request.route["messageId"]
+        query = request.query
 
-        async def answer() -> HttpResponse:
+        async def answer(_: Principal) -> HttpResponse:
             _allowed(query, {"includeEvent"})
             with_event = _flag(query, "includeEvent")
             documents = await versions_of(self._storage, thread_id, message_id)
@@ -92,19 +111,46 @@ class ReadApi:
                 200, {"threadId": thread_id, "messageId": message_id, "versions": versions}
             )
 
-        return await _answered(answer)
+        target = {"threadId": thread_id, "messageId": message_id}
+        return await self._read(request, "read.versions", target, answer)
 
+    async def hold(self, request: HttpRequest) -> HttpResponse:
+        """PUT (place, body `{"reason", "case"}`) or DELETE (release, body `{"reason"}`)
+        a thread's legal hold (route: threadId); for Archive.Admin."""
+        thread_id = request.route["threadId"]
+        placing = request.method == "PUT"
 
-async def _answered(answer: Callable[[], Awaitable[HttpResponse]]) -> HttpResponse:
-    try:
-        return await answer()
-    except DamagedArchive as exc:
-        return error_response(exc, unavailable=_UNAVAILABLE, failed=f"{exc}; run archiver verify")
-    except ArchiverError as exc:
-        return error_response(exc, unavailable=_UNAVAILABLE, failed=_FAILED)
-    except Exception:
-        log.exception("Unexpected error while reading; answering 500")
-        return problem(500, "Internal Server Error", _FAILED)
+        async def answer(principal: Principal) -> HttpResponse:
+            if self._holds is None:
+                raise AssertionError("the read API is built with the holds")
+            _allowed(request.query, set())
+            reason, case = _hold_body(request.body)
+            holds = self._holds
+            if placing:
+                row = await holds.add(thread_id, reason=reason, case=case, principal=principal)
+            else:
+                row = await holds.release(thread_id, reason=reason, principal=principal)
+            return json_response(200, hold_json(row))
+
+        return await self._audited.serve(
+            request,
+            action="hold.add" if placing else "hold.release",
+            role=ADMIN_ROLE,
+            target={"threadId": thread_id},
+            answer=answer,
+            recorded_by_answer=True,
+        )
+
+    async def _read(
+        self,
+        request: HttpRequest,
+        action: str,
+        target: dict[str, str],
+        answer: Callable[[Principal], Awaitable[HttpResponse]],
+    ) -> HttpResponse:
+        return await self._audited.serve(
+            request, action=action, role=READ_ROLE, target=target, answer=answer
+        )
 
 
 def _version(document: dict[str, Any], *, with_event: bool) -> dict[str, Any]:
@@ -149,3 +195,30 @@ def _size(query: Mapping[str, str]) -> int:
             f"pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}, got {text!r}"
         )
     return int(text)
+
+
+def _hold_body(body: bytes) -> tuple[str, str | None]:
+    """The reason and case of a hold request's JSON body (`{"reason": ..., "case": ...}`);
+    what is missing or not text reads as empty, and the holds refuse it (and record that)."""
+    try:
+        value = json.loads(body or b"null")
+    except ValueError:
+        value = None
+    value = value if isinstance(value, dict) else {}
+    reason, case = value.get("reason"), value.get("case")
+    return (reason if isinstance(reason, str) else ""), (case if isinstance(case, str) else None)
+
+
+def hold_json(row: HoldRow) -> dict[str, Any]:
+    """A hold row as the API answers it."""
+    return {
+        "threadId": row.thread_id,
+        "held": row.held,
+        "reason": row.reason,
+        "case": row.case,
+        "placedBy": row.placed_by,
+        "placedAt": format_timestamp(row.placed_at),
+        "releasedBy": row.released_by,
+        "releasedAt": format_timestamp(row.released_at),
+        "releaseReason": row.release_reason,
+    }

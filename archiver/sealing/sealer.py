@@ -50,6 +50,11 @@ class Sealing:
     unchanged: bool = False  # the last seal covers the thread as it is
     refused: tuple[str, ...] = ()  # the thread was altered since its last seal
 
+    @property
+    def outcome(self) -> str:
+        """ "sealed", "unchanged" or "refused"."""
+        return "sealed" if self.seal else "unchanged" if self.unchanged else "refused"
+
 
 class Sealer:
     """Seals threads with one signer."""

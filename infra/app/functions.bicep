@@ -57,6 +57,20 @@ param acsArchiverUserId string
 @minValue(0)
 param inactiveDays int
 
+@description('Who may call the read API: key (a function key) or entra (a Microsoft Entra ID token with the app role Archive.Read).')
+@allowed(['key', 'entra'])
+param readAuth string
+
+@description('Who may post to the webhook: key (a function key) or entra (Event Grid\'s Microsoft Entra ID token).')
+@allowed(['key', 'entra'])
+param webhookAuth string
+
+@description('Tenant the tokens are issued by (used when readAuth or webhookAuth is entra).')
+param entraTenantId string
+
+@description('Application id or Application ID URI of the archiver\'s app registration, the tokens\' audience (comma-separated for both). Required with entra.')
+param entraAudience string
+
 @description('Application Insights connection string.')
 param appInsightsConnectionString string
 
@@ -132,6 +146,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         // Seals are signed inside Key Vault, with the app's identity (ARCHIVE_STORAGE__clientId).
         // Without a version, so that after a rotation new seals use the new version.
         { name: 'ARCHIVE_SEAL_KEY', value: sealKeyUri }
+        // Function keys, or Microsoft Entra ID tokens the app checks (docs/access.md).
+        { name: 'ARCHIVE_READ_AUTH', value: readAuth }
+        { name: 'ARCHIVE_WEBHOOK_AUTH', value: webhookAuth }
+        { name: 'ARCHIVE_ENTRA_TENANT_ID', value: entraTenantId }
+        { name: 'ARCHIVE_ENTRA_AUDIENCE', value: entraAudience }
       ]
     }
     // Flex Consumption: runtime and scale live here, not in FUNCTIONS_* app settings.

@@ -7,6 +7,9 @@
 #   EVENT_GRID_WEBHOOK_KEY  with webhook: the host function key to use (default: default)
 #   EVENT_GRID_EVENT_LEVEL  thread (default) or perUser
 #   EVENT_GRID_VIEWER_URL   also deliver to this URL, e.g. an Event Grid viewer
+#   EVENT_GRID_ENTRA_APPLICATION  with webhook: the app registration's application id or
+#                           URI; Event Grid then sends its Entra ID token, not a key
+#                           (set ARCHIVE_WEBHOOK_AUTH=entra too; docs/access.md)
 # Keep infra/hooks/postdeploy.sh doing the same, step for step.
 $ErrorActionPreference = 'Stop'
 Set-Location (Join-Path $PSScriptRoot '../..')
@@ -44,5 +47,7 @@ az deployment group create `
   webhookKeyName="$(Setting EVENT_GRID_WEBHOOK_KEY default)" `
   eventLevel="$(Setting EVENT_GRID_EVENT_LEVEL thread)" `
   viewerUrl="$(Setting EVENT_GRID_VIEWER_URL)" `
+  entraApplicationIdOrUri="$(Setting EVENT_GRID_ENTRA_APPLICATION)" `
+  entraTenantId="$(Setting AZURE_TENANT_ID)" `
   --query properties.provisioningState --output tsv
 exit $LASTEXITCODE

@@ -8,6 +8,9 @@
 #   EVENT_GRID_WEBHOOK_KEY  with webhook: the host function key to use (default: default)
 #   EVENT_GRID_EVENT_LEVEL  thread (default) or perUser
 #   EVENT_GRID_VIEWER_URL   also deliver to this URL, e.g. an Event Grid viewer
+#   EVENT_GRID_ENTRA_APPLICATION  with webhook: the app registration's application id or
+#                           URI; Event Grid then sends its Entra ID token, not a key
+#                           (set ARCHIVE_WEBHOOK_AUTH=entra too; docs/access.md)
 # Keep infra/hooks/postdeploy.ps1 doing the same, step for step.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -41,4 +44,6 @@ az deployment group create \
   webhookKeyName="$(setting EVENT_GRID_WEBHOOK_KEY default)" \
   eventLevel="$(setting EVENT_GRID_EVENT_LEVEL thread)" \
   viewerUrl="$(setting EVENT_GRID_VIEWER_URL)" \
+  entraApplicationIdOrUri="$(setting EVENT_GRID_ENTRA_APPLICATION)" \
+  entraTenantId="$(setting AZURE_TENANT_ID)" \
   --query properties.provisioningState --output tsv

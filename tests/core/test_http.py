@@ -18,8 +18,8 @@ from archiver.core.http import (
 )
 
 # The specification, one line per error class: what a caller (Event Grid, a reader, a
-# script) is told. Event Grid drops on 400/403/413 and retries on 5xx, so only storage
-# and ACS outages may be 503.
+# script) is told. Event Grid drops on 400/403/413 and retries on 5xx, so only storage,
+# ACS and identity provider outages may be 503.
 EXPECTED = {
     "ArchiverError": 500,
     "ConfigurationError": 500,
@@ -30,6 +30,7 @@ EXPECTED = {
     "InvalidQuery": 400,
     "Unauthenticated": 401,
     "Forbidden": 403,
+    "IdentityUnavailable": 503,
     "OnHold": 409,
     "UnknownThread": 404,
     "UnknownContainer": 404,

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archiver.bootstrap import Services, build
+from archiver.core.http import HttpRequest
 from archiver.core.settings import Settings
 from archiver.hosts.devhost import create_app, triggers
 from archiver.retrieval.api import ReadApi
@@ -197,7 +198,7 @@ async def test_a_thread_id_too_long_to_be_archived_is_a_400(client):
 async def test_storage_that_fails_is_a_503_with_retry_after():
     reader = ReadApi(Instrumented(MemoryStorage(), failing={"thread.get": 1}))
 
-    response = await reader.messages("19:a@thread.v2", {})
+    response = await reader.messages(HttpRequest("GET", route={"threadId": "19:a@thread.v2"}))
 
     assert response.status == 503
     assert response.headers["Retry-After"] == "30"
@@ -297,11 +298,12 @@ _TEXT = st.text(st.characters(codec="utf-8"), max_size=40)  # utf-8: no lone sur
 )
 async def test_no_read_request_gets_a_5xx_or_anything_but_json(thread, message, query):
     reader = ReadApi(MemoryStorage())
+    ids = {"threadId": thread, "messageId": message}
 
     for response in (
-        await reader.thread(thread, query),
-        await reader.messages(thread, query),
-        await reader.versions(thread, message, query),
+        await reader.thread(HttpRequest("GET", route=ids, query=query)),
+        await reader.messages(HttpRequest("GET", route=ids, query=query)),
+        await reader.versions(HttpRequest("GET", route=ids, query=query)),
     ):
         assert response.status in (200, 400, 404), response.body
         assert json.loads(response.body)

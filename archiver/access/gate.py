@@ -1,0 +1,97 @@
+"""The gate the read API and the webhook ask first: who sent this request, and may they.
+
+With a function key (`key`, the default) the Functions host has checked the key before
+the app is called, so the gate admits the key holder. With Microsoft Entra ID (`entra`)
+the gate checks the bearer token and the app role the route needs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from archiver.core.accesssettings import AccessSettings
+from archiver.core.errors import Forbidden, Unauthenticated
+from archiver.core.http import HttpRequest
+from archiver.core.principals import FUNCTION_KEY, Principal
+
+if TYPE_CHECKING:
+    from archiver.access.keys import SigningKeys
+
+# Event Grid's first-party application ("Microsoft.EventGrid"), the same in every tenant:
+# its tokens carry this as appid (v1) or azp (v2). Microsoft's "Deliver events to
+# Microsoft Entra protected endpoints" names it.
+EVENT_GRID_APP_ID = "4962773b-9cdb-44cf-a8bf-237846a00ab7"
+
+
+class Gate:
+    """Admits a request or raises Unauthenticated (401) or Forbidden (403)."""
+
+    def __init__(self, access: AccessSettings, *, keys: SigningKeys | None = None) -> None:
+        self._access = access
+        self._keys = keys
+        if keys is None and access.uses_entra:
+            # Imported only then: with function keys, PyJWT is never loaded.
+            from archiver.access.discovery import Discovery
+            from archiver.access.keys import SigningKeys
+
+            assert access.metadata_url is not None  # read_access derives it
+            self._keys = SigningKeys(
+                Discovery(access.metadata_url), refresh_seconds=access.key_refresh_seconds
+            )
+
+    @property
+    def keys(self) -> SigningKeys | None:
+        """The tenant's cached keys, when a route checks tokens."""
+        return self._keys
+
+    async def admit(self, request: HttpRequest, *, role: str) -> Principal:
+        """Who reads: the key holder, or the token's principal holding `role`."""
+        if self._access.read_auth == "key":
+            return FUNCTION_KEY
+        principal = _principal("entra", await self._claims(request))
+        if not principal.has(role):
+            raise Forbidden(f"The token does not grant the app role {role}.", principal=principal)
+        return principal
+
+    async def admit_event_grid(self, request: HttpRequest) -> Principal:
+        """Who delivers events: the key holder, or Event Grid's own application."""
+        if self._access.webhook_auth == "key":
+            return FUNCTION_KEY
+        claims = await self._claims(request)
+        principal = _principal("event-grid", claims)
+        if principal.app_id != EVENT_GRID_APP_ID:
+            raise Unauthenticated("The token was not issued to Event Grid.")
+        return principal
+
+    async def close(self) -> None:
+        """Release the HTTP connections to the identity provider."""
+        if self._keys is not None:
+            await self._keys.close()
+
+    async def _claims(self, request: HttpRequest) -> dict[str, Any]:
+        from archiver.access.tokens import bearer, claims_of
+
+        token = bearer(request)
+        assert self._keys is not None  # built for entra in __init__
+        return await claims_of(
+            token, self._keys, audiences=self._access.audiences, issuers=self._access.issuers
+        )
+
+
+def _principal(kind: str, claims: dict[str, Any]) -> Principal:
+    roles = claims.get("roles")
+    return Principal(
+        kind=kind,
+        object_id=_text(claims.get("oid")),
+        app_id=_text(claims.get("appid")) or _text(claims.get("azp")),
+        name=_text(claims.get("name"))
+        or _text(claims.get("upn"))
+        or _text(claims.get("preferred_username")),
+        roles=frozenset(r for r in roles if isinstance(r, str))
+        if isinstance(roles, list)
+        else frozenset(),
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
