@@ -22,7 +22,9 @@ from pathlib import Path
 import trustme
 
 AUTHORITY = trustme.CA(organization_name="acs-chat-archiver tests")
-_SERVER = AUTHORITY.issue_cert("127.0.0.1", "localhost")
+# `vault.localhost`: the Key Vault stand-in, which the SDK wants on a subdomain of the
+# resource its challenge names (tests/keyvault_standin.py resolves it to 127.0.0.1).
+_SERVER = AUTHORITY.issue_cert("127.0.0.1", "localhost", "vault.localhost")
 _FOLDER = Path(tempfile.mkdtemp(prefix="archiver-tls-"))
 BUNDLE = _FOLDER / "authority.pem"
 AUTHORITY.cert_pem.write_to_path(str(BUNDLE))

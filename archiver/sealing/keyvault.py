@@ -21,20 +21,22 @@ from archiver.core.signatures import PublicKey
 class KeyVaultSigner:
     """Signs with a Key Vault EC P-256 key (ES256), by the key's URI."""
 
-    def __init__(self, key_uri: str, *, credential: Any) -> None:
+    def __init__(self, key_uri: str, *, credential: Any, **client_options: Any) -> None:
+        """`client_options` go to the SDK's clients as they are (a transport, retries)."""
         where = urlsplit(key_uri)
         parts = [part for part in where.path.split("/") if part]
         self._vault = f"{where.scheme}://{where.netloc}"
         self._name = parts[1]
         self._version = parts[2] if len(parts) > 2 else None
         self._credential = credential
+        self._options = client_options
         self._public: PublicKey | None = None
         self._key_id: str | None = None  # Key Vault's id of the exact version
 
     async def public_key(self) -> PublicKey:
         """The key's public half, read from Key Vault once."""
         if self._public is None:
-            async with KeyClient(self._vault, self._credential) as keys:
+            async with KeyClient(self._vault, self._credential, **self._options) as keys:
                 try:
                     found = await keys.get_key(self._name, self._version)
                 except HttpResponseError as exc:
@@ -58,7 +60,9 @@ class KeyVaultSigner:
         """The ES256 signature of `message`, made by Key Vault over its SHA-256."""
         await self.public_key()
         digest = hashlib.sha256(message).digest()
-        async with CryptographyClient(str(self._key_id), self._credential) as crypto:
+        async with CryptographyClient(
+            str(self._key_id), self._credential, **self._options
+        ) as crypto:
             try:
                 result = await crypto.sign(SignatureAlgorithm.es256, digest)
             except AzureError as exc:
