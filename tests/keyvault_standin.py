@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -130,7 +131,11 @@ class KeyVaultStandin:
             await self._runner.cleanup()
 
     @web.middleware
-    async def _challenge(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _challenge(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             self.unauthenticated += 1
             challenge = (
