@@ -114,3 +114,25 @@ def test_memory_and_cold_start_are_measured(figures):
 )
 def test_a_missed_target_never_reads_as_its_bound(value: float, bound: float, shown: str):
     assert ratio_text(value, bound) == shown
+
+
+def test_the_seal_benchmark_seals_and_checks_every_version_it_archived(tmp_path):
+    output = tmp_path / "seals.json"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.seals", "--versions", "400", "--threads", "4",
+         "--json", str(output)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert figures["threads"] == 4
+    assert figures["blobs checked"] == figures["versions"] >= 390
+    assert (figures["altered"], figures["unsealed"]) == (0, 0)
+    assert figures["seal versions per second"] > 0
+    assert figures["verify blobs per second"] > 0
