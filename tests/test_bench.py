@@ -55,7 +55,7 @@ def test_every_workload_ran_on_every_contender_and_delivered_everything(figures)
 
 
 @pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w.name)
-def test_the_archiver_needs_one_request_more_than_the_transaction_floor_per_thread(
+def test_the_archiver_needs_at_most_one_request_more_than_the_transaction_floor_per_thread(
     figures, workload
 ):
     archiver = runs_of(figures, "archiver")[workload.name]
@@ -66,10 +66,13 @@ def test_the_archiver_needs_one_request_more_than_the_transaction_floor_per_thre
     # thread is new, reads the row first (there is none) and then inserts it. The
     # traffic spans less than a quarter hour, so activity never moves a row again.
     # Everything else is the floor's work exactly: each version's blob once, and one
-    # table request per thread per delivery, whatever the fan-out, edits or order.
+    # table request per thread per delivery, whatever the fan-out, edits or order. At
+    # most: deliveries that share messages wait for each other and then write their rows
+    # together, so on a loaded machine two of them now and then cost one transaction.
     assert archiver["threads"] == threads > 0
     assert archiver["storage"]["blob PUT"] == archiver["versions"]
-    assert sum(archiver["storage"].values()) == sum(floor["storage"].values()) + threads
+    assert sum(archiver["storage"].values()) <= sum(floor["storage"].values()) + threads
+    assert sum(archiver["storage"].values()) >= archiver["versions"] + 2 * threads
 
 
 @pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w.name)
