@@ -91,7 +91,7 @@ class Services:
 
             credential = credential_for(self.settings.storage.client_id)
         signer = signer_for(self.settings.seal_key, credential=credential)
-        return Sealer(self.storage, signer, trail=self.trail)
+        return Sealer(self.storage, signer, trail=self.trail, trusted=self.settings.trusted_keys)
 
     def _chat(self) -> AbstractAsyncContextManager[Chat]:
         if self.settings.acs is None:

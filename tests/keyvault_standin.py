@@ -111,6 +111,7 @@ class KeyVaultStandin:
         app = web.Application(middlewares=[self._challenge])
         app.router.add_get("/keys/{name}", self._get)
         app.router.add_get("/keys/{name}/", self._get)  # the SDK's "latest version"
+        app.router.add_get("/keys/{name}/versions", self._versions)  # before {version}
         app.router.add_get("/keys/{name}/{version}", self._get)
         app.router.add_post("/keys/{name}/{version}/sign", self._sign)
         self._runner = web.AppRunner(app, access_log=None)
@@ -175,6 +176,20 @@ class KeyVaultStandin:
                 "attributes": {"enabled": True},
             }
         )
+
+    async def _versions(self, request: web.Request) -> web.Response:
+        """Key Vault's "Get Key Versions": every version's id, one page."""
+        name = request.match_info["name"]
+        versions = [v for (n, v) in self.keys if n == name]
+        if not versions:
+            raise web.HTTPNotFound(
+                text='{"error": {"code": "KeyNotFound"}}', content_type="application/json"
+            )
+        listed = [
+            {"kid": f"{self.url}/keys/{name}/{v}", "attributes": {"enabled": True}}
+            for v in versions
+        ]
+        return web.json_response({"value": listed, "nextLink": None})
 
     async def _sign(self, request: web.Request) -> web.Response:
         name, version = request.match_info["name"], request.match_info["version"]

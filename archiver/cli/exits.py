@@ -6,6 +6,8 @@
 - 2: a bad argument or setting (missing, invalid). Nothing was done.
 - 3: not found: the thread, message or container does not exist.
 - 4: a service (storage or ACS) was unavailable; nothing was lost, run it again later.
+- 5: untrusted: seals were checked only against keys found in the archive, which anyone
+  who can write to it could have put there; nothing altered was found, nothing is proved.
 - 130: interrupted (Ctrl-C).
 """
 
@@ -22,4 +24,5 @@ class Exit(enum.IntEnum):
     USAGE = 2
     NOT_FOUND = 3
     UNAVAILABLE = 4
+    UNTRUSTED = 5
     INTERRUPTED = 130

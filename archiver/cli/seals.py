@@ -3,6 +3,11 @@
 `seal` exits 1 when a thread was refused (altered since its last seal). `verify
 --seals` exits 1 when anything sealed was altered; blobs written since the last seal
 are listed as unsealed, which is not an alteration.
+
+Which keys prove a seal: those given with `--public-key`; else the service's own (the
+public half of ARCHIVE_SEAL_KEY, every version of a Key Vault key, and
+ARCHIVE_SEAL_TRUSTED_KEYS). Without either, the keys published in the archive are used
+to look, and the command says that nothing is proved and exits 5 (UNTRUSTED).
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ import argparse
 import asyncio
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archiver.bootstrap import build
+from archiver.bootstrap import Services, build
 from archiver.cli.exits import Exit
 from archiver.cli.options import cli_principal, load_settings, settings_option
 from archiver.core.errors import ConfigurationError
-from archiver.core.signatures import PublicKey, public_key_from_pem
+from archiver.core.signatures import PublicKey, keyring, public_key_from_pem
 from archiver.retrieval.evidence import Proof, check_transcript
 from archiver.retrieval.rsmfproof import check_rsmf
 from archiver.sealing.inspection import inspect, published_keys
@@ -69,8 +75,9 @@ def seal_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=Path,
         metavar="FILE",
-        help="with --seals: trust only this PEM public key (repeat); without it, the keys "
-        "published under seals/keys/ in the archive are used",
+        help="trust only this PEM public key (repeat); without it, the seal key and "
+        "ARCHIVE_SEAL_TRUSTED_KEYS are trusted; with neither, the keys published in the "
+        "archive are used, which proves nothing (exit 5)",
     )
 
 
@@ -123,21 +130,22 @@ def _show(result: Sealing) -> None:
 
 def verify_seals(arguments: argparse.Namespace) -> int:
     """`verify --seals`: report every alteration by name; exit 1 if there is any."""
-    keys = _trusted(arguments.public_key)
+    given = _given(arguments.public_key)
     services = build(load_settings(arguments.settings))
 
-    async def run() -> tuple[list[tuple[str, Judgement]], int]:
+    async def run() -> tuple[list[tuple[str, Judgement]], Keys]:
         try:
-            trusted = keys if keys is not None else await published_keys(services.storage)
+            keys = await trusted_keys(services, given)
             found = [
-                item async for item in inspect(services.storage, trusted, threads=arguments.thread)
+                item
+                async for item in inspect(services.storage, keys.keys, threads=arguments.thread)
             ]
-            return found, len(trusted)
+            return found, keys
         finally:
             await services.close()
 
     started = time.perf_counter()
-    found, key_count = asyncio.run(run())
+    found, keys = asyncio.run(run())
     elapsed = time.perf_counter() - started
     altered = sorted(f for _, judgement in found for f in judgement.altered)
     for finding in altered:
@@ -148,16 +156,13 @@ def verify_seals(arguments: argparse.Namespace) -> int:
     if len(unsealed) > arguments.limit:
         print(f"unsealed: ... and {len(unsealed) - arguments.limit} more")
     blobs = sum(j.checked["blobs"] for _, j in found)
-    source = (
-        "the keys given" if keys is not None else f"{key_count} key(s) published in the archive"
-    )
     print(
         f"{len(found)} threads, {sum(j.checked['seals'] for _, j in found)} seals, {blobs} blobs "
-        f"checked against {source} in {elapsed:.1f} s: "
+        f"checked against {keys.source} in {elapsed:.1f} s: "
         + (f"{len(altered)} altered" if altered else "nothing altered")
         + (f", {len(unsealed)} unsealed" if unsealed else ""),
     )
-    return Exit.PROBLEM if altered else Exit.OK
+    return _exit(altered=bool(altered), keys=keys)
 
 
 def verify_transcript(arguments: argparse.Namespace) -> int:
@@ -166,31 +171,67 @@ def verify_transcript(arguments: argparse.Namespace) -> int:
         content = arguments.transcript.read_bytes()
     except OSError as exc:
         raise ConfigurationError(f"--transcript {arguments.transcript}: {exc.strerror}") from None
-    keys = _trusted(arguments.public_key)
+    given = _given(arguments.public_key)
     services = build(load_settings(arguments.settings))
 
-    async def run() -> Proof:
+    async def run() -> tuple[Proof, Keys]:
         try:
-            trusted = keys if keys is not None else await published_keys(services.storage)
+            keys = await trusted_keys(services, given)
             if content.lstrip()[:1] == b"{":
-                return await check_transcript(services.storage, content, trusted)
-            return await check_rsmf(services.storage, content, trusted)
+                return await check_transcript(services.storage, content, keys.keys), keys
+            return await check_rsmf(services.storage, content, keys.keys), keys
         finally:
             await services.close()
 
-    proof = asyncio.run(run())
+    proof, keys = asyncio.run(run())
     for problem in proof.problems:
         print(problem)
     checked = proof.checked
-    verdict = "NOT PROVED" if proof.problems else "proved"
+    verdict = "NOT PROVED" if proof.problems else "proved" if keys.trusted else "NOT PROVED"
     print(
         f"{arguments.transcript}: {verdict}: {checked['entries']} entries of "
-        f"{checked['threads']} threads against {checked['seals']} seals"
+        f"{checked['threads']} threads against {checked['seals']} seals, with {keys.source}"
     )
-    return Exit.PROBLEM if proof.problems else Exit.OK
+    return _exit(altered=bool(proof.problems), keys=keys)
 
 
-def _trusted(paths: list[Path] | None) -> dict[str, PublicKey] | None:
+@dataclass(frozen=True)
+class Keys:
+    """The keys seals are checked with, whether they prove anything, and what they are."""
+
+    keys: dict[str, PublicKey]
+    trusted: bool
+    source: str
+
+
+async def trusted_keys(services: Services, given: dict[str, PublicKey] | None) -> Keys:
+    """The keys to check seals with (see the module's rules)."""
+    if given is not None:
+        return Keys(given, True, f"{len(given)} key(s) given with --public-key")
+    settings = services.settings
+    if settings.seal_key is not None or settings.trusted_keys:
+        own = await services.sealer.trusted_keys() if settings.seal_key is not None else {}
+        keys = own | keyring(settings.trusted_keys)
+        return Keys(keys, True, f"{len(keys)} key(s) of ARCHIVE_SEAL_KEY/TRUSTED_KEYS")
+    published = await published_keys(services.storage)
+    print(UNTRUSTED, file=sys.stderr)
+    return Keys(published, False, f"{len(published)} key(s) published in the archive (UNTRUSTED)")
+
+
+UNTRUSTED = (
+    "UNTRUSTED: no trusted key (--public-key, ARCHIVE_SEAL_KEY or ARCHIVE_SEAL_TRUSTED_KEYS); "
+    "the seals are checked against keys published in the archive, which anyone who can "
+    "write to it could have put there: nothing is proved"
+)
+
+
+def _exit(*, altered: bool, keys: Keys) -> int:
+    if altered:
+        return Exit.PROBLEM
+    return Exit.OK if keys.trusted else Exit.UNTRUSTED
+
+
+def _given(paths: list[Path] | None) -> dict[str, PublicKey] | None:
     if not paths:
         return None
     keys = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -34,7 +35,12 @@ from archiver.core.layout import (
 from archiver.core.merkle import tree_hash
 
 FORMAT = "acs-chat-archiver/seal@1"
-KEYS_PREFIX = f"{SEALS_PREFIX}keys/"
+# Public keys are published at the top of the container, where no thread's folder can
+# be: `seals/keys/` (where 0.6 published them) is also the seal folder of a thread whose
+# id is `keys`. Either place is a convenience for auditors, never a reason to trust a key.
+KEYS_PREFIX = "keys/"
+LEGACY_KEYS_PREFIX = f"{SEALS_PREFIX}keys/"
+_SEAL_FILE = re.compile(r"^\d{8}T\d{6}Z\.json$")
 
 
 @dataclass(frozen=True, kw_only=True, order=True)
@@ -135,8 +141,15 @@ def seals_prefix(thread_key: str) -> str:
     return f"{SEALS_PREFIX}{thread_key}/"
 
 
+def is_seal_name(name: str, thread_key: str) -> bool:
+    """True for the name of one of the thread's seals (and for nothing else that might
+    share its folder, such as a public key published there by an earlier version)."""
+    folder = seals_prefix(thread_key)
+    return name.startswith(folder) and _SEAL_FILE.match(name[len(folder) :]) is not None
+
+
 def key_name(key_id: str) -> str:
-    """Where a public key is published: `seals/keys/{keyId}.pem`."""
+    """Where a public key is published: `keys/{keyId}.pem`."""
     return f"{KEYS_PREFIX}{key_id}.pem"
 
 

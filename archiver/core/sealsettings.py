@@ -5,10 +5,17 @@ for an app setting or a Key Vault reference), a path to such a PEM file (local
 development), or a Key Vault key's URI, `https://{vault}.vault.azure.net/keys/{name}`
 (optionally `/{version}`), which signs inside Key Vault so the key never leaves it. Key
 Vault has no Ed25519 keys: its key is an EC P-256 key and its seals are ES256.
+
+ARCHIVE_SEAL_TRUSTED_KEYS names the other public keys a seal may be signed with and still
+be trusted (a PEM key retired before a rotation, an earlier key pair): one or more PEM
+public keys, as text (newlines or `\\n` escapes) or a path to a file holding them. The
+signer's own key, and every version of a Key Vault key, are always trusted; a key found
+in the archive never is.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +25,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver.core.errors import ConfigurationError
+from archiver.core.signatures import PublicKey, public_key_from_pem
 
 SETTING = "ARCHIVE_SEAL_KEY"
+TRUSTED_SETTING = "ARCHIVE_SEAL_TRUSTED_KEYS"
+_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +61,32 @@ def read_seal_key(values: Mapping[str, str]) -> SealKey | None:
     pem = pem.strip() + b"\n"
     private_key(pem)
     return SealKey(pem=pem)
+
+
+def read_trusted_keys(values: Mapping[str, str]) -> tuple[PublicKey, ...]:
+    """The public keys ARCHIVE_SEAL_TRUSTED_KEYS names (none when unset); raise
+    ConfigurationError naming the setting when it holds anything but PEM public keys."""
+    text = values.get(TRUSTED_SETTING, "").strip()
+    if not text:
+        return ()
+    if "-----BEGIN" in text:
+        pem = text.replace("\\n", "\n").encode()
+    else:
+        try:
+            pem = Path(text).read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{TRUSTED_SETTING} must be PEM public keys or a path to a file of them; "
+                f"the file could not be read ({exc.strerror})"
+            ) from None
+    blocks = _PEM_BLOCK.findall(pem)
+    leftover = _PEM_BLOCK.sub(b"", pem).strip()
+    if not blocks or leftover:
+        raise ConfigurationError(f"{TRUSTED_SETTING} must hold only PEM public keys")
+    return tuple(
+        public_key_from_pem(block, source=f"{TRUSTED_SETTING} (key {index + 1})")
+        for index, block in enumerate(blocks)
+    )
 
 
 def private_key(pem: bytes) -> Ed25519PrivateKey:

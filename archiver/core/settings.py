@@ -18,11 +18,13 @@ from urllib.parse import urlsplit
 from archiver.core.accesssettings import AccessSettings, read_access
 from archiver.core.acssettings import DEFAULT_INACTIVE_DAYS, AcsSettings, read_acs
 from archiver.core.errors import ConfigurationError
-from archiver.core.sealsettings import SealKey, read_seal_key
+from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
+from archiver.core.signatures import PublicKey
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 DEFAULT_CONTAINER = "chat-archive"
 DEFAULT_DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
+DEFAULT_CHECKPOINTS_CONTAINER = "chat-checkpoints"
 DEFAULT_MESSAGES_TABLE = "ChatMessages"
 DEFAULT_THREADS_TABLE = "ChatThreads"
 DEFAULT_HOLDS_TABLE = "ChatHolds"
@@ -81,6 +83,10 @@ class Settings:
     application_insights: str | None = None
     application_insights_client_id: str | None = None
     seal_key: SealKey | None = None  # ARCHIVE_SEAL_KEY: what seals are signed with
+    # ARCHIVE_SEAL_TRUSTED_KEYS: other public keys seals may be signed with (rotations).
+    trusted_keys: tuple[PublicKey, ...] = ()
+    # ARCHIVE_CHECKPOINTS_CONTAINER: signed checkpoints, in a container of their own.
+    checkpoints_container: str = DEFAULT_CHECKPOINTS_CONTAINER
     access: AccessSettings = AccessSettings()  # ARCHIVE_READ_AUTH, ARCHIVE_WEBHOOK_AUTH, ...
     retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
@@ -149,6 +155,14 @@ class Settings:
                 values.get("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "")
             ),
             seal_key=read_seal_key(values),
+            trusted_keys=read_trusted_keys(values),
+            checkpoints_container=_matching(
+                values,
+                "ARCHIVE_CHECKPOINTS_CONTAINER",
+                DEFAULT_CHECKPOINTS_CONTAINER,
+                _CONTAINER_NAME,
+                "3-63 lower-case letters, digits and single hyphens",
+            ),
             access=read_access(values),
             retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -104,6 +105,10 @@ class Signer(Protocol):
     async def sign(self, message: bytes) -> bytes:
         """The signature of `message` by the key's algorithm."""
 
+    async def own_keys(self) -> tuple[PublicKey, ...]:
+        """Every public key this signer has signed with: its key, and for a Key Vault
+        key every version of it (earlier seals were signed by earlier versions)."""
+
 
 class PemSigner:
     """Signs with an Ed25519 private key held in memory (ARCHIVE_SEAL_KEY as PEM)."""
@@ -119,6 +124,15 @@ class PemSigner:
     async def sign(self, message: bytes) -> bytes:
         """The Ed25519 signature of `message`."""
         return self._key.sign(message)
+
+    async def own_keys(self) -> tuple[PublicKey, ...]:
+        """The one key it holds."""
+        return (self._public,)
+
+
+def keyring(keys: Iterable[PublicKey]) -> dict[str, PublicKey]:
+    """Keys by key id."""
+    return {key.key_id: key for key in keys}
 
 
 def _b64url(data: bytes) -> str:

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 
 from archiver.core.errors import NotFound
 from archiver.core.layout import content_sha256
-from archiver.core.seals import Covered, Seal, covered_prefixes, parse_seal, seals_prefix
+from archiver.core.seals import (
+    Covered,
+    Seal,
+    covered_prefixes,
+    is_seal_name,
+    parse_seal,
+    seals_prefix,
+)
 from archiver.storage.ports import Storage, StoredBlob
 
 READERS = 32  # blobs read at once when they must be hashed
@@ -30,7 +37,7 @@ async def holdings(storage: Storage, thread_key: str) -> Holdings:
         for prefix in covered_prefixes(thread_key)
         async for blob in storage.blobs.listing(prefix)
     ]
-    names = [name async for name in storage.blobs.names(seals_prefix(thread_key))]
+    names = await seal_names(storage, thread_key)
     contents = await asyncio.gather(*(storage.blobs.read(name) for name in names))
     return Holdings(blobs=tuple(blobs), seals=tuple(zip(names, contents, strict=True)))
 
@@ -38,10 +45,16 @@ async def holdings(storage: Storage, thread_key: str) -> Holdings:
 async def newest_seal(storage: Storage, thread_key: str) -> Seal | None:
     """The thread's newest seal, or None when it was never sealed; raise DamagedArchive
     when the newest seal blob is not a seal."""
-    names = [name async for name in storage.blobs.names(seals_prefix(thread_key))]
+    names = await seal_names(storage, thread_key)
     if not names:
         return None
     return parse_seal(await storage.blobs.read(names[-1]), name=names[-1])
+
+
+async def seal_names(storage: Storage, thread_key: str) -> list[str]:
+    """The names of the thread's seals, oldest first."""
+    prefix = seals_prefix(thread_key)
+    return [name async for name in storage.blobs.names(prefix) if is_seal_name(name, thread_key)]
 
 
 async def covered(storage: Storage, blobs: Sequence[StoredBlob]) -> list[Covered]:

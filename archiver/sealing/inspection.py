@@ -1,9 +1,10 @@
 """Checking seals with read access only: every blob's bytes hashed again, every seal's
 signature checked with public keys, every chain link and every row compared.
 
-The keys are the ones the auditor brings (`--public-key`), or else those published
-under seals/keys/ in the archive itself; only the first proves the seals were made by
-the key the auditor trusts.
+The keys are the ones the auditor brings (`--public-key`), the service's own (its seal
+key and ARCHIVE_SEAL_TRUSTED_KEYS), or else those published in the archive itself under
+keys/ (and seals/keys/, where 0.6 put them). Only the first two prove anything: whoever
+can write to the archive can publish a key and sign seals with it.
 """
 
 from __future__ import annotations
@@ -13,28 +14,30 @@ import json
 from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any
 
-from archiver.core.errors import NotFound
+from archiver.core.errors import ConfigurationError, NotFound
 from archiver.core.keys import decode_key, encode_key
 from archiver.core.layout import SEALS_PREFIX, content_sha256
-from archiver.core.seals import KEYS_PREFIX
+from archiver.core.seals import KEYS_PREFIX, LEGACY_KEYS_PREFIX
 from archiver.core.signatures import PublicKey, public_key_from_pem
-from archiver.sealing.holdings import READERS, holdings
+from archiver.sealing.holdings import READERS, holdings, seal_names
 from archiver.sealing.judgement import Evidence, Judgement, judge
 from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage
 
 
 async def published_keys(storage: Storage) -> dict[str, PublicKey]:
-    """The public keys under seals/keys/, by key id; a file whose key does not have the
-    id it is named by is left out (it proves nothing)."""
+    """The public keys published in the archive, by key id: untrusted, a convenience for
+    looking at an archive without its key. A file whose key does not have the id it is
+    named by is left out."""
     keys: dict[str, PublicKey] = {}
-    async for name in storage.blobs.names(KEYS_PREFIX):
-        try:
-            key = public_key_from_pem(await storage.blobs.read(name), source=name)
-        except Exception:
-            continue
-        if name == f"{KEYS_PREFIX}{key.key_id}.pem":
-            keys[key.key_id] = key
+    for prefix in (KEYS_PREFIX, LEGACY_KEYS_PREFIX):
+        async for name in storage.blobs.names(prefix):
+            try:
+                key = public_key_from_pem(await storage.blobs.read(name), source=name)
+            except ConfigurationError:
+                continue
+            if name == f"{prefix}{key.key_id}.pem":
+                keys[key.key_id] = key
     return keys
 
 
@@ -96,8 +99,8 @@ async def _threads(storage: Storage, threads: Collection[str] | None) -> AsyncIt
         seen.add(thread_id)
         yield thread_id
     async for folder in storage.blobs.prefixes(SEALS_PREFIX):
-        if folder == KEYS_PREFIX:
-            continue
+        if folder == LEGACY_KEYS_PREFIX and not await seal_names(storage, "keys"):
+            continue  # 0.6's published keys, not a thread's seals
         thread_id = decode_key(folder[len(SEALS_PREFIX) : -1])
         if thread_id not in seen:
             yield thread_id

@@ -4,12 +4,19 @@ Every finding names the thing that was altered (a blob, a seal, a row) once, and
 that: a version blob that was changed is reported as modified, not also as the reason
 its row no longer matches; a seal that was replaced fails its signature and is the seal
 the chain no longer links to, both said of that one seal.
+
+A chain is append-only: every blob a seal covers is covered again, with the same size
+and SHA-256, by every later seal. A blob's sealed bytes are the ones the earliest sound
+seal (parsed, linked, signed by a trusted key) covering it says, so history rewritten
+between two seals shows as that blob modified or missing, and the first seal that
+differs is named for it.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +24,7 @@ from archiver.core.documents import version_of
 from archiver.core.errors import DamagedArchive
 from archiver.core.inventory import MessageBlob, entry
 from archiver.core.layout import LatestRow, content_sha256, latest_row
-from archiver.core.seals import Seal, parse_seal, seal_name
+from archiver.core.seals import Covered, Seal, parse_seal, seal_name
 from archiver.core.signatures import PublicKey
 from archiver.core.threads import ThreadRow
 from archiver.core.versions import Stamp
@@ -67,14 +74,11 @@ def judge(evidence: Evidence, keys: Mapping[str, PublicKey]) -> Judgement:
     chain = _chain(evidence, judgement)
     _signatures(chain, keys, judgement)
     _head(evidence, chain, judgement)
+    _history(chain, judgement)
     suspect = {f.subject for f in judgement.altered}
-    base = next(
-        (seal for name, seal in reversed(chain) if seal is not None and name not in suspect),
-        None,
-    )
-    sealed = {} if base is None else {c.name: c.sha256 for c in base.blobs}
-    _blobs(evidence, base, judgement)
-    _rows(evidence, sealed, judgement)
+    sealed = first_sealed(seal for name, seal in chain if seal is not None and name not in suspect)
+    _blobs(evidence, sealed, judgement)
+    _rows(evidence, {name: c.sha256 for name, (c, _) in sealed.items()}, judgement)
     judgement.checked["seals"] += len(chain)
     judgement.checked["blobs"] += len(evidence.blobs)
     judgement.checked["rows"] += len(evidence.rows)
@@ -139,21 +143,61 @@ def _head(
         judgement.add(row.seal, "seal replaced", "it is not the seal the thread row recorded")
 
 
-def _blobs(evidence: Evidence, base: Seal | None, judgement: Judgement) -> None:
-    """Every blob the newest sound seal covers is there with its sealed bytes; a blob it
-    does not cover is unsealed, and must at least hash as recorded when written."""
-    covered = set()
-    for blob in base.blobs if base is not None else ():
-        covered.add(blob.name)
+def first_sealed(seals: Iterable[Seal]) -> dict[str, tuple[Covered, str]]:
+    """Each blob the seals cover, as the earliest of them covering it says, and by which."""
+    found: dict[str, tuple[Covered, str]] = {}
+    for seal in seals:
+        for blob in seal.blobs:
+            found.setdefault(blob.name, (blob, seal.name))
+    return found
+
+
+def consistency(earlier: Seal, later: Seal) -> list[tuple[str, str, str]]:
+    """What `later` drops or changes of what `earlier` covered: (blob, "missing" or
+    "modified", detail); empty when `later` extends `earlier`, as a chain must."""
+    now = {blob.name: blob for blob in later.blobs}
+    found = []
+    for blob in earlier.blobs:
+        kept = now.get(blob.name)
+        if kept is None:
+            found.append(
+                (blob.name, "missing", f"sealed by {earlier.name}, left out of {later.name}")
+            )
+        elif (kept.sha256, kept.size) != (blob.sha256, blob.size):
+            found.append(
+                (blob.name, "modified", f"sealed by {earlier.name}, changed in {later.name}")
+            )
+    return found
+
+
+def _history(chain: Sequence[tuple[str, Seal | None]], judgement: Judgement) -> None:
+    """Each seal extends the one before it; the first that does not is named."""
+    seals = [seal for _, seal in chain if seal is not None]
+    for earlier, later in itertools.pairwise(seals):
+        changes = consistency(earlier, later)
+        for blob, what, detail in changes:
+            judgement.add(blob, what, detail)
+        if changes:
+            judgement.add(
+                later.name,
+                "history rewritten",
+                f"{len(changes)} blob(s) sealed by {earlier.name} dropped or changed",
+            )
+
+
+def _blobs(
+    evidence: Evidence, sealed: Mapping[str, tuple[Covered, str]], judgement: Judgement
+) -> None:
+    """Every sealed blob is there with its sealed bytes; a blob no sound seal covers is
+    unsealed, and must at least hash as recorded when written."""
+    for blob, by in sealed.values():
         now = evidence.actual.get(blob.name)
         if now is None:
-            judgement.add(blob.name, "missing", f"sealed by {base.name if base else ''}")
+            judgement.add(blob.name, "missing", f"sealed by {by}")
         elif now != blob.sha256:
-            judgement.add(
-                blob.name, "modified", f"its bytes differ from {base.name if base else ''}"
-            )
+            judgement.add(blob.name, "modified", f"its bytes differ from {by}")
     for stored in evidence.blobs:
-        if stored.name in covered:
+        if stored.name in sealed:
             continue
         judgement.unsealed.append(stored.name)
         now = evidence.actual.get(stored.name)

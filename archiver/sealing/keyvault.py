@@ -45,16 +45,34 @@ class KeyVaultSigner:
                     ) from exc
                 except AzureError as exc:
                     raise StorageUnavailable(f"Key Vault did not answer: {exc}") from exc
-            # JsonWebKey sets its members from the service's JSON, undeclared to mypy.
-            crv, x, y = (getattr(found.key, member, None) for member in ("crv", "x", "y"))
-            if crv != "P-256" or not isinstance(x, bytes) or not isinstance(y, bytes):
+            public = _p256(found)
+            if public is None:
                 raise ConfigurationError("ARCHIVE_SEAL_KEY must be a Key Vault EC P-256 key")
-            numbers = ec.EllipticCurvePublicNumbers(
-                int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
-            )
-            self._public = PublicKey(numbers.public_key())
+            self._public = public
             self._key_id = found.id
         return self._public
+
+    async def own_keys(self) -> tuple[PublicKey, ...]:
+        """Every version of the key, the one that signs now included: seals made before a
+        rotation were signed by an earlier version. Read from Key Vault each time."""
+        found = [await self.public_key()]
+        async with KeyClient(self._vault, self._credential, **self._options) as keys:
+            try:
+                async for version in keys.list_properties_of_key_versions(self._name):
+                    if version.version is None or version.id == self._key_id:
+                        continue
+                    key = await keys.get_key(self._name, version.version)
+                    public = _p256(key)
+                    if public is not None:
+                        found.append(public)
+            except HttpResponseError as exc:
+                raise ConfigurationError(
+                    f"ARCHIVE_SEAL_KEY: Key Vault refused to list the key's versions "
+                    f"({exc.status_code})"
+                ) from exc
+            except AzureError as exc:
+                raise StorageUnavailable(f"Key Vault did not answer: {exc}") from exc
+        return tuple(found)
 
     async def sign(self, message: bytes) -> bytes:
         """The ES256 signature of `message`, made by Key Vault over its SHA-256."""
@@ -68,3 +86,15 @@ class KeyVaultSigner:
             except AzureError as exc:
                 raise StorageUnavailable(f"Key Vault did not sign: {exc}") from exc
         return bytes(result.signature)
+
+
+def _p256(found: Any) -> PublicKey | None:
+    """The public half of a Key Vault EC P-256 key, or None for any other key."""
+    # JsonWebKey sets its members from the service's JSON, undeclared to mypy.
+    crv, x, y = (getattr(found.key, member, None) for member in ("crv", "x", "y"))
+    if crv != "P-256" or not isinstance(x, bytes) or not isinstance(y, bytes):
+        return None
+    numbers = ec.EllipticCurvePublicNumbers(
+        int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
+    )
+    return PublicKey(numbers.public_key())

@@ -5,22 +5,28 @@ A seal is written create-only under its natural name; the thread row then record
 as the thread's newest seal. A thread whose blobs are exactly what its last seal
 covers gets no new seal. A thread where a sealed blob is gone or changed, or whose last
 seal does not verify, is refused, never sealed over: sealing must not launder
-tampering. The public key is published under seals/keys/ before the first seal that
-names it.
+tampering.
+
+Whether the last seal verifies is decided only with keys the archive cannot supply: the
+signer's own key (every version of a Key Vault key) and ARCHIVE_SEAL_TRUSTED_KEYS. A
+seal signed by any other key is a refusal, however well it verifies with a key someone
+published in the archive: whoever can write to the storage account can publish a key.
+The public key is published under keys/ before the first seal that names it, for
+auditors' convenience only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from archiver.capture.ledger import Ledger
 from archiver.capture.threadwrites import ThreadRows
 from archiver.capture.turns import Turns
-from archiver.core.errors import AlreadyStored, DamagedArchive, NotFound
+from archiver.core.errors import AlreadyStored, DamagedArchive
 from archiver.core.keys import encode_key
 from archiver.core.layout import content_sha256
 from archiver.core.principals import TIMER, Principal
@@ -33,7 +39,7 @@ from archiver.core.seals import (
     signed,
     unchanged,
 )
-from archiver.core.signatures import PublicKey, Signer, public_key_from_pem
+from archiver.core.signatures import PublicKey, Signer, keyring
 from archiver.core.threads import Patch, ThreadRow
 from archiver.governance.trail import AuditTrail
 from archiver.sealing.holdings import covered, holdings
@@ -67,8 +73,13 @@ class Sealer:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         concurrency: int = 8,
         trail: AuditTrail | None = None,
+        trusted: Sequence[PublicKey] = (),
     ) -> None:
+        """`trusted`: public keys besides the signer's own that earlier seals may have
+        been signed with (ARCHIVE_SEAL_TRUSTED_KEYS)."""
         self._storage = storage
+        self._trusted = tuple(trusted)
+        self._keys: dict[str, PublicKey] | None = None
         self._trail = trail
         self._signer = signer
         self._clock = clock
@@ -151,24 +162,27 @@ class Sealer:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
+    async def trusted_keys(self) -> dict[str, PublicKey]:
+        """The keys a seal may be signed with to be chained to, by id: the signer's own
+        and the configured ones, read once per sealer; never a key from the archive."""
+        if self._keys is None:
+            self._keys = keyring((*await self._signer.own_keys(), *self._trusted))
+        return self._keys
+
     async def _unverified(self, last: Seal) -> str | None:
-        """Why the last seal cannot be chained to (its signature fails), or None."""
-        try:
-            pem = await self._storage.blobs.read(key_name(last.key_id))
-            key: PublicKey | None = public_key_from_pem(pem, source=key_name(last.key_id))
-        except NotFound:
-            key = None
-        if key is None or key.key_id != last.key_id:
-            own = await self._signer.public_key()
-            key = own if own.key_id == last.key_id else None
+        """Why the last seal cannot be chained to (not signed by a trusted key), or None."""
+        key = (await self.trusted_keys()).get(last.key_id)
         if key is None:
-            return f"{last.name} is signed by key {last.key_id}, which is not published"
+            return (
+                f"{last.name} is signed by key {last.key_id}, which is not the seal key "
+                "nor one of ARCHIVE_SEAL_TRUSTED_KEYS"
+            )
         if not key.verifies(last.signed_bytes(), last.signature, last.algorithm):
             return f"{last.name} does not verify: its signature fails"
         return None
 
     async def _publish(self, key: PublicKey) -> None:
-        """Publish the public key under seals/keys/ once (create-only: the same key id
+        """Publish the public key under keys/ once (create-only: the same key id
         is always the same key)."""
         if self._published:
             return

@@ -3,6 +3,8 @@ storage account could: through the Azure SDK on Azurite, or the in-memory store'
 
 from __future__ import annotations
 
+import hashlib
+
 from azure.storage.blob.aio import ContainerClient
 
 from archiver.core.settings import Settings
@@ -28,6 +30,29 @@ class Tamperer:
             blob = container.get_blob_client(name)
             metadata = (await blob.get_blob_properties()).metadata
             await blob.upload_blob(content, overwrite=True, metadata=metadata)
+
+    async def forge(self, name: str, content: bytes) -> None:
+        """Replace a blob's bytes and its recorded hash with the new bytes' (the blob then
+        looks as if it had been written so)."""
+        digest = hashlib.sha256(content).hexdigest()
+        if isinstance(self._storage, MemoryStorage):
+            self._storage.blobs.contents[name] = content
+            self._storage.blobs.recorded[name] = digest
+            return
+        async with self._container() as container:
+            blob = container.get_blob_client(name)
+            metadata = (await blob.get_blob_properties()).metadata
+            await blob.upload_blob(content, overwrite=True, metadata=metadata | {"sha256": digest})
+
+    async def write(self, name: str, content: bytes) -> None:
+        """Write a blob (a new one, or over one), with the recorded hash of its bytes."""
+        if isinstance(self._storage, MemoryStorage):
+            self._storage.blobs.contents[name] = content
+            self._storage.blobs.recorded[name] = hashlib.sha256(content).hexdigest()
+            return
+        async with self._container() as container:
+            digest = hashlib.sha256(content).hexdigest()
+            await container.upload_blob(name, content, overwrite=True, metadata={"sha256": digest})
 
     async def delete(self, name: str) -> None:
         """Remove a blob."""

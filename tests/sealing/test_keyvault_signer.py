@@ -43,7 +43,7 @@ async def test_a_seal_signed_in_key_vault_verifies_with_the_vault_keys_public_ha
     )
     judged = [j async for _, j in inspect(storage, {public.key_id: public})]
     assert [j.altered for j in judged] == [[]] * len(simulated.threads)
-    published = await storage.blobs.read(f"seals/keys/{public.key_id}.pem")
+    published = await storage.blobs.read(f"keys/{public.key_id}.pem")
     assert published == public.pem()
 
 

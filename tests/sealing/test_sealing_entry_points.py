@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver.core.errors import ConfigurationError
 from archiver.core.keys import encode_key
-from archiver.core.sealsettings import SealKey, read_seal_key
+from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
 from archiver.core.settings import Settings
+from archiver.core.signatures import PublicKey
 from archiver.storage.azure import AzureStorage
 from tests.chats import archive, chat
 from tests.conftest import archive_settings, imported_function_app, run_archiver
@@ -107,6 +108,69 @@ async def test_verify_with_another_key_names_every_seal(settings: Settings, tmp_
     assert len(failing) == len(threads)
 
 
+@pytest.mark.process
+async def test_verify_without_a_trusted_key_says_nothing_is_proved_and_exits_5(
+    settings: Settings, tmp_path: Path
+):
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "seal.pem").write_bytes(private_pem(key))
+    await archived(settings)
+    assert _run(settings, str(tmp_path / "seal.pem"), "seal", "--all").returncode == 0
+
+    looked = _run(settings, None, "verify", "--seals")
+
+    assert looked.returncode == 5, looked.stdout + looked.stderr
+    assert "UNTRUSTED: no trusted key" in looked.stderr
+    assert "published in the archive (UNTRUSTED)" in looked.stdout
+    assert "nothing altered" in looked.stdout
+
+
+@pytest.mark.process
+async def test_verify_trusts_the_seal_key_and_the_trusted_keys_setting(
+    settings: Settings, tmp_path: Path
+):
+    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    (tmp_path / "old.pem").write_bytes(private_pem(old))
+    (tmp_path / "new.pem").write_bytes(private_pem(new))
+    (tmp_path / "old-public.pem").write_bytes(public_pem(old))
+    await archived(settings)
+    assert _run(settings, str(tmp_path / "old.pem"), "seal", "--all").returncode == 0
+
+    with_seal_key = _run(settings, str(tmp_path / "old.pem"), "verify", "--seals")
+    rotated = _run(settings, str(tmp_path / "new.pem"), "verify", "--seals")
+    os.environ["ARCHIVE_SEAL_TRUSTED_KEYS"] = str(tmp_path / "old-public.pem")
+    try:
+        trusting = _run(settings, str(tmp_path / "new.pem"), "verify", "--seals")
+    finally:
+        del os.environ["ARCHIVE_SEAL_TRUSTED_KEYS"]
+
+    assert with_seal_key.returncode == 0, with_seal_key.stdout + with_seal_key.stderr
+    assert "of ARCHIVE_SEAL_KEY/TRUSTED_KEYS" in with_seal_key.stdout
+    assert rotated.returncode == 1  # signed by a key no longer trusted
+    assert "signature fails" in rotated.stdout
+    assert trusting.returncode == 0, trusting.stdout + trusting.stderr
+
+
+def test_the_trusted_keys_setting_takes_pem_text_or_a_file_and_refuses_anything_else(
+    tmp_path: Path,
+):
+    one, two = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    both = public_pem(one) + public_pem(two)
+    (tmp_path / "trusted.pem").write_bytes(both)
+
+    from_text = read_trusted_keys({"ARCHIVE_SEAL_TRUSTED_KEYS": both.decode()})
+    from_file = read_trusted_keys({"ARCHIVE_SEAL_TRUSTED_KEYS": str(tmp_path / "trusted.pem")})
+    escaped = read_trusted_keys({"ARCHIVE_SEAL_TRUSTED_KEYS": both.decode().replace("\n", "\\n")})
+
+    assert [k.key_id for k in from_text] == [PublicKey(k.public_key()).key_id for k in (one, two)]
+    assert from_file == from_text == escaped
+    assert read_trusted_keys({}) == ()
+    with pytest.raises(ConfigurationError, match="ARCHIVE_SEAL_TRUSTED_KEYS must hold only PEM"):
+        read_trusted_keys({"ARCHIVE_SEAL_TRUSTED_KEYS": private_pem(one).decode()})
+    with pytest.raises(ConfigurationError, match="ARCHIVE_SEAL_TRUSTED_KEYS must be PEM"):
+        read_trusted_keys({"ARCHIVE_SEAL_TRUSTED_KEYS": str(tmp_path / "absent.pem")})
+
+
 def _run(settings: Settings, key_path: str | None, *arguments: str):
     saved = os.environ.get("ARCHIVE_SEAL_KEY")
     os.environ.pop("ARCHIVE_SEAL_KEY", None)
@@ -133,7 +197,7 @@ async def test_the_timer_function_seals_every_thread_once(settings: Settings, ca
         seals = [n async for n in app.runtime.services().storage.blobs.names("seals/")]
         await app.runtime.close()
 
-    assert len([n for n in seals if not n.startswith("seals/keys/")]) == len(threads)
+    assert len(seals) == len(threads)
     assert f"Sealing done: {len(threads)} sealed, 0 unchanged, 0 refused" in caplog.text
     assert f"Sealing done: 0 sealed, {len(threads)} unchanged, 0 refused" in caplog.text
 
