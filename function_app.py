@@ -212,24 +212,15 @@ async def archive_inactive_threads(timer: func.TimerRequest) -> None:
 
 @app.timer_trigger(schedule=SEAL_SCHEDULE, arg_name="timer", run_on_startup=False)
 async def seal_threads(timer: func.TimerRequest) -> None:
-    """Seal every thread changed since its last seal (when ARCHIVE_SEAL_KEY is set)."""
+    """Seal every thread changed since its last seal, then write the checkpoint (when
+    ARCHIVE_SEAL_KEY is set)."""
     if runtime.settings.seal_key is None:
         log.info("Sealing is off (ARCHIVE_SEAL_KEY unset)")
         return
-    counts = {"sealed": 0, "unchanged": 0, "refused": 0}
-    try:
-        async for result in runtime.services().sealer.seal_all():
-            counts[result.outcome] += 1
-            if result.refused:  # an alert watches for this: a sealed blob changed or went
-                why = "; ".join(result.refused)
-                log.warning(
-                    "Not sealed, altered since its last seal: %s: %s", result.thread_id, why
-                )
-    except StorageUnavailable as exc:
-        log.error("Storage was unavailable; the next run goes on: %s", exc)
-    log.info(
-        "Sealing done: %(sealed)d sealed, %(unchanged)d unchanged, %(refused)d refused", counts
-    )
+    from archiver.sealing.rounds import sealing_round
+
+    services = runtime.services()
+    await sealing_round(services.sealer, services.checkpointer, log)
 
 
 @app.timer_trigger(schedule=DISPOSAL_SCHEDULE, arg_name="timer", run_on_startup=False)

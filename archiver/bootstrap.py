@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from archiver.access.gate import Gate
 from archiver.capture.archive import Archive
@@ -25,10 +26,13 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
 
     from archiver.acs.reconciliation import Chat, Reconciler
+    from archiver.core.signatures import Signer
     from archiver.governance.disposal import Disposal
     from archiver.governance.holds import Holds
     from archiver.governance.trail import AuditTrail
     from archiver.retrieval.api import ReadApi
+    from archiver.sealing.checkpointer import Checkpointer
+    from archiver.sealing.checkpointlog import CheckpointLog
     from archiver.sealing.sealer import Sealer
 
 
@@ -80,9 +84,9 @@ class Services:
         return Disposal(self.storage, self.trail, retention_days=self.settings.retention_days)
 
     @cached_property
-    def sealer(self) -> Sealer:
-        """Sealing threads with ARCHIVE_SEAL_KEY (ConfigurationError without it)."""
-        from archiver.sealing.sealer import Sealer
+    def signer(self) -> Signer:
+        """What signs seals, checkpoints and receipts: ARCHIVE_SEAL_KEY
+        (ConfigurationError without it)."""
         from archiver.sealing.signers import signer_for
 
         credential = None
@@ -90,8 +94,36 @@ class Services:
             from archiver.storage.clients import credential_for
 
             credential = credential_for(self.settings.storage.client_id)
-        signer = signer_for(self.settings.seal_key, credential=credential)
-        return Sealer(self.storage, signer, trail=self.trail, trusted=self.settings.trusted_keys)
+        return signer_for(self.settings.seal_key, credential=credential)
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        """Sealing threads with ARCHIVE_SEAL_KEY (ConfigurationError without it)."""
+        from archiver.sealing.sealer import Sealer
+
+        return Sealer(
+            self.storage, self.signer, trail=self.trail, trusted=self.settings.trusted_keys
+        )
+
+    @cached_property
+    def checkpoints(self) -> CheckpointLog:
+        """The checkpoints container (ARCHIVE_CHECKPOINTS_CONTAINER)."""
+        from archiver.sealing.checkpointlog import CheckpointLog
+
+        return CheckpointLog(self.storage, self.settings.checkpoints_container)
+
+    @cached_property
+    def checkpointer(self) -> Checkpointer:
+        """Writing checkpoints and disposal receipts with ARCHIVE_SEAL_KEY."""
+        from archiver.sealing.checkpointer import Checkpointer
+
+        return Checkpointer(
+            self.storage,
+            self.signer,
+            self.checkpoints,
+            origin=archive_origin(self.settings),
+            trusted=self.settings.trusted_keys,
+        )
 
     def _chat(self) -> AbstractAsyncContextManager[Chat]:
         if self.settings.acs is None:
@@ -161,6 +193,20 @@ def build(
         webhook=webhook,
         gate=gate,
     )
+
+
+def archive_origin(settings: Settings) -> str:
+    """The name checkpoints give the archive: `{account}/{container}`."""
+    account = "devstoreaccount1"
+    storage = settings.storage
+    if storage.connection_string is not None:
+        parts = dict(
+            part.split("=", 1) for part in storage.connection_string.split(";") if "=" in part
+        )
+        account = parts.get("AccountName", account)
+    elif storage.blob_service_uri is not None:
+        account = urlsplit(storage.blob_service_uri).netloc.split(".", 1)[0]
+    return f"{account}/{settings.container}"
 
 
 def quiet_sdk_logging() -> None:

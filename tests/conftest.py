@@ -69,6 +69,7 @@ def fresh_settings(connection_string: str, **overrides: object) -> Settings:
         "messages_table": f"ChatMessages{unique}",
         "threads_table": f"ChatThreads{unique}",
         "holds_table": f"ChatHolds{unique}",
+        "checkpoints_container": f"chat-checkpoints-{unique}",
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 
@@ -167,6 +168,7 @@ def storage_environment(settings: Settings) -> dict[str, str]:
         "ARCHIVE_MESSAGES_TABLE": settings.messages_table,
         "ARCHIVE_THREADS_TABLE": settings.threads_table,
         "ARCHIVE_HOLDS_TABLE": settings.holds_table,
+        "ARCHIVE_CHECKPOINTS_CONTAINER": settings.checkpoints_container,
     }
 
 

@@ -65,6 +65,13 @@ class Instrumented:
     def dead_letters(self, container: str):
         return self.inner.dead_letters(container)
 
+    def container(self, name: str):
+        return self.inner.container(name)
+
+    async def prepare_container(self, name: str) -> None:
+        await self.hit("prepare_container")
+        await self.inner.prepare_container(name)
+
     async def prepare(self) -> None:
         await self.hit("prepare")
         await self.inner.prepare()

@@ -14,7 +14,17 @@ import sys
 from collections.abc import Sequence
 
 from archiver.bootstrap import quiet_sdk_logging
-from archiver.cli import acs, export, governance, local, replay, seals, simulation, verify
+from archiver.cli import (
+    acs,
+    checkpoints,
+    export,
+    governance,
+    local,
+    replay,
+    seals,
+    simulation,
+    verify,
+)
 from archiver.cli.exits import Exit
 from archiver.core.errors import (
     AcsUnavailable,
@@ -84,9 +94,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Archive Azure Communication Services chat events to Azure storage, "
         "and get them back out. Every command has --help with an example.",
         epilog="exit codes: 0 done; 1 done, but something needs attention; 2 bad argument "
-        "or setting; 3 not found; 4 storage or ACS unavailable (run again later).",
+        "or setting; 3 not found; 4 storage or ACS unavailable (run again later); 5 verified "
+        "only against keys found in the archive (nothing proved).",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_CommandParser)
-    for group in (local, export, replay, acs, simulation, seals, governance, verify):
+    groups = (local, export, replay, acs, simulation, seals, checkpoints, governance, verify)
+    for group in groups:
         group.add_commands(commands)
     return parser

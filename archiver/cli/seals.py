@@ -4,10 +4,7 @@
 --seals` exits 1 when anything sealed was altered; blobs written since the last seal
 are listed as unsealed, which is not an alteration.
 
-Which keys prove a seal: those given with `--public-key`; else the service's own (the
-public half of ARCHIVE_SEAL_KEY, every version of a Key Vault key, and
-ARCHIVE_SEAL_TRUSTED_KEYS). Without either, the keys published in the archive are used
-to look, and the command says that nothing is proved and exits 5 (UNTRUSTED).
+`seal` then writes the next checkpoint. Which keys prove a seal: archiver.cli.trust.
 """
 
 from __future__ import annotations
@@ -16,18 +13,19 @@ import argparse
 import asyncio
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archiver.bootstrap import Services, build
+from archiver.bootstrap import build
+from archiver.cli.checkpoints import show_checkpointing
 from archiver.cli.exits import Exit
 from archiver.cli.options import cli_principal, load_settings, settings_option
+from archiver.cli.trust import Keys, given_keys, trusted_keys, verify_exit
 from archiver.core.errors import ConfigurationError
-from archiver.core.signatures import PublicKey, keyring, public_key_from_pem
 from archiver.retrieval.evidence import Proof, check_transcript
 from archiver.retrieval.rsmfproof import check_rsmf
-from archiver.sealing.inspection import inspect, published_keys
+from archiver.sealing.checkpointer import Checkpointing
+from archiver.sealing.inspection import inspect
 from archiver.sealing.judgement import Judgement
 from archiver.sealing.sealer import Sealing
 
@@ -84,17 +82,19 @@ def seal_options(parser: argparse.ArgumentParser) -> None:
 def _seal(arguments: argparse.Namespace) -> int:
     services = build(load_settings(arguments.settings))
 
-    async def run() -> list[Sealing]:
+    async def run() -> tuple[list[Sealing], Checkpointing]:
         try:
             sealer = services.sealer
             principal = cli_principal(services.settings)
             if arguments.all:
-                return [result async for result in _shown(sealer.seal_all(principal))]
-            return [await sealer.seal(thread_id, principal) for thread_id in arguments.thread]
+                results = [result async for result in _shown(sealer.seal_all(principal))]
+            else:
+                results = [await sealer.seal(t, principal) for t in arguments.thread]
+            return results, await services.checkpointer.write()
         finally:
             await services.close()
 
-    results = asyncio.run(run())
+    results, checkpointing = asyncio.run(run())
     if not arguments.all:
         for result in results:
             _show(result)
@@ -105,7 +105,8 @@ def _seal(arguments: argparse.Namespace) -> int:
         f"{len(refused)} refused",
         file=sys.stderr,
     )
-    return Exit.PROBLEM if refused else Exit.OK
+    checkpointed = show_checkpointing(checkpointing)
+    return Exit.PROBLEM if refused or checkpointed != Exit.OK else Exit.OK
 
 
 async def _shown(results: Any) -> Any:
@@ -130,7 +131,7 @@ def _show(result: Sealing) -> None:
 
 def verify_seals(arguments: argparse.Namespace) -> int:
     """`verify --seals`: report every alteration by name; exit 1 if there is any."""
-    given = _given(arguments.public_key)
+    given = given_keys(arguments.public_key)
     services = build(load_settings(arguments.settings))
 
     async def run() -> tuple[list[tuple[str, Judgement]], Keys]:
@@ -162,7 +163,7 @@ def verify_seals(arguments: argparse.Namespace) -> int:
         + (f"{len(altered)} altered" if altered else "nothing altered")
         + (f", {len(unsealed)} unsealed" if unsealed else ""),
     )
-    return _exit(altered=bool(altered), keys=keys)
+    return verify_exit(altered=bool(altered), keys=keys)
 
 
 def verify_transcript(arguments: argparse.Namespace) -> int:
@@ -171,7 +172,7 @@ def verify_transcript(arguments: argparse.Namespace) -> int:
         content = arguments.transcript.read_bytes()
     except OSError as exc:
         raise ConfigurationError(f"--transcript {arguments.transcript}: {exc.strerror}") from None
-    given = _given(arguments.public_key)
+    given = given_keys(arguments.public_key)
     services = build(load_settings(arguments.settings))
 
     async def run() -> tuple[Proof, Keys]:
@@ -192,54 +193,4 @@ def verify_transcript(arguments: argparse.Namespace) -> int:
         f"{arguments.transcript}: {verdict}: {checked['entries']} entries of "
         f"{checked['threads']} threads against {checked['seals']} seals, with {keys.source}"
     )
-    return _exit(altered=bool(proof.problems), keys=keys)
-
-
-@dataclass(frozen=True)
-class Keys:
-    """The keys seals are checked with, whether they prove anything, and what they are."""
-
-    keys: dict[str, PublicKey]
-    trusted: bool
-    source: str
-
-
-async def trusted_keys(services: Services, given: dict[str, PublicKey] | None) -> Keys:
-    """The keys to check seals with (see the module's rules)."""
-    if given is not None:
-        return Keys(given, True, f"{len(given)} key(s) given with --public-key")
-    settings = services.settings
-    if settings.seal_key is not None or settings.trusted_keys:
-        own = await services.sealer.trusted_keys() if settings.seal_key is not None else {}
-        keys = own | keyring(settings.trusted_keys)
-        return Keys(keys, True, f"{len(keys)} key(s) of ARCHIVE_SEAL_KEY/TRUSTED_KEYS")
-    published = await published_keys(services.storage)
-    print(UNTRUSTED, file=sys.stderr)
-    return Keys(published, False, f"{len(published)} key(s) published in the archive (UNTRUSTED)")
-
-
-UNTRUSTED = (
-    "UNTRUSTED: no trusted key (--public-key, ARCHIVE_SEAL_KEY or ARCHIVE_SEAL_TRUSTED_KEYS); "
-    "the seals are checked against keys published in the archive, which anyone who can "
-    "write to it could have put there: nothing is proved"
-)
-
-
-def _exit(*, altered: bool, keys: Keys) -> int:
-    if altered:
-        return Exit.PROBLEM
-    return Exit.OK if keys.trusted else Exit.UNTRUSTED
-
-
-def _given(paths: list[Path] | None) -> dict[str, PublicKey] | None:
-    if not paths:
-        return None
-    keys = {}
-    for path in paths:
-        try:
-            pem = path.read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"--public-key {path}: {exc.strerror}") from None
-        key = public_key_from_pem(pem, source=f"--public-key {path}")
-        keys[key.key_id] = key
-    return keys
+    return verify_exit(altered=bool(proof.problems), keys=keys)

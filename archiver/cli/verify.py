@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.bootstrap import build
+from archiver.cli.checkpoints import checkpoint_options, verify_checkpoint
 from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
 from archiver.cli.seals import seal_options, verify_seals, verify_transcript
@@ -34,7 +35,8 @@ def add_commands(commands: Any) -> None:
         "  python -m archiver verify\n"
         "  python -m archiver verify --truth ground-truth.json\n"
         "  python -m archiver verify --seals --public-key seal-public.pem\n"
-        "  python -m archiver verify --transcript case-4471.json --public-key seal-public.pem",
+        "  python -m archiver verify --transcript case-4471.json --public-key seal-public.pem\n"
+        "  python -m archiver verify --checkpoint latest --public-key seal-public.pem",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--truth", type=Path, help="ground-truth file written by simulate")
@@ -45,15 +47,21 @@ def add_commands(commands: Any) -> None:
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     check.add_argument("--limit", type=int, default=20, help="lines shown per kind (20)")
     seal_options(check)
+    checkpoint_options(check)
     check.set_defaults(run=_verify)
 
 
 def _verify(arguments: argparse.Namespace) -> int:
     if arguments.exact and arguments.truth is None:
         raise ConfigurationError("--exact needs --truth")
-    if arguments.seals or arguments.transcript:
-        if arguments.truth is not None or (arguments.seals and arguments.transcript):
-            raise ConfigurationError("--seals, --transcript and --truth are separate checks")
+    chosen = [arguments.seals, bool(arguments.transcript), bool(arguments.checkpoint)]
+    if any(chosen):
+        if arguments.truth is not None or sum(chosen) > 1:
+            raise ConfigurationError(
+                "--seals, --transcript, --checkpoint and --truth are separate checks"
+            )
+        if arguments.checkpoint:
+            return verify_checkpoint(arguments)
         return verify_transcript(arguments) if arguments.transcript else verify_seals(arguments)
     if arguments.thread or arguments.public_key:
         raise ConfigurationError("--thread and --public-key go with --seals or --transcript")

@@ -20,9 +20,14 @@ def leaf_hash(data: bytes) -> bytes:
 def tree_hash(leaves: Sequence[bytes]) -> bytes:
     """The Merkle tree hash of `leaves` (the data, not their hashes); the empty tree's
     is SHA-256 of nothing."""
-    if not leaves:
+    return root_of([leaf_hash(leaf) for leaf in leaves])
+
+
+def root_of(hashes: Sequence[bytes]) -> bytes:
+    """The Merkle tree hash over leaves already hashed with `leaf_hash`."""
+    if not hashes:
         return hashlib.sha256(b"").digest()
-    return _subtree([leaf_hash(leaf) for leaf in leaves])
+    return _subtree(hashes)
 
 
 def _subtree(hashes: Sequence[bytes]) -> bytes:

@@ -70,6 +70,15 @@ class AzureStorage:
             credential=credential,
         )
 
+    def container(self, name: str) -> AzureBlobArchive:
+        """Another container of the same account, written create-only like the archive's."""
+        return AzureBlobArchive(self._blob_service.get_container_client(name))
+
+    async def prepare_container(self, name: str) -> None:
+        """Create the container `name` when missing; safe to call again."""
+        with translated(f"creating the container {name}"), contextlib.suppress(ResourceExistsError):
+            await self._blob_service.get_container_client(name).create_container()
+
     def dead_letters(self, container: str) -> AzureDeadLetters:
         """The dead-letter container `container` of the same account."""
         return AzureDeadLetters(self._blob_service.get_container_client(container))

@@ -217,6 +217,15 @@ class MemoryStorage:
         self._threads = MemoryThreadTable()
         self._holds = MemoryHoldTable()
         self.boxes: dict[str, MemoryDeadLetters] = {}
+        self.containers: dict[str, MemoryBlobArchive] = {}
+
+    def container(self, name: str) -> MemoryBlobArchive:
+        """Another container (created on first use)."""
+        return self.containers.setdefault(name, MemoryBlobArchive())
+
+    async def prepare_container(self, name: str) -> None:
+        """Create the container `name` when missing."""
+        self.container(name)
 
     def dead_letters(self, container: str) -> MemoryDeadLetters:
         """The dead-letter container `container` (created by putting blobs in it)."""

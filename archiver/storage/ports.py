@@ -232,6 +232,13 @@ class Storage(Protocol):
     def holds(self) -> HoldTable:
         """The legal-hold table."""
 
+    def container(self, name: str) -> BlobArchive:
+        """Another container of the account, with the archive container's contract
+        (create-only blobs, each with its SHA-256), e.g. the checkpoints'."""
+
+    async def prepare_container(self, name: str) -> None:
+        """Create the container `name` when missing; safe to call again."""
+
     def dead_letters(self, container: str) -> DeadLetterBox:
         """The dead-letter container `container` of the same account."""
 

@@ -155,7 +155,7 @@ var logAlerts = [
     name: 'altered'
     severity: 0
     description: 'A thread was altered since its last seal, and was not sealed over: the trace names it. Find what changed with archiver verify --seals (docs: Seals and proof).'
-    query: 'traces | where message startswith "Not sealed, altered since its last seal" | summarize measured = count()'
+    query: 'traces | where message startswith "Not sealed, altered since its last seal" or message startswith "Not checkpointed, altered since the last checkpoint" | summarize measured = count()'
     threshold: 0
     window: 'PT1H'
   }

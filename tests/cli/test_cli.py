@@ -19,6 +19,7 @@ COMMANDS = [
     "azurite",
     "simulate",
     "verify",
+    "checkpoint",
     "demo",
     "export",
     "replay-deadletters",

@@ -171,6 +171,38 @@ def test_the_trusted_keys_setting_takes_pem_text_or_a_file_and_refuses_anything_
         read_trusted_keys({"ARCHIVE_SEAL_TRUSTED_KEYS": str(tmp_path / "absent.pem")})
 
 
+@pytest.mark.process
+async def test_seal_writes_a_checkpoint_a_witness_keeps_and_verify_checks_the_archive_by(
+    settings: Settings, tmp_path: Path
+):
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "seal.pem").write_bytes(private_pem(key))
+    (tmp_path / "public.pem").write_bytes(public_pem(key))
+    key_path = str(tmp_path / "seal.pem")
+    threads = await archived(settings)
+
+    sealed = _run(settings, key_path, "seal", "--all")
+    shown = _run(settings, None, "checkpoint", "--show", "latest")
+    (tmp_path / "checkpoint-note.txt").write_text(shown.stdout)
+    public = ("--public-key", str(tmp_path / "public.pem"))
+    latest = _run(settings, None, "verify", "--checkpoint", "latest", *public)
+    kept = _run(
+        settings, None, "verify", "--checkpoint", str(tmp_path / "checkpoint-note.txt"), *public
+    )
+    again = _run(settings, key_path, "checkpoint")
+
+    assert sealed.returncode == 0, sealed.stdout + sealed.stderr
+    assert "checkpoint 0: checkpoints/00000000000000000000.json" in sealed.stdout
+    assert shown.stdout.splitlines()[1] == "0"
+    assert shown.stdout.splitlines()[3].startswith(f"threads {len(threads)} ")
+    for checked in (latest, kept):
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert f"checkpoint 0: {len(threads)} threads" in checked.stdout
+        assert "nothing altered" in checked.stdout
+    assert again.returncode == 0
+    assert "nothing changed since the last" in again.stderr
+
+
 def _run(settings: Settings, key_path: str | None, *arguments: str):
     saved = os.environ.get("ARCHIVE_SEAL_KEY")
     os.environ.pop("ARCHIVE_SEAL_KEY", None)

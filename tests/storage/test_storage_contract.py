@@ -654,6 +654,23 @@ async def test_a_deleted_blob_is_gone_and_deleting_it_again_is_fine(storage: Sto
         await storage.blobs.read("messages/t/m/1-received.json")
 
 
+async def test_another_container_keeps_the_create_only_contract_apart_from_the_archive(
+    storage: Storage,
+):
+    name = f"chat-checkpoints-{uuid.uuid4().hex[:12]}"
+    await storage.prepare_container(name)
+    await storage.prepare_container(name)  # again: nothing changes
+    other = storage.container(name)
+
+    digest = await other.create("checkpoints/0.json", b"{}")
+    with pytest.raises(AlreadyStored):
+        await other.create("checkpoints/0.json", b"[]")
+
+    assert await other.read("checkpoints/0.json") == b"{}"
+    assert [b.sha256 async for b in other.listing("checkpoints/")] == [digest]
+    assert [n async for n in storage.blobs.names("checkpoints/")] == []
+
+
 async def test_deleted_rows_are_gone_and_deleting_them_again_is_fine(storage: Storage):
     written = row()
     await storage.messages.insert(written)
