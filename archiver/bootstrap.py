@@ -24,6 +24,7 @@ from archiver.storage.ports import Storage
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
 
+    from archiver.access.refusals import Refusals
     from archiver.acs.reconciliation import Chat, Reconciler
     from archiver.governance.disposal import Disposal
     from archiver.governance.holds import Holds
@@ -104,9 +105,10 @@ class Services:
         return AcsChat(self.settings.acs)
 
     async def close(self) -> None:
-        """Release the storage clients and the identity provider's connections."""
-        await self.storage.close()
+        """Store the refusals counted, then release the identity provider's connections
+        and the storage clients."""
         await self.gate.close()
+        await self.storage.close()
 
 
 def build(
@@ -145,7 +147,7 @@ def build(
         timeout_seconds=settings.request_timeout_seconds,
     )
     intake = Intake(archive, settings, observers=observers)
-    gate = Gate(settings.access)
+    gate = Gate(settings.access, refusals=_refusals(settings, storage))
     webhook = Webhook(
         intake,
         max_body_bytes=settings.max_body_bytes,
@@ -161,6 +163,16 @@ def build(
         webhook=webhook,
         gate=gate,
     )
+
+
+def _refusals(settings: Settings, storage: Storage) -> Refusals | None:
+    """Where the gate counts the requests it refuses, when a route checks tokens."""
+    if not settings.access.uses_entra:
+        return None  # with function keys the host refuses, before the app is called
+    from archiver.access.refusals import Refusals
+    from archiver.governance.trail import AuditTrail
+
+    return Refusals(AuditTrail(storage))
 
 
 def quiet_sdk_logging() -> None:
