@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from archiver.access.tally import MOST_CALLERS, Tally
+from archiver.access.tally import MOST_ADDRESSES, MOST_CALLERS, Tally
 from archiver.core.audit import AuditRecord, AuditSink, refusals_record
 from archiver.core.errors import StorageError
 from archiver.core.http import HttpRequest
@@ -53,13 +53,14 @@ class Refusals:
         sink: AuditSink,
         *,
         most_callers: int = MOST_CALLERS,
+        most_addresses: int = MOST_ADDRESSES,
         most_pending: int = MOST_PENDING,
         grace_seconds: float = GRACE_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._sink = sink
-        self._tally = Tally(most_callers=most_callers)
+        self._tally = Tally(most_callers=most_callers, most_addresses=most_addresses)
         self._most_pending = most_pending
         self._grace_seconds = grace_seconds
         self._retry_seconds = retry_seconds
@@ -113,6 +114,9 @@ class Refusals:
 
     def _close(self, now: datetime, *, everything: bool = False) -> bool:
         """Turn the closed minutes into records, named now and kept until stored."""
+        due = self._tally.due()
+        if due is None or (now < due and not everything):
+            return False  # the usual case, on every refusal: nothing closed yet
         closed = self._tally.closed(now, everything=everything)
         self._pending.extend(refusals_record(refused, at=now) for refused in closed)
         dropped = 0

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from archiver.access.gate import Gate
 from archiver.access.refusals import Refusals
-from archiver.access.tally import MOST_CALLERS
+from archiver.access.tally import MOST_ADDRESSES, MOST_CALLERS
 from archiver.bootstrap import Services, build
 from archiver.capture.webhook import Webhook
 from archiver.core.audit import REFUSALS
@@ -255,13 +255,13 @@ async def entra_app(settings: Settings, provider: OpenIdProvider) -> AsyncIterat
     importlib.reload(module)  # back to the session's own settings for later specs
 
 
-def anonymous(method: str, path: str, address: str, **route: str) -> func.HttpRequest:
+def from_address(
+    method: str, path: str, address: str, *, token: str | None = None, **route: str
+) -> func.HttpRequest:
+    """A request from `address`, with no token unless `token`."""
+    headers = {"X-Forwarded-For": address} | ({"Authorization": f"Bearer {token}"} if token else {})
     return func.HttpRequest(
-        method,
-        f"https://x{path}",
-        headers={"X-Forwarded-For": address},
-        body=b"{}",
-        route_params=route,
+        method, f"https://x{path}", headers=headers, body=b"{}", route_params=route
     )
 
 
@@ -287,7 +287,7 @@ async def test_the_function_app_counts_refusals_on_every_token_checked_route(ent
     ]  # fmt: skip
 
     answers = [
-        await function(anonymous(method, path, address, **route), Invocation())
+        await function(from_address(method, path, address, **route), Invocation())
         for function, method, path, route in calls
     ]
     await entra_app.runtime.close()  # the instance shuts down
@@ -304,20 +304,28 @@ async def test_the_function_app_counts_refusals_on_every_token_checked_route(ent
     )
 
 
-async def test_past_the_cap_a_minutes_other_callers_share_one_record(entra_app, settings):
-    callers = MOST_CALLERS + 50
+async def test_past_the_cap_a_minutes_other_callers_share_one_record_and_principals_keep_theirs(
+    entra_app, settings, provider
+):
+    callers = MOST_ADDRESSES + 100  # made-up X-Forwarded-For addresses
+    reader = provider.token(provider.claims(oid="0b7c-ada", name="Ada Reader"))
     await within_one_minute()
 
     for n in range(callers):
-        request = anonymous("GET", THREAD_PATH, f"198.51.{n // 250}.{n % 250}", threadId=THREAD)
+        request = from_address("GET", THREAD_PATH, f"198.51.{n // 250}.{n % 250}", threadId=THREAD)
         assert (await entra_app.read_thread(request, Invocation())).status_code == 401
+    placing = from_address(
+        "PUT", f"{THREAD_PATH}/hold", "203.0.113.9", token=reader, threadId=THREAD
+    )
+    assert (await entra_app.change_hold(placing, Invocation())).status_code == 403
     await entra_app.runtime.close()
 
     found = await stored_records(settings)
-    assert len(found) == MOST_RECORDS_A_MINUTE
-    *named, others = found
+    assert len(found) == MOST_ADDRESSES + 2 <= MOST_RECORDS_A_MINUTE
+    *named, others, ada = found
     assert {r["principal"]["kind"] for r in named} == {"anonymous"}
-    assert len({r["clientIp"] for r in named}) == MOST_CALLERS
+    assert len({r["clientIp"] for r in named}) == MOST_ADDRESSES
     assert (others["principal"]["kind"], others["clientIp"]) == ("others", None)
-    assert others["details"]["count"] == callers - MOST_CALLERS
-    assert sum(r["details"]["count"] for r in found) == callers
+    assert others["details"]["count"] == callers - MOST_ADDRESSES
+    assert (ada["principal"]["name"], ada["details"]["statuses"]) == ("Ada Reader", {"403": 1})
+    assert sum(r["details"]["count"] for r in found) == callers + 1

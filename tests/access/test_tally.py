@@ -3,9 +3,10 @@ exactly one count, the verified principal named when there is one."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
-from archiver.access.tally import MOST_ADDRESS_CHARACTERS, Tally
+from archiver.access.tally import MOST_ADDRESS_CHARACTERS, MOST_ADDRESSES, Tally
 from archiver.core.audit import ANONYMOUS, OTHERS, REFUSALS, refusals_record
 from archiver.core.principals import Principal
 
@@ -59,7 +60,7 @@ def test_a_verified_principal_is_counted_by_itself_whatever_address_it_calls_fro
 
 
 def test_past_the_cap_a_minutes_other_callers_are_one_count_together():
-    tally = Tally(most_callers=3)
+    tally = Tally(most_callers=3, most_addresses=3)
     for n in range(1000):
         refuse(tally, n / 20, ip=f"198.51.100.{n % 250}")
 
@@ -69,6 +70,34 @@ def test_past_the_cap_a_minutes_other_callers_are_one_count_together():
     assert counted[-1].principal == OTHERS
     assert [c.count for c in counted] == [4, 4, 4, 988]
     assert sum(c.count for c in counted) == 1000
+
+
+def test_made_up_addresses_fill_only_their_share_so_a_verified_principal_keeps_its_own():
+    tally = Tally(most_callers=4, most_addresses=2)
+    for n in range(100):
+        refuse(tally, n / 10, ip=f"198.51.100.{n}")
+    refuse(tally, 30, principal=EVE, status=403)
+
+    counted = tally.closed(at(60))
+
+    assert [(c.principal, c.client_ip, c.count) for c in counted] == [
+        (ANONYMOUS, "198.51.100.0", 1),
+        (ANONYMOUS, "198.51.100.1", 1),
+        (OTHERS, None, 98),
+        (EVE, "203.0.113.7", 1),
+    ]
+
+
+def test_a_refusal_is_counted_in_constant_time_whatever_the_flood():
+    tally = Tally()
+    began = time.perf_counter()
+    for n in range(100_000):
+        refuse(tally, n / 2000, ip=f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+    took = time.perf_counter() - began
+
+    assert len(tally) == 100_000
+    assert len(tally.closed(at(60))) == MOST_ADDRESSES + 1
+    assert took < 5, took  # a few microseconds each
 
 
 def test_each_minute_is_counted_apart_and_only_a_closed_one_is_taken_out():
