@@ -12,6 +12,7 @@ from typing import Any
 
 from archiver.core.audit import AUDIT_PREFIX, AuditRecord, day_prefix
 from archiver.core.errors import AlreadyStored
+from archiver.core.fields import parse_timestamp
 from archiver.core.principals import Principal
 from archiver.storage.ports import Storage
 
@@ -77,7 +78,7 @@ class AuditTrail:
         (object id, app id, name, kind or client address) or `thread` when given."""
         async for name in self._names(since):
             document = json.loads(await self._storage.blobs.read(name))
-            if since is not None and document.get("time", "") < _text(since):
+            if since is not None and _before(document, since):
                 continue
             if principal is not None and principal not in _names_of(document):
                 continue
@@ -103,5 +104,9 @@ def _names_of(document: dict[str, Any]) -> set[str]:
     return names | ({str(document["clientIp"])} if document.get("clientIp") else set())
 
 
-def _text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _before(document: dict[str, Any], since: datetime) -> bool:
+    """True when the record is older than `since`; a time that does not parse is listed."""
+    try:
+        return parse_timestamp(document.get("time")) < since
+    except ValueError:
+        return False
