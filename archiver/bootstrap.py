@@ -25,6 +25,7 @@ from archiver.storage.ports import Storage
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
 
+    from archiver.access.refusals import Refusals
     from archiver.acs.reconciliation import Chat, Reconciler
     from archiver.core.signatures import Signer
     from archiver.governance.disposal import Disposal
@@ -136,9 +137,10 @@ class Services:
         return AcsChat(self.settings.acs)
 
     async def close(self) -> None:
-        """Release the storage clients and the identity provider's connections."""
-        await self.storage.close()
+        """Store the refusals counted, then release the identity provider's connections
+        and the storage clients."""
         await self.gate.close()
+        await self.storage.close()
 
 
 def build(
@@ -177,7 +179,7 @@ def build(
         timeout_seconds=settings.request_timeout_seconds,
     )
     intake = Intake(archive, settings, observers=observers)
-    gate = Gate(settings.access)
+    gate = Gate(settings.access, refusals=_refusals(settings, storage))
     webhook = Webhook(
         intake,
         max_body_bytes=settings.max_body_bytes,
@@ -207,6 +209,16 @@ def archive_origin(settings: Settings) -> str:
     elif storage.blob_service_uri is not None:
         account = urlsplit(storage.blob_service_uri).netloc.split(".", 1)[0]
     return f"{account}/{settings.container}"
+
+
+def _refusals(settings: Settings, storage: Storage) -> Refusals | None:
+    """Where the gate counts the requests it refuses, when a route checks tokens."""
+    if not settings.access.uses_entra:
+        return None  # with function keys the host refuses, before the app is called
+    from archiver.access.refusals import Refusals
+    from archiver.governance.trail import AuditTrail
+
+    return Refusals(AuditTrail(storage))
 
 
 def quiet_sdk_logging() -> None:

@@ -2,7 +2,9 @@
 
 With a function key (`key`, the default) the Functions host has checked the key before
 the app is called, so the gate admits the key holder. With Microsoft Entra ID (`entra`)
-the gate checks the bearer token and the app role the route needs.
+the gate checks the bearer token and the app role the route needs. Every request it
+refuses is counted in its `Refusals` (one record per caller and minute), not recorded one
+by one.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from archiver.core.accesssettings import AccessSettings
-from archiver.core.errors import Forbidden, Unauthenticated
-from archiver.core.http import HttpRequest
+from archiver.core.errors import ArchiverError, Forbidden, Unauthenticated
+from archiver.core.http import HttpRequest, status_of
 from archiver.core.principals import FUNCTION_KEY, Principal
 
 if TYPE_CHECKING:
     from archiver.access.keys import SigningKeys
+    from archiver.access.refusals import Refusals
 
 # Event Grid's first-party application ("Microsoft.EventGrid"), the same in every tenant:
 # its tokens carry this as appid (v1) or azp (v2). Microsoft's "Deliver events to
@@ -26,9 +29,16 @@ EVENT_GRID_APP_ID = "4962773b-9cdb-44cf-a8bf-237846a00ab7"
 class Gate:
     """Admits a request or raises Unauthenticated (401) or Forbidden (403)."""
 
-    def __init__(self, access: AccessSettings, *, keys: SigningKeys | None = None) -> None:
+    def __init__(
+        self,
+        access: AccessSettings,
+        *,
+        keys: SigningKeys | None = None,
+        refusals: Refusals | None = None,
+    ) -> None:
         self._access = access
         self._keys = keys
+        self._refusals = refusals
         if keys is None and access.uses_entra:
             # Imported only then: with function keys, PyJWT is never loaded.
             from archiver.access.discovery import Discovery
@@ -44,29 +54,58 @@ class Gate:
         """The tenant's cached keys, when a route checks tokens."""
         return self._keys
 
-    async def admit(self, request: HttpRequest, *, role: str) -> Principal:
-        """Who reads: the key holder, or the token's principal holding `role`."""
+    @property
+    def refusals(self) -> Refusals | None:
+        """Where the requests this gate refuses are counted."""
+        return self._refusals
+
+    async def admit(self, request: HttpRequest, *, role: str, route: str = "read") -> Principal:
+        """Who reads: the key holder, or the token's principal holding `role`; a refusal
+        is counted under `route` (the audited action) before it is raised."""
         if self._access.read_auth == "key":
             return FUNCTION_KEY
-        principal = _principal("entra", await self._claims(request))
-        if not principal.has(role):
-            raise Forbidden(f"The token does not grant the app role {role}.", principal=principal)
-        return principal
+        principal: Principal | None = None
+        try:
+            principal = _principal("entra", await self._claims(request))
+            if not principal.has(role):
+                raise Forbidden(
+                    f"The token does not grant the app role {role}.", principal=principal
+                )
+        except ArchiverError as exc:
+            self._refused(request, route, exc, principal)
+            raise
+        else:
+            return principal
 
     async def admit_event_grid(self, request: HttpRequest) -> Principal:
-        """Who delivers events: the key holder, or Event Grid's own application."""
+        """Who delivers events: the key holder, or Event Grid's own application; a
+        refusal is counted under `events`."""
         if self._access.webhook_auth == "key":
             return FUNCTION_KEY
-        claims = await self._claims(request)
-        principal = _principal("event-grid", claims)
-        if principal.app_id != EVENT_GRID_APP_ID:
-            raise Unauthenticated("The token was not issued to Event Grid.")
-        return principal
+        principal: Principal | None = None
+        try:
+            principal = _principal("event-grid", await self._claims(request))
+            if principal.app_id != EVENT_GRID_APP_ID:
+                raise Unauthenticated("The token was not issued to Event Grid.")
+        except ArchiverError as exc:
+            self._refused(request, "events", exc, principal)
+            raise
+        else:
+            return principal
 
     async def close(self) -> None:
-        """Release the HTTP connections to the identity provider."""
+        """Store the refusals counted, then release the identity provider's connections."""
+        if self._refusals is not None:
+            await self._refusals.close()
         if self._keys is not None:
             await self._keys.close()
+
+    def _refused(
+        self, request: HttpRequest, route: str, exc: ArchiverError, principal: Principal | None
+    ) -> None:
+        if self._refusals is not None:
+            status, _ = status_of(exc)
+            self._refusals.note(request, route=route, status=status, principal=principal)
 
     async def _claims(self, request: HttpRequest) -> dict[str, Any]:
         from archiver.access.tokens import bearer, claims_of

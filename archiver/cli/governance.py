@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from archiver.bootstrap import Services, build
 from archiver.cli.exits import Exit
 from archiver.cli.options import cli_principal, load_settings, moment, settings_option
+from archiver.core.audit import REFUSALS
 from archiver.core.errors import ConfigurationError
 from archiver.core.fields import format_timestamp
 from archiver.core.holds import HoldRow
@@ -26,7 +27,7 @@ from archiver.core.settings import Settings
 _T = TypeVar("_T")
 
 AUDIT_COLUMNS = ("time", "action", "outcome", "status", "principal", "threadId", "messageId",
-                 "file", "requestId", "clientIp", "id")  # fmt: skip
+                 "file", "requestId", "clientIp", "id", "count", "statuses", "routes")  # fmt: skip
 
 
 def add_commands(commands: Any) -> None:
@@ -79,13 +80,21 @@ def add_commands(commands: Any) -> None:
         help="list the audit trail: reads, exports, seals, holds, disposals",
         epilog="examples:\n"
         "  python -m archiver audit --since 2026-12-01 --thread '19:abc@thread.v2'\n"
-        "  python -m archiver audit --principal ada@contoso.com --format csv",
+        "  python -m archiver audit --principal ada@contoso.com --format csv\n"
+        "  python -m archiver audit --principal anonymous --format text",
+        description="Each allowed or answered read is one record; the requests the gate "
+        "refused are one `refusals` record per caller and minute, with their count.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     audit.add_argument("--since", type=moment, help="records at or after (ISO 8601)")
-    audit.add_argument("--principal", help="an object id, app id, name or kind")
+    audit.add_argument("--principal", help="an object id, app id, name, kind or address")
     audit.add_argument("--thread", metavar="ID")
-    audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    audit.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "text"),
+        default="jsonl",
+        help="JSON Lines (the records as stored), CSV, or a line of text each",
+    )
     settings_option(audit)
     audit.set_defaults(run=_audit)
 
@@ -169,24 +178,64 @@ def _audit(arguments: argparse.Namespace) -> int:
         async for record in services.trail.records(
             since=arguments.since, principal=arguments.principal, thread=arguments.thread
         ):
-            if writer is None:
-                print(json.dumps(record, ensure_ascii=False))
-            else:
+            if writer is not None:
                 writer.writerow(_row(record))
+            elif arguments.format == "text":
+                print(_line(record))
+            else:
+                print(json.dumps(record, ensure_ascii=False))
 
     _with_services(settings, run)
     return Exit.OK
 
 
 def _row(record: dict[str, Any]) -> list[Any]:
-    who = record.get("principal") or {}
     target = record.get("target") or {}
-    named = who.get("name") or who.get("objectId") or who.get("appId") or who.get("kind")
+    refused = _refused(record)
     return [
         record.get("time"), record.get("action"), record.get("outcome"), record.get("status"),
-        named, target.get("threadId"), target.get("messageId"), target.get("file"),
+        _who(record), target.get("threadId"), target.get("messageId"), target.get("file"),
         record.get("requestId"), record.get("clientIp"), record.get("id"),
+        *((refused["count"], _counts(refused["statuses"]), _counts(refused["routes"]))
+          if refused else (None, None, None)),
     ]  # fmt: skip
+
+
+def _line(record: dict[str, Any]) -> str:
+    """A record as one line of text; a refusals record says how many, whose, when, why."""
+    head = f"{record.get('time')}  {record.get('action')}"
+    refused = _refused(record)
+    if refused is None:
+        target = record.get("target") or {}
+        what = "/".join(str(target[k]) for k in ("threadId", "messageId", "file") if target.get(k))
+        outcome = " ".join(str(v) for v in (record.get("outcome"), record.get("status")) if v)
+        return f"{head}  {outcome}  {_who(record)}  {what}".rstrip()
+    return (
+        f"{head}  {refused['count']} refused {_caller(record)}, {refused['first']} to "
+        f"{refused['last']}: {_counts(refused['statuses'])}; {_counts(refused['routes'])}"
+    )
+
+
+def _caller(record: dict[str, Any]) -> str:
+    kind = (record.get("principal") or {}).get("kind")
+    if kind == "others":
+        return "from callers past the minute's cap"
+    address = record.get("clientIp") or "an unknown address"
+    return f"from {address}" if kind == "anonymous" else f"to {_who(record)} ({kind}) at {address}"
+
+
+def _who(record: dict[str, Any]) -> Any:
+    who = record.get("principal") or {}
+    return who.get("name") or who.get("objectId") or who.get("appId") or who.get("kind")
+
+
+def _refused(record: dict[str, Any]) -> dict[str, Any] | None:
+    details = record.get("details") or {}
+    return details if record.get("action") == REFUSALS and "count" in details else None
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} ({n})" for name, n in counts.items())
 
 
 def _with_services(settings: Settings, work: Callable[[Services], Awaitable[_T]]) -> _T:

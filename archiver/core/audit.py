@@ -1,5 +1,6 @@
 """The access audit trail: one create-only record per read, export, seal, hold change,
-disposal, replay and archiving run, naming who, what, which and how it ended.
+disposal, replay and archiving run, naming who, what, which and how it ended; and one
+per caller and minute for the requests the gate refused (`refusals`), counted.
 
 Records are blobs `audit/{yyyy}/{mm}/{dd}/{HHMMSS}-{uuid}.json` in the archive container,
 so they sort by time and share the container's immutability. A record never holds a
@@ -13,13 +14,16 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from archiver.core.fields import format_timestamp
 from archiver.core.jsontext import dumps
 from archiver.core.principals import Principal
 
 AUDIT_PREFIX = "audit/"
+REFUSALS = "refusals"  # the action of one caller's refused requests in one minute
+ANONYMOUS = Principal(kind="anonymous")  # no credential, or one that proved nothing
+OTHERS = Principal(kind="others")  # the callers past a minute's cap, counted together
 _NAME = re.compile(rf"^{AUDIT_PREFIX}\d{{4}}/\d{{2}}/\d{{2}}/\d{{6}}-[0-9a-f]{{32}}\.json$")
 
 
@@ -92,3 +96,50 @@ def is_audit_name(name: str) -> bool:
 def day_prefix(day: datetime) -> str:
     """The folder of one UTC day's records."""
     return f"{AUDIT_PREFIX}{day.astimezone(UTC):%Y/%m/%d}/"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refused:
+    """What one caller (or the others, together) was refused in one minute."""
+
+    minute: datetime  # the minute's start, UTC
+    principal: Principal  # the verified principal, else ANONYMOUS (by address) or OTHERS
+    client_ip: str | None  # the address of the caller's first refused request
+    count: int
+    statuses: Mapping[int, int]  # how many of each status: 401, 403, 503
+    routes: Mapping[str, int]  # how many on each route: read.thread, hold.add, events, ...
+    first: datetime
+    last: datetime
+
+
+def refusals_record(refused: Refused, *, at: datetime) -> AuditRecord:
+    """The record of `refused`, stored at `at` (named by when it is written, so the trail
+    only ever grows at its end)."""
+    return AuditRecord(
+        time=at,
+        principal=refused.principal,
+        action=REFUSALS,
+        outcome="refused",
+        client_ip=refused.client_ip,
+        details={
+            "minute": format_timestamp(refused.minute),
+            "count": refused.count,
+            "statuses": {str(code): n for code, n in sorted(refused.statuses.items())},
+            "routes": dict(sorted(refused.routes.items())),
+            "first": format_timestamp(refused.first),
+            "last": format_timestamp(refused.last),
+        },
+    )
+
+
+def minute_of(at: datetime) -> datetime:
+    """The start of the UTC minute `at` falls in."""
+    return at.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+class AuditSink(Protocol):
+    """Where audit records go: the audit trail."""
+
+    async def store(self, record: AuditRecord) -> None:
+        """Store `record` create-only (one already stored under its name is done); raise
+        StorageError when it could not be stored."""

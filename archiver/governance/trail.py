@@ -1,14 +1,18 @@
-"""The audit trail: records written create-only before the audited answer goes out,
-and listed back by day, principal or thread."""
+"""The audit trail: records written create-only before the audited answer goes out (and
+the gate's counted refusals, a record per caller and minute), listed back by day,
+principal or thread."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from archiver.core.audit import AUDIT_PREFIX, AuditRecord, day_prefix
+from archiver.core.errors import AlreadyStored
+from archiver.core.fields import parse_timestamp
 from archiver.core.principals import Principal
 from archiver.storage.ports import Storage
 
@@ -48,11 +52,20 @@ class AuditTrail:
             client_ip=client_ip,
             details=details or {},
         )
+        await self._storage.blobs.create(*await self._named(record))
+        return record
+
+    async def store(self, record: AuditRecord) -> None:
+        """Store a record made elsewhere (the gate's refusals); one already stored under
+        its name, by an earlier try whose answer was lost, is done."""
+        with contextlib.suppress(AlreadyStored):
+            await self._storage.blobs.create(*await self._named(record))
+
+    async def _named(self, record: AuditRecord) -> tuple[str, bytes]:
         if not self._prepared:  # once per process: the container may not exist yet
             await self._storage.prepare()
             self._prepared = True
-        await self._storage.blobs.create(record.name, record.document())
-        return record
+        return record.name, record.document()
 
     async def records(
         self,
@@ -62,10 +75,10 @@ class AuditTrail:
         thread: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """The records from `since` (all when None), oldest first, naming `principal`
-        (object id, app id, name or kind) or `thread` when given."""
+        (object id, app id, name, kind or client address) or `thread` when given."""
         async for name in self._names(since):
             document = json.loads(await self._storage.blobs.read(name))
-            if since is not None and document.get("time", "") < _text(since):
+            if since is not None and _before(document, since):
                 continue
             if principal is not None and principal not in _names_of(document):
                 continue
@@ -87,8 +100,13 @@ class AuditTrail:
 
 def _names_of(document: dict[str, Any]) -> set[str]:
     who = document.get("principal") or {}
-    return {str(who.get(k)) for k in ("objectId", "appId", "name", "kind") if who.get(k)}
+    names = {str(who.get(k)) for k in ("objectId", "appId", "name", "kind") if who.get(k)}
+    return names | ({str(document["clientIp"])} if document.get("clientIp") else set())
 
 
-def _text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _before(document: dict[str, Any], since: datetime) -> bool:
+    """True when the record is older than `since`; a time that does not parse is listed."""
+    try:
+        return parse_timestamp(document.get("time")) < since
+    except ValueError:
+        return False

@@ -2,7 +2,10 @@
 the answer is worked out, and it goes out only once its record is stored.
 
 No record, no data: when the audit trail cannot be written, the answer is 503 and holds
-nothing of the archive. A refused request (401, 403, 4xx) is recorded too.
+nothing of the archive. An admitted request answered 4xx is recorded too. A request the
+gate refuses (401, 403, or 503 when the tenant's keys cannot be read) is counted by the
+gate instead, one record per caller and minute (archiver.access.refusals): a flood of
+refusals must not cost a write each.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from archiver.access.gate import Gate
 from archiver.core.errors import (
     ArchiverError,
     DamagedArchive,
-    Forbidden,
     IdentityUnavailable,
     StorageError,
 )
@@ -30,7 +32,6 @@ from archiver.core.principals import Principal
 from archiver.governance.trail import AuditTrail
 
 log = logging.getLogger("archiver")
-UNKNOWN = Principal(kind="anonymous")  # no credential, or one that proved nothing
 _UNAVAILABLE = "Archive storage is unavailable; retry."
 _FAILED = "The request failed unexpectedly."
 _NO_KEYS = "The identity provider's keys are unavailable, so the token cannot be checked; retry."
@@ -56,27 +57,23 @@ class Audited:
         answer: Answer,
         recorded_by_answer: bool = False,
     ) -> HttpResponse:
-        """The answer to `request`, after its audit record is stored. With
-        `recorded_by_answer` (a use case that records its own outcome, as holds do), only
-        a request the gate refuses is recorded here."""
-        principal: Principal | None = None
-        admitted = False
+        """The answer to `request`, after its audit record is stored; a request the gate
+        refuses is answered at once, counted by the gate. With `recorded_by_answer` (a
+        use case that records its own outcome, as holds do), nothing is recorded here."""
         try:
-            principal = await self._gate.admit(request, role=role)
-            admitted = True
+            principal = await self._gate.admit(request, role=role, route=action)
+        except Exception as exc:  # counted by the gate among its refusals (a bug: a 500)
+            return _error(exc, request)
+        try:
             response = await answer(principal)
-        except Forbidden as exc:
-            who = exc.principal
-            principal = who if isinstance(who, Principal) else None
-            response = _error(exc, request)
         except Exception as exc:  # every failure becomes an answer here, a bug a logged 500
             response = _error(exc, request)
-        if self._trail is None or (recorded_by_answer and admitted):
+        if self._trail is None or recorded_by_answer:
             return response
         try:
             await self._trail.record(
                 action,
-                principal or UNKNOWN,
+                principal,
                 outcome="allowed" if response.status < 400 else "refused",
                 target=target,
                 status=response.status,

@@ -1,6 +1,7 @@
-"""Every read leaves exactly one audit record, allowed or refused, before it answers;
-holds over the read API are for Archive.Admin; no record, no data. Over real HTTP: the
-local host against Azurite, with the function key and with a local OpenID provider."""
+"""Every admitted read leaves exactly one audit record before it answers; a request the
+gate refuses is counted, one record per caller and minute; holds over the read API are
+for Archive.Admin; no record, no data. Over real HTTP: the local host against Azurite,
+with the function key and with a local OpenID provider."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ async def test_every_read_leaves_exactly_one_record_naming_who_what_and_the_answ
     assert "body" not in text
 
 
-async def test_refused_reads_are_recorded_too_without_a_principal_or_with_the_one_refused(
+async def test_refused_reads_are_counted_per_caller_without_a_principal_or_with_the_one_refused(
     served, provider
 ):
     client, services = served
@@ -89,14 +90,18 @@ async def test_refused_reads_are_recorded_too_without_a_principal_or_with_the_on
 
     unauthenticated = await client.get(THREAD_PATH)
     forbidden = await client.get(THREAD_PATH, headers=bearer(no_role))
+    unstored = await records(services)
+    await services.gate.close()  # at shutdown, as when the minute closes
 
     assert (unauthenticated.status, forbidden.status) == (401, 403)
+    assert unstored == []  # no write on a refusal's way
     found = await records(services)
-    assert [(r["outcome"], r["status"], r["principal"]["kind"]) for r in found] == [
-        ("refused", 401, "anonymous"),
-        ("refused", 403, "entra"),
+    assert [(r["action"], r["principal"]["kind"], r["details"]["statuses"]) for r in found] == [
+        ("refusals", "anonymous", {"401": 1}),
+        ("refusals", "entra", {"403": 1}),
     ]
     assert found[1]["principal"]["objectId"] == "0b7c-eve"
+    assert {r["outcome"] for r in found} == {"refused"}
 
 
 async def test_a_hold_over_the_api_needs_archive_admin_and_is_recorded_once(served, provider):
@@ -128,14 +133,17 @@ async def test_a_hold_over_the_api_needs_archive_admin_and_is_recorded_once(serv
     assert not_held.status == 400
     assert bad.status == 400
     assert (await bad.json())["detail"] == "a hold needs a reason"
+    await services.gate.close()  # the 403 is counted among the refusals, stored at shutdown
     found = [(r["action"], r["outcome"]) for r in await records(services)]
     assert found == [
-        ("hold.add", "refused"),  # 403, recorded by the route
         ("hold.add", "done"),
         ("hold.release", "done"),
         ("hold.release", "refused"),  # not on hold, recorded by the holds
         ("hold.add", "refused"),  # no reason, recorded by the holds
+        ("refusals", "refused"),  # the reader's 403
     ]
+    refusal = (await records(services))[-1]["details"]
+    assert (refusal["statuses"], refusal["routes"]) == ({"403": 1}, {"hold.add": 1})
 
 
 async def test_when_the_audit_record_cannot_be_stored_the_read_answers_503_and_no_data():
