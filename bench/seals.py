@@ -1,8 +1,10 @@
 """python -m bench.seals: how long sealing and checking the seals take, and at what rate.
 
 Archives a workload of message versions into a fresh in-memory Azurite through the
-archive use case, seals every thread, then checks every seal the way `archiver verify
---seals` does: every blob read and hashed again, every signature and row checked.
+archive use case, seals every thread, writes the checkpoint, then checks every seal the
+way `archiver verify --seals` does (every blob read and hashed again, every signature and
+row checked) and the archive against the checkpoint as `archiver verify --checkpoint
+latest` does (the same, plus the chain of checkpoints and every thread head).
 
 python -m bench.seals                       # 100,000 versions over 100 threads
 python -m bench.seals --versions 2000       # a quick run
@@ -30,6 +32,9 @@ from archiver.core.events import classify
 from archiver.core.settings import Settings
 from archiver.core.signatures import PemSigner, PublicKey
 from archiver.hosts.azurite import Endpoints, free_ports, start, stop
+from archiver.sealing.checkpointcheck import check_checkpoint
+from archiver.sealing.checkpointer import Checkpointer
+from archiver.sealing.checkpointlog import CheckpointLog
 from archiver.sealing.inspection import inspect
 from archiver.sealing.sealer import Sealer
 from archiver.storage.azure import AzureStorage
@@ -82,6 +87,14 @@ async def measure(*, versions: int, threads: int, on_disk: bool = False) -> dict
             began = time.perf_counter()
             checked = [j async for _, j in inspect(storage, {public.key_id: public})]
             checking = time.perf_counter() - began
+            log = CheckpointLog(storage, settings.checkpoints_container)
+            checkpointer = Checkpointer(storage, PemSigner(key), log, origin="bench/chat-archive")
+            began = time.perf_counter()
+            written = await checkpointer.write()
+            checkpointing = time.perf_counter() - began
+            began = time.perf_counter()
+            report = await check_checkpoint(storage, log, {public.key_id: public})
+            against = time.perf_counter() - began
         finally:
             await storage.close()
     blobs = sum(j.checked["blobs"] for j in checked)
@@ -95,7 +108,15 @@ async def measure(*, versions: int, threads: int, on_disk: bool = False) -> dict
         "verify seconds": round(checking, 1),
         "verify blobs per second": round(blobs / checking),
         "verify / seal time": round(checking / sealing, 1),
-        "altered": sum(len(j.altered) for j in checked),
+        "checkpoint seconds": round(checkpointing, 2),
+        "checkpoint threads": 0
+        if written.checkpoint is None
+        else len(written.checkpoint.increment.heads),
+        "verify --checkpoint seconds": round(against, 1),
+        "verify --checkpoint / verify --seals time": round(against / checking, 2),
+        "altered": sum(len(j.altered) for j in checked)
+        + len(report.altered)
+        + len(written.refused),
         "unsealed": sum(len(j.unsealed) for j in checked),
     }
 

@@ -139,3 +139,5 @@ def test_the_seal_benchmark_seals_and_checks_every_version_it_archived(tmp_path)
     assert (figures["altered"], figures["unsealed"]) == (0, 0)
     assert figures["seal versions per second"] > 0
     assert figures["verify blobs per second"] > 0
+    assert figures["checkpoint threads"] == 4
+    assert figures["verify --checkpoint seconds"] >= 0
