@@ -109,11 +109,17 @@ async def _thread(
         report.add(
             head.seal, "seal deleted", f"checkpoint {note.number} records it as the newest seal"
         )
-        if names:
+        if names and names[-1] < head.seal:
             report.add(
                 f"thread {head.thread_id}",
                 "chain truncated",
                 f"its newest seal is {names[-1]}, older than {head.seal}",
+            )
+        elif names:
+            report.add(
+                f"thread {head.thread_id}",
+                "chain rewritten",
+                f"its newest seal {names[-1]} does not descend from {head.seal}",
             )
     else:
         try:

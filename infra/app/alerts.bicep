@@ -154,7 +154,7 @@ var logAlerts = [
   {
     name: 'altered'
     severity: 0
-    description: 'A thread was altered since its last seal, and was not sealed over: the trace names it. Find what changed with archiver verify --seals (docs: Seals and proof).'
+    description: 'A thread was altered since its last seal or the last checkpoint, and was not sealed or checkpointed over: the trace names it. Find what changed with archiver verify --checkpoint latest (docs: Seals and proof).'
     query: 'traces | where message startswith "Not sealed, altered since its last seal" or message startswith "Not checkpointed, altered since the last checkpoint" | summarize measured = count()'
     threshold: 0
     window: 'PT1H'
