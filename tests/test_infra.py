@@ -51,6 +51,7 @@ SIGN = "Microsoft.KeyVault/vaults/keys/sign/action"
 READ_KEY = "Microsoft.KeyVault/vaults/keys/read"
 CUSTOM_ROLES = {"sealSigner": [SIGN, READ_KEY], "sealKeyReader": [READ_KEY]}
 # What the seal_threads timer logs for a thread it refuses to seal (function_app.py).
+NOT_CHECKPOINTED = "Not checkpointed, altered since the last checkpoint"
 ALTERED = "Not sealed, altered since its last seal"
 
 
@@ -165,10 +166,14 @@ def test_a_thread_altered_since_its_last_seal_pages_at_the_highest_severity():
     logs = {a["name"]: a for a in _array(template("app/alerts.bicep")["variables"]["logAlerts"])}
     altered = logs["altered"]
     rule = body(resources("app/alerts.bicep")["metricQuery"])["properties"]
-    logged = (PROJECT / "function_app.py").read_text(encoding="utf-8")
+    logged = (PROJECT / "archiver" / "sealing" / "rounds.py").read_text(encoding="utf-8")
 
-    assert altered["query"].startswith(f'traces | where message startswith "{ALTERED}"')
-    assert re.search(rf'"{re.escape(ALTERED)}: %s', logged), "the timer logs what is watched"
+    assert altered["query"] == (
+        f'traces | where message startswith "{ALTERED}" or message startswith '
+        f'"{NOT_CHECKPOINTED}" | summarize measured = count()'
+    )
+    for watched in (ALTERED, NOT_CHECKPOINTED):
+        assert re.search(rf'"{re.escape(watched)}: %s', logged), "the round logs what is watched"
     assert (altered["severity"], altered["threshold"]) == (0, 0)
     assert altered["window"] == "PT1H"  # a trace ingested late is still in the window
     assert dotted(rule["windowSize"]) == "alert.window"

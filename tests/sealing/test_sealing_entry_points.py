@@ -232,6 +232,8 @@ async def test_the_timer_function_seals_every_thread_once(settings: Settings, ca
     assert len(seals) == len(threads)
     assert f"Sealing done: {len(threads)} sealed, 0 unchanged, 0 refused" in caplog.text
     assert f"Sealing done: 0 sealed, {len(threads)} unchanged, 0 refused" in caplog.text
+    assert f"Checkpoint 0 written: {len(threads)} threads, 0 audit records" in caplog.text
+    assert "Checkpoint 1 written" not in caplog.text  # the second round changed nothing
 
 
 async def test_the_timer_function_does_nothing_without_a_seal_key(settings: Settings, caplog):
