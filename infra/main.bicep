@@ -56,6 +56,15 @@ param checkpointImmutabilityState string = 'Unlocked'
 @description('Network isolation: the storage accounts and the Key Vault behind private endpoints with public network access off, the app VNet-integrated. The app\'s inbound endpoint stays public: Event Grid delivers there.')
 param networkIsolation bool = false
 
+@description('With network isolation: address space of the virtual network. Pick one that does not overlap a network you will peer it with.')
+param networkAddressPrefix string = '10.0.0.0/16'
+
+@description('With network isolation: subnet of the app\'s VNet integration, within that space (Flex Consumption takes up to 40 addresses per app).')
+param appSubnetPrefix string = '10.0.1.0/24'
+
+@description('With network isolation: subnet of the private endpoints, within that space.')
+param privateEndpointSubnetPrefix string = '10.0.2.0/24'
+
 @description('Memory of each Flex Consumption instance, in MB.')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
@@ -168,6 +177,9 @@ module network 'app/network.bicep' = if (networkIsolation) {
     vnetName: 'vnet-${resourceToken}'
     location: location
     tags: tags
+    addressPrefix: networkAddressPrefix
+    appSubnetPrefix: appSubnetPrefix
+    privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
     hostAccountName: storage.outputs.hostAccountName
     archiveAccountName: storage.outputs.archiveAccountName
     checkpointAccountName: storage.outputs.checkpointAccountName

@@ -639,6 +639,11 @@ def test_with_network_isolation_every_data_endpoint_the_app_uses_has_a_private_e
     assert dotted(wired["archiveAccountName"]) == "storage.outputs.archiveAccountName"
     assert dotted(wired["checkpointAccountName"]) == "storage.outputs.checkpointAccountName"
     assert dotted(wired["vaultName"]) == "keyVault.outputs.vaultName"
+    assert (wired["addressPrefix"], wired["appSubnetPrefix"]) == (
+        "networkAddressPrefix",
+        "appSubnetPrefix",
+    )
+    assert default("main.bicep", "networkAddressPrefix") == "10.0.0.0/16"
     assert endpoint["subnet"] == {"id": "${vnet.id}/subnets/${privateEndpointSubnetName}"}
     # Every group has its private DNS zone, linked to the network, holding the endpoint's
     # A record: the accounts' and the vault's usual names resolve to private addresses.

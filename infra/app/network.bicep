@@ -29,13 +29,13 @@ param location string
 param tags object
 
 @description('Address space of the virtual network.')
-param addressPrefix string = '10.0.0.0/16'
+param addressPrefix string
 
 @description('Subnet of the app\'s VNet integration, delegated to Flex Consumption, which takes up to 40 addresses per app.')
-param appSubnetPrefix string = '10.0.1.0/24'
+param appSubnetPrefix string
 
 @description('Subnet of the private endpoints.')
-param privateEndpointSubnetPrefix string = '10.0.2.0/24'
+param privateEndpointSubnetPrefix string
 
 @description('Name of the Functions host storage account.')
 param hostAccountName string
