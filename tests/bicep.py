@@ -80,22 +80,20 @@ ISOLATION_CHECKS = frozenset(
 
 
 def isolated_defaults() -> dict[str, dict[str, str]]:
-    """Module file -> {parameter: Bicep literal} that main.bicep passes with isolation on.
-
-    Only parameters main.bicep sets as `networkIsolation ? value : other`, where value is
-    one of the module parameter's allowed values (so a literal, not a name) or a bool.
-    """
+    """Module file -> {parameter: Bicep literal} that main.bicep passes with isolation on."""
+    # Parameters set as `networkIsolation ? value : other`, where value is a bool or one of
+    # the module parameter's allowed values (so a literal, not a name).
     found: dict[str, dict[str, str]] = {"main.bicep": {ISOLATION: "true"}}
     for module in template("main.bicep")["modules"].values():
         path = module["detail"]["path"]
         declared = template(path)["parameters"]
         for name, value in body(module)["params"].items():
-            operands = (
-                value.get("operator", {}).get("operands", {}) if isinstance(value, dict) else {}
-            )
-            if value_type(value) != "conditional" or operands["condition"] != ISOLATION:
+            if value_type(value) != "conditional":
                 continue
+            operands = value["operator"]["operands"]
             isolated = operands["true_value"]
+            if operands["condition"] != ISOLATION:
+                continue
             if isinstance(isolated, bool):
                 found.setdefault(path, {})[name] = str(isolated).lower()
             elif isolated in allowed(declared[name]):
