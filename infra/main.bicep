@@ -44,6 +44,27 @@ param archiveRetentionDays int = 365
 @allowed(['Unlocked', 'Locked', 'Disabled'])
 param archiveImmutabilityState string = 'Unlocked'
 
+@description('Days each signed checkpoint stays undeletable and unchangeable (version-level WORM of the checkpoint account, always on). 7 years by default: a checkpoint must outlive the archive records it vouches for.')
+@minValue(1)
+@maxValue(146000)
+param checkpointRetentionDays int = 2555
+
+@description('State of the checkpoint account\'s WORM policy: Unlocked (how Azure creates it; an owner can still shorten or disable it), Locked (for good: nobody can delete a checkpoint before its retention ends) or Disabled (only from Unlocked).')
+@allowed(['Unlocked', 'Locked', 'Disabled'])
+param checkpointImmutabilityState string = 'Unlocked'
+
+@description('Network isolation: the storage accounts and the Key Vault behind private endpoints with public network access off, the app VNet-integrated. The app\'s inbound endpoint stays public: Event Grid delivers there.')
+param networkIsolation bool = false
+
+@description('With network isolation: address space of the virtual network. Pick one that does not overlap a network you will peer it with.')
+param networkAddressPrefix string = '10.0.0.0/16'
+
+@description('With network isolation: subnet of the app\'s VNet integration, within that space (Flex Consumption takes up to 40 addresses per app).')
+param appSubnetPrefix string = '10.0.1.0/24'
+
+@description('With network isolation: subnet of the private endpoints, within that space.')
+param privateEndpointSubnetPrefix string = '10.0.2.0/24'
+
 @description('Memory of each Flex Consumption instance, in MB.')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
@@ -123,6 +144,12 @@ module storage 'app/storage.bicep' = {
     immutability: archiveImmutability
     retentionDays: archiveRetentionDays
     immutabilityState: archiveImmutabilityState
+    checkpointAccountName: 'stckpt${resourceToken}'
+    checkpointSku: archiveStorageSku
+    checkpointRetentionDays: checkpointRetentionDays
+    checkpointImmutabilityState: checkpointImmutabilityState
+    publicNetworkAccess: networkIsolation ? 'Disabled' : 'Enabled'
+    networkDefaultAction: networkIsolation ? 'Deny' : 'Allow'
   }
 }
 
@@ -136,6 +163,27 @@ module keyVault 'app/keyvault.bicep' = {
     location: location
     tags: tags
     workspaceId: monitoring.outputs.workspaceId
+    publicNetworkAccess: networkIsolation ? 'Disabled' : 'Enabled'
+    networkDefaultAction: networkIsolation ? 'Deny' : 'Allow'
+  }
+}
+
+// Only with network isolation: the VNet the app is integrated with, and the private
+// endpoints of the three accounts and the vault (app/network.bicep).
+module network 'app/network.bicep' = if (networkIsolation) {
+  name: 'network'
+  scope: group
+  params: {
+    vnetName: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: networkAddressPrefix
+    appSubnetPrefix: appSubnetPrefix
+    privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
+    hostAccountName: storage.outputs.hostAccountName
+    archiveAccountName: storage.outputs.archiveAccountName
+    checkpointAccountName: storage.outputs.checkpointAccountName
+    vaultName: keyVault.outputs.vaultName
   }
 }
 
@@ -169,6 +217,8 @@ module functions 'app/functions.bicep' = {
     messagesTableName: storage.outputs.messagesTableName
     threadsTableName: storage.outputs.threadsTableName
     deadLetterContainerName: storage.outputs.deadLetterContainerName
+    checkpointBlobEndpoint: storage.outputs.checkpointBlobEndpoint
+    checkpointContainerName: storage.outputs.checkpointContainerName
     acsResourceId: eventGrid.outputs.acsResourceId
     acsEndpoint: eventGrid.outputs.acsEndpoint
     acsArchiverUserId: acsArchiverUserId
@@ -181,6 +231,7 @@ module functions 'app/functions.bicep' = {
     entraAudience: entraAudience
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    appSubnetId: networkIsolation ? network.outputs.appSubnetId : ''
   }
 }
 
@@ -204,6 +255,8 @@ module rbac 'app/rbac.bicep' = {
     hostAccountName: storage.outputs.hostAccountName
     archiveAccountName: storage.outputs.archiveAccountName
     deadLetterContainerName: storage.outputs.deadLetterContainerName
+    checkpointAccountName: storage.outputs.checkpointAccountName
+    checkpointContainerName: storage.outputs.checkpointContainerName
     appInsightsName: monitoring.outputs.appInsightsName
     vaultName: keyVault.outputs.vaultName
     sealKeyName: keyVault.outputs.keyName
@@ -221,6 +274,9 @@ output AZURE_RESOURCE_GROUP string = group.name
 output AZURE_FUNCTION_APP_NAME string = functions.outputs.appName
 output ARCHIVE_STORAGE_ACCOUNT_NAME string = storage.outputs.archiveAccountName
 output ARCHIVE_DEAD_LETTER_CONTAINER string = storage.outputs.deadLetterContainerName
+// Where the signed checkpoints are, for auditors and external witnesses (docs: Deploy).
+output ARCHIVE_CHECKPOINTS_STORAGE_ACCOUNT_NAME string = storage.outputs.checkpointAccountName
+output ARCHIVE_CHECKPOINTS_CONTAINER string = storage.outputs.checkpointContainerName
 output ACS_RESOURCE_ID string = eventGrid.outputs.acsResourceId
 output ACS_ENDPOINT string = eventGrid.outputs.acsEndpoint
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.topicName
@@ -229,3 +285,6 @@ output AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalI
 // Where the seal key is, to download its public half for auditors (docs: Deploy).
 output ARCHIVE_SEAL_KEY_VAULT_NAME string = keyVault.outputs.vaultName
 output ARCHIVE_SEAL_KEY_NAME string = keyVault.outputs.keyName
+// With network isolation, the virtual network to peer or connect to for reaching the
+// archive, the checkpoints and the vault (docs: Deploy). Empty without.
+output AZURE_VNET_NAME string = networkIsolation ? network.outputs.vnetName : ''

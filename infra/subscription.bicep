@@ -17,12 +17,12 @@ param deadLetterAccountName string
 @description('Container of that account for the dead letters (ARCHIVE_DEAD_LETTER_CONTAINER).')
 param deadLetterContainerName string
 
-@description('AzureFunction: the native Event Grid trigger archive_event (no key to manage). webhook: POST /api/events with a host function key (webhookKeyName).')
+@description('AzureFunction: the native Event Grid trigger archive_event (no key to manage). webhook: POST /api/events with a key of the events function alone (webhookKeyName).')
 @allowed(['AzureFunction', 'webhook'])
 param destination string = 'AzureFunction'
 
-@description('webhook: name of the host function key put in the URL. To rotate it without a gap, create a new key, point this at it, then delete the old one.')
-param webhookKeyName string = 'default'
+@description('webhook: name of the key of the events function put in the URL; it opens that function and nothing else. Created when missing (the host generates its value), kept as it is when present. To rotate it without a gap, point this at a new name, deploy, then delete the old key.')
+param webhookKeyName string = 'eventgrid'
 
 @description('webhook with Microsoft Entra ID (the app setting ARCHIVE_WEBHOOK_AUTH=entra): application id or Application ID URI of the archiver\'s app registration, which Event Grid requests its token for. Empty: the function key in the URL.')
 param entraApplicationIdOrUri string = ''
@@ -50,6 +50,9 @@ param viewerUrl string = ''
 // With Entra ID, Event Grid sends a token for the app registration instead of a key in the URL.
 var entra = !empty(entraApplicationIdOrUri)
 
+// The URL carries a function key only for a webhook without Entra ID.
+var keyed = (destination == 'webhook') && !entra
+
 // The one list of event types, shared with the code (archiver/events.py; a test checks).
 var eventTypes = loadJsonContent('app/event-types.json')
 
@@ -61,9 +64,22 @@ resource app 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
 
-resource appHost 'Microsoft.Web/sites/host@2024-04-01' existing = {
+// The webhook's function (function_app.py: route 'events'). Its keys open it alone: a key
+// of the host (any of its function keys, or the master key) would open every function,
+// the read API and the hold routes included, to whoever can read the subscription's URL.
+resource events 'Microsoft.Web/sites/functions@2024-04-01' existing = {
   parent: app
-  name: 'default'
+  name: 'events'
+}
+
+// The key the URL carries. A deployment that finds it keeps its value (passing it back
+// unchanged); one that does not lets the Functions host generate it, so a new key never
+// passes through a parameter, the hook or a log, and rerunning the hook rotates nothing.
+// (Bicep's types miss `properties` on this resource; Azure requires it.)
+resource webhookKey 'Microsoft.Web/sites/functions/keys@2024-04-01' = if (keyed) {
+  parent: events
+  name: webhookKeyName
+  properties: contains(events.listKeys(), webhookKeyName) ? { name: webhookKeyName, value: events.listKeys()[webhookKeyName] } : { name: webhookKeyName }
 }
 
 resource deadLetterAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -80,7 +96,7 @@ resource archiver 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-1
     destination: (destination == 'webhook') ? {
       endpointType: 'WebHook'
       properties: {
-        endpointUrl: entra ? 'https://${app.properties.defaultHostName}/api/events' : 'https://${app.properties.defaultHostName}/api/events?code=${appHost.listKeys().functionKeys[webhookKeyName]}'
+        endpointUrl: entra ? 'https://${app.properties.defaultHostName}/api/events' : 'https://${app.properties.defaultHostName}/api/events?code=${events.listKeys()[webhookKeyName]}'
         azureActiveDirectoryApplicationIdOrUri: entra ? entraApplicationIdOrUri : null
         azureActiveDirectoryTenantId: entra ? (empty(entraTenantId) ? tenant().tenantId : entraTenantId) : null
         maxEventsPerBatch: maxEventsPerBatch
@@ -117,6 +133,8 @@ resource archiver 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-1
       }
     }
   }
+  // The URL reads the key: it must exist first.
+  dependsOn: [webhookKey]
 }
 
 // Dead letters replay themselves: the archive account's own system topic tells the

@@ -44,6 +44,12 @@ param threadsTableName string
 @description('Container Event Grid dead-letters into; the replay_dead_letter function replays what lands there.')
 param deadLetterContainerName string
 
+@description('Blob endpoint of the checkpoint account (ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri).')
+param checkpointBlobEndpoint string
+
+@description('Container of the signed checkpoints in that account (ARCHIVE_CHECKPOINTS_CONTAINER).')
+param checkpointContainerName string
+
 @description('Resource id of the ACS resource: the only topic whose events are accepted.')
 param acsResourceId string
 
@@ -86,6 +92,9 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Network isolation: resource id of the subnet the app is VNet-integrated with (network.bicep). Empty: no VNet integration.')
+param appSubnetId string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption needs always-ready instances, which end scale-to-zero; Event Grid retries for 24 hours through a zone outage
   name: planName
@@ -98,7 +107,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_17: Event Grid cannot present a client certificate; deliveries are authenticated by a function key (webhook) or the Event Grid extension's system key
-  // checkov:skip=CKV_AZURE_222: Event Grid delivers over the public endpoint; every function but the anonymous health probe needs a key
+  // checkov:skip=CKV_AZURE_222: Event Grid delivers over the public endpoint, with NETWORK_ISOLATION too (push delivery has no private path); every function but the anonymous health probe needs a key
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero by itself; Event Grid redelivers whatever an instance fails to answer
   // checkov:skip=CKV_AZURE_213: a health check would take instances out of rotation whenever storage is down; /api/health stays available to external probes instead
   name: appName
@@ -113,7 +122,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Inbound stays public in both modes: Event Grid pushes events to this endpoint.
     publicNetworkAccess: 'Enabled'
+    // With network isolation, everything the app sends goes through the VNet, where the
+    // storage accounts and the vault have their private endpoints (network.bicep).
+    virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -134,6 +147,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ARCHIVE_MESSAGES_TABLE', value: messagesTableName }
         { name: 'ARCHIVE_THREADS_TABLE', value: threadsTableName }
         { name: 'ARCHIVE_DEAD_LETTER_CONTAINER', value: deadLetterContainerName }
+        // Signed checkpoints, in an account of their own (storage.bicep), reached with the
+        // same identity as the archive (ARCHIVE_STORAGE__clientId). The app may only create
+        // blobs there and read them: it never overwrites or deletes a checkpoint.
+        { name: 'ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri', value: checkpointBlobEndpoint }
+        { name: 'ARCHIVE_CHECKPOINTS_CONTAINER', value: checkpointContainerName }
         // Archiving finished threads from ACS (the daily timer). The Identity API is asked
         // for the archiver's chat token with the app's identity (Microsoft Entra ID):
         // DefaultAzureCredential takes the user-assigned identity from AZURE_CLIENT_ID.

@@ -3,10 +3,12 @@
 // never leaves Key Vault: the app asks Key Vault to sign a digest, with its identity. Who
 // may do that, and who may read the public half, is in rbac.bicep.
 //
-// Like the storage accounts, the vault has a public endpoint (the Flex app has no VNet
-// integration) and is closed to everything but Entra ID principals with a role: RBAC
-// authorization, no access policies. Key Vault only speaks HTTPS (TLS 1.2 or later) and
-// has no setting to weaken that.
+// Like the storage accounts, by default the vault has a public endpoint (the Flex app has
+// no VNet integration) and is closed to everything but Entra ID principals with a role:
+// RBAC authorization, no access policies. With network isolation (NETWORK_ISOLATION=true)
+// public network access is off and the app signs through a private endpoint
+// (network.bicep). Key Vault only speaks HTTPS (TLS 1.2 or later) and has no setting to
+// weaken that.
 
 @description('Name of the Key Vault.')
 @minLength(3)
@@ -25,14 +27,22 @@ param tags object
 @description('Resource id of the Log Analytics workspace that keeps the vault\'s audit log (every sign and read, by whom).')
 param workspaceId string
 
+@description('Public network access: Disabled with network isolation (private endpoint only), Enabled otherwise.')
+@allowed(['Enabled', 'Disabled'])
+param publicNetworkAccess string = 'Enabled'
+
+@description('What the firewall does with a request from a public address that no rule allows: Deny with network isolation, Allow otherwise.')
+@allowed(['Allow', 'Deny'])
+param networkDefaultAction string = 'Allow'
+
 @description('Days a deleted vault (and its key) stays recoverable. Purge protection holds it that long.')
 @minValue(7)
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_109: the Flex app has no VNet integration and signs over the public endpoint; RBAC only, so only identities with a role on the key get in
-  // checkov:skip=CKV_AZURE_189: same reason as CKV_AZURE_109: a public endpoint, closed to everything but Entra ID principals with a role
+  // checkov:skip=CKV_AZURE_109: without NETWORK_ISOLATION the Flex app has no VNet integration and signs over the public endpoint; RBAC only, so only identities with a role on the key get in
+  // checkov:skip=CKV_AZURE_189: without NETWORK_ISOLATION, same reason as CKV_AZURE_109: a public endpoint, closed to everything but Entra ID principals with a role
   name: vaultName
   location: location
   tags: tags
@@ -49,8 +59,8 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
-    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    publicNetworkAccess: publicNetworkAccess
+    networkAcls: { defaultAction: networkDefaultAction, bypass: 'AzureServices' }
   }
 }
 

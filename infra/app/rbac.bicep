@@ -1,13 +1,17 @@
 // Who may do what, and nothing more:
 // - the app's identity: read and write the archive (blobs, table); own its host storage's
 //   blobs (the Functions host keeps keys and leases there); publish telemetry; sign with
-//   the seal key and read it, and nothing else in the vault;
+//   the seal key and read it, and nothing else in the vault; create checkpoints and read
+//   them, in their container only, never overwrite or delete one;
 // - the system topic's identity: write dead letters, in their container only;
-// - the person who ran azd: read the archive, and the seal key's public half.
+// - the person who ran azd: read the archive, the checkpoints, and the seal key's public
+//   half.
 //
 // No built-in Key Vault role is that narrow (Key Vault Crypto User also encrypts, wraps,
 // verifies and lists), so the seal key's two roles are custom roles of this resource
-// group, assigned on the key alone.
+// group, assigned on the key alone. Nor is any built-in storage role create-only (Storage
+// Blob Data Contributor also overwrites, deletes and moves), so the checkpoint writer is a
+// custom role too, assigned on the checkpoint container alone.
 
 @description('Name of the Functions host storage account.')
 param hostAccountName string
@@ -17,6 +21,12 @@ param archiveAccountName string
 
 @description('Container Event Grid writes dead letters to.')
 param deadLetterContainerName string
+
+@description('Name of the checkpoint storage account.')
+param checkpointAccountName string
+
+@description('Container of the signed checkpoints in that account.')
+param checkpointContainerName string
 
 @description('Name of the Application Insights component.')
 param appInsightsName string
@@ -68,6 +78,20 @@ resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@
   name: deadLetterContainerName
 }
 
+resource checkpoints 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: checkpointAccountName
+}
+
+resource checkpointBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: checkpoints
+  name: 'default'
+}
+
+resource checkpointContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: checkpointBlobs
+  name: checkpointContainerName
+}
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -115,6 +139,30 @@ resource sealKeyReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
         actions: []
         notActions: []
         dataActions: ['Microsoft.KeyVault/vaults/keys/read']
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [resourceGroup().id]
+  }
+}
+
+// Create a blob (add/action is Put Blob of a new blob only: blobs/write, which overwrites,
+// is left out), read blobs and list them, read the container's properties. With the
+// account's version-level WORM on top, a checkpoint once written stays as it was.
+resource checkpointWriter 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'chat-archive-checkpoint-writer')
+  properties: {
+    roleName: 'Chat archive checkpoint writer ${uniqueString(resourceGroup().id)}'
+    description: 'Create blobs and read them, never overwrite or delete one: what the archiver needs to write signed checkpoints.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: ['Microsoft.Storage/storageAccounts/blobServices/containers/read']
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
+        ]
         notDataActions: []
       }
     ]
@@ -174,6 +222,16 @@ resource appSealKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+resource appCheckpoints 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(checkpointContainer.id, appPrincipalId, checkpointWriter.name)
+  scope: checkpointContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', checkpointWriter.name)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource topicDeadLetters 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(deadLetters.id, topicPrincipalId, roles.storageBlobDataContributor)
   scope: deadLetters
@@ -199,6 +257,17 @@ resource userArchiveTables 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   scope: archive
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataReader)
+    principalId: userPrincipalId
+    principalType: userPrincipalType
+  }
+}
+
+// Auditors' read access to the checkpoints is this role too, given to them by hand.
+resource userCheckpoints 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
+  name: guid(checkpointContainer.id, userPrincipalId, roles.storageBlobDataReader)
+  scope: checkpointContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: userPrincipalId
     principalType: userPrincipalType
   }

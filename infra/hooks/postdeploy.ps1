@@ -4,7 +4,8 @@
 #   azd hooks run postdeploy
 # Options, each kept in the azd environment (azd env set NAME VALUE):
 #   EVENT_GRID_DESTINATION  AzureFunction (the native trigger, default) or webhook
-#   EVENT_GRID_WEBHOOK_KEY  with webhook: the host function key to use (default: default)
+#   EVENT_GRID_WEBHOOK_KEY  with webhook: the key of the events function to use, created
+#                           when missing (default: eventgrid); never a host key
 #   EVENT_GRID_EVENT_LEVEL  thread (default) or perUser
 #   EVENT_GRID_VIEWER_URL   also deliver to this URL, e.g. an Event Grid viewer
 #   EVENT_GRID_ENTRA_APPLICATION  with webhook: the app registration's application id or
@@ -44,7 +45,7 @@ az deployment group create `
   deadLetterAccountName="$(Setting ARCHIVE_STORAGE_ACCOUNT_NAME)" `
   deadLetterContainerName="$(Setting ARCHIVE_DEAD_LETTER_CONTAINER)" `
   destination="$(Setting EVENT_GRID_DESTINATION AzureFunction)" `
-  webhookKeyName="$(Setting EVENT_GRID_WEBHOOK_KEY default)" `
+  webhookKeyName="$(Setting EVENT_GRID_WEBHOOK_KEY eventgrid)" `
   eventLevel="$(Setting EVENT_GRID_EVENT_LEVEL thread)" `
   viewerUrl="$(Setting EVENT_GRID_VIEWER_URL)" `
   entraApplicationIdOrUri="$(Setting EVENT_GRID_ENTRA_APPLICATION)" `

@@ -5,7 +5,8 @@
 #   azd hooks run postdeploy
 # Options, each kept in the azd environment (azd env set NAME VALUE):
 #   EVENT_GRID_DESTINATION  AzureFunction (the native trigger, default) or webhook
-#   EVENT_GRID_WEBHOOK_KEY  with webhook: the host function key to use (default: default)
+#   EVENT_GRID_WEBHOOK_KEY  with webhook: the key of the events function to use, created
+#                           when missing (default: eventgrid); never a host key
 #   EVENT_GRID_EVENT_LEVEL  thread (default) or perUser
 #   EVENT_GRID_VIEWER_URL   also deliver to this URL, e.g. an Event Grid viewer
 #   EVENT_GRID_ENTRA_APPLICATION  with webhook: the app registration's application id or
@@ -41,7 +42,7 @@ az deployment group create \
   deadLetterAccountName="$(setting ARCHIVE_STORAGE_ACCOUNT_NAME)" \
   deadLetterContainerName="$(setting ARCHIVE_DEAD_LETTER_CONTAINER)" \
   destination="$(setting EVENT_GRID_DESTINATION AzureFunction)" \
-  webhookKeyName="$(setting EVENT_GRID_WEBHOOK_KEY default)" \
+  webhookKeyName="$(setting EVENT_GRID_WEBHOOK_KEY eventgrid)" \
   eventLevel="$(setting EVENT_GRID_EVENT_LEVEL thread)" \
   viewerUrl="$(setting EVENT_GRID_VIEWER_URL)" \
   entraApplicationIdOrUri="$(setting EVENT_GRID_ENTRA_APPLICATION)" \
