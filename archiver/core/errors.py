@@ -90,7 +90,8 @@ class UnknownThread(ArchiverError):
 
 
 class UnknownContainer(ArchiverError):
-    """A container named on the command line does not exist."""
+    """A container does not exist: one named on the command line, or one the archiver
+    writes to (created then, where it may be)."""
 
 
 class DamagedArchive(ArchiverError):

@@ -87,6 +87,9 @@ class Settings:
     trusted_keys: tuple[PublicKey, ...] = ()
     # ARCHIVE_CHECKPOINTS_CONTAINER: signed checkpoints, in a container of their own.
     checkpoints_container: str = DEFAULT_CHECKPOINTS_CONTAINER
+    # ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri: the account of that container, when it
+    # is not the archive's (in Azure, an account of its own), reached as the same identity.
+    checkpoints_blob_service_uri: str | None = None
     access: AccessSettings = AccessSettings()  # ARCHIVE_READ_AUTH, ARCHIVE_WEBHOOK_AUTH, ...
     retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
@@ -163,6 +166,9 @@ class Settings:
                 _CONTAINER_NAME,
                 "3-63 lower-case letters, digits and single hyphens",
             ),
+            checkpoints_blob_service_uri=_service_uri(
+                values, "ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri"
+            ),
             access=read_access(values),
             retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
@@ -226,6 +232,22 @@ def _storage(values: Mapping[str, str]) -> StorageSettings:
             "(for example 'UseDevelopmentStorage=true')"
         )
     return StorageSettings(connection_string=connection, proxy_from_environment=proxied)
+
+
+def _service_uri(values: Mapping[str, str], name: str) -> str | None:
+    """An https service URI (None when unset); it is reached with the archive's
+    identity, so identity-based storage must be configured."""
+    uri = values.get(name, "").strip() or None
+    if uri is None:
+        return None
+    if urlsplit(uri).scheme != "https" or not urlsplit(uri).netloc:
+        raise ConfigurationError(f"{name} must be an https URL, got {uri!r}")
+    if not values.get("ARCHIVE_STORAGE__blobServiceUri"):
+        raise ConfigurationError(
+            f"{name} is reached as the archive's identity: set ARCHIVE_STORAGE__blobServiceUri "
+            "and ARCHIVE_STORAGE__tableServiceUri (identity-based storage) too"
+        )
+    return uri
 
 
 def _matching(

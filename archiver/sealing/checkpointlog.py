@@ -20,7 +20,7 @@ from archiver.core.checkpoints import (
     parse_checkpoint,
     replay,
 )
-from archiver.core.errors import DamagedArchive
+from archiver.core.errors import DamagedArchive, UnknownContainer
 from archiver.core.notes import Note
 from archiver.core.receipts import Receipt, parse_receipt, receipts_prefix
 from archiver.core.signatures import PublicKey
@@ -45,7 +45,6 @@ class CheckpointLog:
     def __init__(self, storage: Storage, container: str) -> None:
         self._storage = storage
         self._name = container
-        self._prepared = False
 
     @property
     def store(self) -> BlobArchive:
@@ -91,11 +90,14 @@ class CheckpointLog:
         return found
 
     async def write(self, name: str, content: bytes) -> None:
-        """Store a checkpoint or a receipt, create-only; raise AlreadyStored if taken."""
-        if not self._prepared:
+        """Store a checkpoint or a receipt, create-only; raise AlreadyStored if taken. The
+        container is created only when it is missing (in Azure the deployment makes it,
+        and the app may only add blobs to it)."""
+        try:
+            await self.store.create(name, content)
+        except UnknownContainer:
             await self._storage.prepare_container(self._name)
-            self._prepared = True
-        await self.store.create(name, content)
+            await self.store.create(name, content)
 
     async def _read(self, names: list[str]) -> list[bytes]:
         limit = asyncio.Semaphore(READERS)

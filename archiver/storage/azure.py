@@ -9,7 +9,7 @@ nothing from azure.* escapes the storage package.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -18,7 +18,7 @@ from azure.storage.blob.aio import BlobServiceClient
 
 from archiver.core.settings import DEFAULT_HOLDS_TABLE, Settings
 from archiver.storage.blobs import AzureBlobArchive, AzureDeadLetters
-from archiver.storage.clients import clients
+from archiver.storage.clients import blob_client, clients
 from archiver.storage.holdtable import AzureHoldTable
 from archiver.storage.tables import AzureMessageTable, AzureThreadTable
 from archiver.storage.translation import translated
@@ -37,7 +37,10 @@ class AzureStorage:
         threads_table: str,
         holds_table: str = DEFAULT_HOLDS_TABLE,
         credential: Any = None,
+        elsewhere: Mapping[str, BlobServiceClient] | None = None,
     ) -> None:
+        """`elsewhere`: containers of other accounts, by name (the checkpoints' account)."""
+        self._elsewhere = dict(elsewhere or {})
         self._blob_service = blob_service
         self._table_service = table_service
         self._container = blob_service.get_container_client(container)
@@ -60,6 +63,11 @@ class AzureStorage:
         storage requests with it).
         """
         blob_service, table_service, credential = clients(settings.storage, request_hook)
+        elsewhere = {}
+        if settings.checkpoints_blob_service_uri is not None:
+            elsewhere[settings.checkpoints_container] = blob_client(
+                settings.storage, settings.checkpoints_blob_service_uri, credential, request_hook
+            )
         return cls(
             blob_service=blob_service,
             table_service=table_service,
@@ -68,16 +76,22 @@ class AzureStorage:
             threads_table=settings.threads_table,
             holds_table=settings.holds_table,
             credential=credential,
+            elsewhere=elsewhere,
         )
 
     def container(self, name: str) -> AzureBlobArchive:
-        """Another container of the same account, written create-only like the archive's."""
-        return AzureBlobArchive(self._blob_service.get_container_client(name))
+        """Another container, written create-only like the archive's: of this account, or
+        of the account configured for it (ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri)."""
+        return AzureBlobArchive(self._service_of(name).get_container_client(name))
 
     async def prepare_container(self, name: str) -> None:
         """Create the container `name` when missing; safe to call again."""
+        container = self._service_of(name).get_container_client(name)
         with translated(f"creating the container {name}"), contextlib.suppress(ResourceExistsError):
-            await self._blob_service.get_container_client(name).create_container()
+            await container.create_container()
+
+    def _service_of(self, container: str) -> BlobServiceClient:
+        return self._elsewhere.get(container, self._blob_service)
 
     def dead_letters(self, container: str) -> AzureDeadLetters:
         """The dead-letter container `container` of the same account."""
@@ -123,5 +137,7 @@ class AzureStorage:
         """Release connections and the credential."""
         await self._blob_service.close()
         await self._table_service.close()
+        for service in self._elsewhere.values():
+            await service.close()
         if self._credential is not None:
             await self._credential.close()

@@ -18,7 +18,7 @@ from azure.core.exceptions import (
 from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobPrefix, ContainerClient
 
-from archiver.core.errors import AlreadyStored, Immutable, NotFound
+from archiver.core.errors import AlreadyStored, Immutable, NotFound, UnknownContainer
 from archiver.core.layout import SHA256_METADATA, content_sha256
 from archiver.storage.ports import StoredBlob
 from archiver.storage.translation import translated
@@ -50,6 +50,8 @@ class AzureBlobArchive:
                 )
             except ResourceExistsError as exc:
                 raise AlreadyStored(name) from exc
+            except ResourceNotFoundError as exc:  # the container is not there
+                raise UnknownContainer(f"no container for blob {name}") from exc
         return digest
 
     async def create_from(

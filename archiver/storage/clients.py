@@ -31,20 +31,8 @@ def clients(
 
     `request_hook` sees every HTTP attempt, retries included.
     """
-    common: dict[str, Any] = {
-        "connection_timeout": 5,
-        "read_timeout": 10,
-        "raw_request_hook": request_hook,
-        # With trust_env, aiohttp looks up proxies and .netrc in a worker thread on
-        # every request: a fifth of the CPU a write costs. Only when a proxy is set.
-        "use_env_settings": storage.proxy_from_environment,
-    }
-    blob_options = common | {
-        "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
-        "max_single_put_size": UPLOAD_PIECE_BYTES,
-        "max_block_size": UPLOAD_PIECE_BYTES,
-    }
-    table_options = common | {
+    blob_options = _blob_options(storage, request_hook)
+    table_options = _common(storage, request_hook) | {
         "retry_total": 2,
         "retry_backoff_factor": 0.4,
         "retry_backoff_max": 2,
@@ -74,6 +62,17 @@ def clients(
     )
 
 
+def blob_client(
+    storage: StorageSettings,
+    uri: str,
+    credential: Any,
+    request_hook: Callable[[Any], None] | None = None,
+) -> BlobServiceClient:
+    """A blob service client for another account, reached as the archive's identity
+    (`credential`), with the same retries and timeouts as the archive's."""
+    return BlobServiceClient(uri, credential=credential, **_blob_options(storage, request_hook))
+
+
 def credential_for(client_id: str | None) -> Any:
     """The app's Microsoft Entra identity: the user-assigned managed identity
     `client_id`, or whatever DefaultAzureCredential finds (az login, locally)."""
@@ -83,3 +82,24 @@ def credential_for(client_id: str | None) -> Any:
     if client_id:
         return ManagedIdentityCredential(client_id=client_id)
     return DefaultAzureCredential()
+
+
+def _common(storage: StorageSettings, request_hook: Callable[[Any], None] | None) -> dict[str, Any]:
+    return {
+        "connection_timeout": 5,
+        "read_timeout": 10,
+        "raw_request_hook": request_hook,
+        # With trust_env, aiohttp looks up proxies and .netrc in a worker thread on
+        # every request: a fifth of the CPU a write costs. Only when a proxy is set.
+        "use_env_settings": storage.proxy_from_environment,
+    }
+
+
+def _blob_options(
+    storage: StorageSettings, request_hook: Callable[[Any], None] | None
+) -> dict[str, Any]:
+    return _common(storage, request_hook) | {
+        "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
+        "max_single_put_size": UPLOAD_PIECE_BYTES,
+        "max_block_size": UPLOAD_PIECE_BYTES,
+    }

@@ -173,3 +173,46 @@ def test_without_acs_settings_archiving_from_acs_is_off():
 
     assert settings.acs is None
     assert settings.inactive_days == 7
+
+
+IDENTITY = {
+    "ARCHIVE_STORAGE__blobServiceUri": "https://starchive.blob.core.windows.net",
+    "ARCHIVE_STORAGE__tableServiceUri": "https://starchive.table.core.windows.net",
+    "ARCHIVE_STORAGE__clientId": "4f1c0e44-0000-4000-8000-000000000001",
+}
+
+
+async def test_the_checkpoints_container_may_live_on_an_account_of_its_own():
+    from archiver.storage.azure import AzureStorage
+
+    settings = Settings.from_mapping(
+        IDENTITY
+        | {
+            "ARCHIVE_CHECKPOINTS_CONTAINER": "chat-checkpoints",
+            "ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri": "https://stckpt.blob.core.windows.net",
+        }
+    )
+    storage = AzureStorage.from_settings(settings)  # no request until first use
+
+    checkpoints = storage.container("chat-checkpoints")
+    other = storage.container("elsewhere")
+
+    assert checkpoints._container.url.startswith("https://stckpt.blob.core.windows.net/")
+    assert other._container.url.startswith("https://starchive.blob.core.windows.net/")
+    await storage.close()
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        (
+            {"ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri": "https://stckpt.blob.core.windows.net"},
+            "is reached as the archive's identity",
+        ),
+        (IDENTITY | {"ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri": "ftp://x"}, "https URL"),
+        ({"ARCHIVE_CHECKPOINTS_CONTAINER": "Checkpoints!"}, "ARCHIVE_CHECKPOINTS_CONTAINER"),
+    ],
+)
+def test_a_bad_checkpoints_setting_fails_with_its_name(values, named):
+    with pytest.raises(ConfigurationError, match=named):
+        Settings.from_mapping(values)
