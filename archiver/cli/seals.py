@@ -20,7 +20,7 @@ from archiver.cli.options import cli_principal, load_settings, settings_option
 from archiver.core.errors import ConfigurationError
 from archiver.core.signatures import PublicKey, public_key_from_pem
 from archiver.retrieval.evidence import Proof, check_transcript
-from archiver.retrieval.rsmfproof import check_rsmf
+from archiver.retrieval.rsmf.proof import check_rsmf
 from archiver.sealing.inspection import inspect, published_keys
 from archiver.sealing.judgement import Judgement
 from archiver.sealing.sealer import Sealing

@@ -13,9 +13,9 @@ from archiver.core.keys import encode_key
 from archiver.core.signatures import PublicKey
 from archiver.retrieval.evidence import check_transcript
 from archiver.retrieval.export import Export, transcript
-from archiver.retrieval.rsmfexport import rsmf_files
-from archiver.retrieval.rsmffile import pack
-from archiver.retrieval.rsmfproof import check_rsmf
+from archiver.retrieval.rsmf.export import rsmf_files
+from archiver.retrieval.rsmf.file import pack
+from archiver.retrieval.rsmf.proof import check_rsmf
 from archiver.sealing.holdings import newest_seal
 from archiver.storage.ports import Storage, Window
 from tests.builders import message_event, new_message_id

@@ -24,7 +24,7 @@ from archiver import __version__
 from archiver.core.errors import DamagedArchive
 from archiver.core.fields import format_timestamp
 from archiver.core.jsontext import dumps
-from archiver.retrieval.rsmfcheck import VERSION
+from archiver.retrieval.rsmf.rules import VERSION
 
 GENERATOR = f"acs-chat-archiver {__version__}"
 MANIFEST_NAME = "rsmf_manifest.json"

@@ -21,7 +21,8 @@ from archiver.core.errors import InvalidExport, InvalidQuery
 from archiver.retrieval.evidence import seal_evidence
 from archiver.retrieval.export import beside
 from archiver.retrieval.readback import every_version, thread_changes, thread_of
-from archiver.retrieval.rsmf import (
+from archiver.retrieval.rsmf.file import CONTENT_TYPE, pack
+from archiver.retrieval.rsmf.manifest import (
     MAX_EVENTS,
     Slice,
     conversation,
@@ -31,9 +32,8 @@ from archiver.retrieval.rsmf import (
     slices,
     thread_events,
 )
-from archiver.retrieval.rsmfcheck import problems
-from archiver.retrieval.rsmffile import CONTENT_TYPE, pack
-from archiver.retrieval.rsmfproof import rsmf_evidence
+from archiver.retrieval.rsmf.proof import rsmf_evidence
+from archiver.retrieval.rsmf.rules import problems
 from archiver.storage.ports import Storage, Window
 
 RSMF = "rsmf"  # the --format choice

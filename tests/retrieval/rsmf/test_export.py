@@ -16,9 +16,9 @@ from archiver.core.errors import AlreadyStored, InvalidExport, InvalidQuery
 from archiver.core.fields import format_timestamp
 from archiver.core.records import ThreadChange
 from archiver.retrieval.readback import every_version
-from archiver.retrieval.rsmfcheck import problems
-from archiver.retrieval.rsmfexport import rsmf_files, to_blobs, to_files
-from archiver.retrieval.rsmffile import GENERATOR, headers, read_manifest
+from archiver.retrieval.rsmf.export import rsmf_files, to_blobs, to_files
+from archiver.retrieval.rsmf.file import GENERATOR, headers, read_manifest
+from archiver.retrieval.rsmf.rules import problems
 from archiver.sim.conversations import Changed, Shape
 from archiver.storage.ports import Storage, Window
 from tests.builders import BOB, THREAD, message_event, thread_event

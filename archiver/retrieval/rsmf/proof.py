@@ -23,8 +23,8 @@ from archiver.core.layout import MESSAGES_PREFIX, content_sha256
 from archiver.core.seals import Seal
 from archiver.core.signatures import PublicKey
 from archiver.retrieval.evidence import Proof, proven_seal
-from archiver.retrieval.rsmf import message_events
-from archiver.retrieval.rsmffile import headers, read_manifest
+from archiver.retrieval.rsmf.file import headers, read_manifest
+from archiver.retrieval.rsmf.manifest import message_events
 from archiver.retrieval.transcript import document_entry
 from archiver.storage.ports import Storage
 
