@@ -1,140 +1,260 @@
-"""RSMF files that carry their evidence, and proving a handed-over RSMF file.
+"""Proving a handed-over RSMF file against the sealed archive, everything it asserts.
 
-An RSMF file exported from a sealed thread carries the seal that covered it as custom
-properties of its conversation (`seal.seal`, `seal.sealSha256`, `seal.rootHash`, ...:
-the same evidence a JSON transcript carries). `check_rsmf` proves the file against the
-archive: the seal is there and verifies, every message event is exactly what the
-sealed versions of that message make (body, every edit, deletion), and no sealed
-message composed within the file's dates was left out.
+An RSMF file exported from a sealed thread carries the seal that covered it and its
+scope (provenance). `check_rsmf` proves the file: the seal is there, verifies, and is
+a seal of the file's thread; then the file the export would make of that scope from
+the blobs the seal covers alone (the thread changes and the row they make,
+sealedthread; every version of the messages composed in the window) is made again by
+the export's own `files_of`, and the file must say exactly what it says. So every
+message (each version: body, edits, deletion), every join, leave and history event
+(creation, creator, topic changes, deletion), the topic, the conversation's type and
+participants, each participant's name, and the headers and summary made from them are
+proved, and no sealed event of the scope is left out.
 """
 
 from __future__ import annotations
 
-import binascii
+import email
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Mapping
+from email.message import EmailMessage
+from email.policy import SMTP
 from typing import Any
 
-from archiver.core.errors import DamagedArchive, InvalidEvent, InvalidQuery, NotFound
+from archiver.core.errors import DamagedArchive, InvalidQuery
 from archiver.core.fields import parse_timestamp
-from archiver.core.keys import encode_key
-from archiver.core.layout import MESSAGES_PREFIX, content_sha256
+from archiver.core.inventory import MessageBlob, entry
 from archiver.core.seals import Seal
 from archiver.core.signatures import PublicKey
+from archiver.core.versions import Stamp
 from archiver.retrieval.evidence import Proof, proven_seal
-from archiver.retrieval.rsmf.file import headers, read_manifest
-from archiver.retrieval.rsmf.manifest import message_events
+from archiver.retrieval.rsmf.export import RsmfFile, Thread, files_of
+from archiver.retrieval.rsmf.file import pack, read_manifest
+from archiver.retrieval.rsmf.provenance import Scope, evidence_of, scope_of, seal_pairs
+from archiver.retrieval.sealedthread import read_sealed, sealed_thread
 from archiver.retrieval.transcript import document_entry
-from archiver.storage.ports import Storage
+from archiver.storage.ports import Storage, Window
 
-PREFIX = "seal."
-
-
-def rsmf_evidence(evidence: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    """A seal's evidence as RSMF custom name/value pairs (values are text in RSMF)."""
-    if evidence is None:
-        return ()
-    return tuple((f"{PREFIX}{name}", str(value)) for name, value in evidence.items())
+HEADERS = ("To", "Subject", "Date", "X-RSMF-Version", "X-RSMF-BeginDate", "X-RSMF-EndDate")
+COUNT = "X-RSMF-EventCount"
 
 
 async def check_rsmf(storage: Storage, content: bytes, keys: Mapping[str, PublicKey]) -> Proof:
     """Prove an RSMF file against the sealed archive (see the module's rules)."""
-    try:
-        manifest = read_manifest(content)
-        dates = headers(content)
-        [talk] = manifest["conversations"]
-    except (DamagedArchive, zipfile.BadZipFile, KeyError, ValueError, binascii.Error) as exc:
-        raise InvalidQuery(f"not an RSMF file of this archiver ({exc})") from None
+    manifest, thread_id, properties = _opened(content)
+    scope = scope_of(properties)
     proof = Proof()
     proof.checked["threads"] += 1
-    thread_id = str(talk.get("id"))
-    evidence: dict[str, Any] | None = {
-        item["name"][len(PREFIX) :]: item["value"]
-        for item in talk.get("custom") or []
-        if isinstance(item, dict) and str(item.get("name", "")).startswith(PREFIX)
-    } or None
-    if evidence is not None and str(evidence.get("treeSize", "")).isdigit():
-        evidence["treeSize"] = int(evidence["treeSize"])
+    events = manifest.get("events")
+    proof.checked["entries"] += len(events) if isinstance(events, list) else 0
+    evidence = evidence_of(properties)
     seal = await proven_seal(storage, {"threadId": thread_id, "seal": evidence}, keys, proof)
     if seal is None:
         return proof
-    shown = set()
-    for event in manifest.get("events") or []:
-        if isinstance(event, dict) and event.get("type") == "message":
-            proof.checked["entries"] += 1
-            shown.add(str(event.get("id")))
-            await _message(storage, seal, thread_id, event, proof)
-    await _omitted(storage, seal, thread_id, shown, dates, proof)
+    sealed = await sealed_thread(storage, seal, proof.problems)
+    versions, damaged = await _versions(storage, seal, scope.window, proof.problems)
+    thread = Thread(id=thread_id, topic=sealed.row.topic, versions=versions, changes=sealed.changes)
+    made = files_of(
+        thread,
+        window=scope.window,
+        by_day=scope.day is not None,
+        limit=scope.part_size,
+        evidence=seal_pairs(seal.evidence()),
+    )
+    expected = next((f for f in made if f.day == scope.day and f.part == scope.part), None)
+    if expected is None:
+        proof.problems.append(
+            f"thread {thread_id}: {seal.name} covers no event of the file's scope"
+        )
+    proof.problems += _differences(manifest, expected, seal, damaged)
+    proof.problems += _packing(content, manifest, scope, thread_id)
     return proof
 
 
-async def _message(
-    storage: Storage, seal: Seal, thread_id: str, event: dict[str, Any], proof: Proof
-) -> None:
-    what = f"message {event.get('id')} of {thread_id}"
-    names = _versions(seal, thread_id, str(event.get("id")))
-    if not names:
-        proof.problems.append(f"{what}: not a message {seal.name} covers")
-        return
-    covered = {blob.name: blob.sha256 for blob in seal.blobs}
-    entries = []
-    for name in names:
-        try:
-            content = await storage.blobs.read(name)
-        except NotFound:
-            proof.problems.append(f"{what}: its blob {name} is gone from the archive")
-            return
-        if content_sha256(content) != covered[name]:
-            proof.problems.append(f"{what}: its blob {name} no longer hashes as sealed")
-            return
-        entries.append(document_entry(json.loads(content)))
-    [expected] = message_events(thread_id, entries)
-    if json.loads(json.dumps(expected.document)) != event:
-        proof.problems.append(f"{what}: the file says otherwise than its sealed versions")
-
-
-async def _omitted(
-    storage: Storage,
-    seal: Seal,
-    thread_id: str,
-    shown: set[str],
-    dates: Mapping[str, str],
-    proof: Proof,
-) -> None:
-    """Sealed messages composed within the file's dates that it leaves out."""
+def _opened(content: bytes) -> tuple[dict[str, Any], str, list[Any]]:
+    """The file's manifest, thread id and conversation custom properties; raise
+    InvalidQuery when it is not an RSMF file of this archiver."""
     try:
-        begin = parse_timestamp(dates.get("X-RSMF-BeginDate"))
-        end = parse_timestamp(dates.get("X-RSMF-EndDate"))
+        manifest = read_manifest(content)
+        [talk] = manifest["conversations"]
+        thread_id, properties = talk["id"], talk.get("custom") or []
+    except (DamagedArchive, zipfile.BadZipFile, KeyError, TypeError, ValueError) as exc:
+        raise InvalidQuery(f"not an RSMF file of this archiver ({exc})") from None
+    if not isinstance(thread_id, str) or not isinstance(properties, list):
+        raise InvalidQuery("not an RSMF file of this archiver (its conversation is not one)")
+    return manifest, thread_id, properties
+
+
+async def _versions(
+    storage: Storage, seal: Seal, window: Window, problems: list[str]
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Every sealed version of the messages composed in `window` (as the export picks
+    them: by each message's newest version), in name order, as transcript entries; and
+    the ids of messages some version of which could not be read as sealed."""
+    folders: dict[str, list[MessageBlob]] = {}
+    for covered in seal.blobs:
+        found = entry(covered.name)
+        if isinstance(found, MessageBlob) and found.thread_id == seal.thread_id:
+            folders.setdefault(found.name.rsplit("/", 1)[0], []).append(found)
+    versions: list[dict[str, Any]] = []
+    damaged: set[str] = set()
+    for blobs in folders.values():
+        what = f"message {blobs[0].message_id} of {seal.thread_id}"
+        documents = []
+        for blob in blobs:
+            content = await read_sealed(storage, seal, blob.name, what=what, problems=problems)
+            if content is None:
+                damaged.add(blob.message_id)
+                break
+            documents.append((blob, json.loads(content)))
+        else:
+            newest = max(documents, key=lambda pair: Stamp.of(pair[0].version, pair[0].action))
+            if (window.since is None and window.until is None) or _composed_in(newest[1], window):
+                versions += [document_entry(document) for _, document in documents]
+    return versions, damaged
+
+
+def _composed_in(document: Mapping[str, Any], window: Window) -> bool:
+    composed = _moment(document.get("composeTime"))
+    return (
+        composed is not None
+        and (window.since is None or composed >= window.since)
+        and (window.until is None or composed < window.until)
+    )
+
+
+def _moment(value: Any) -> Any:
+    try:
+        return None if value is None else parse_timestamp(value)
     except ValueError:
-        proof.problems.append(f"{thread_id}: the file names no begin and end dates")
-        return
-    messages = {
-        name.split("/")[2] for name in _versions(seal, thread_id, None)
-    }  # the message keys the seal covers
-    for message_key in sorted(messages):
-        names = _versions(seal, thread_id, None, message_key=message_key)
-        first = json.loads(await storage.blobs.read(names[0]))
-        message_id = str(first.get("messageId"))
-        composed = first.get("composeTime")
-        if message_id in shown or composed is None:
-            continue
-        if begin <= parse_timestamp(composed) <= end:
-            proof.problems.append(
-                f"message {message_id} of {thread_id}: sealed, within the "
-                "file's dates, and left out"
-            )
+        return None
 
 
-def _versions(
-    seal: Seal, thread_id: str, message_id: str | None, *, message_key: str | None = None
+def _differences(
+    shown: Mapping[str, Any], expected: RsmfFile | None, seal: Seal, damaged: set[str]
 ) -> list[str]:
-    """The sealed version blobs of one message (or of every message), in name order."""
+    """Every way the file's manifest says otherwise than the sealed one."""
+    what = f"thread {seal.thread_id}"
+    if expected is None:
+        return _events(what, shown.get("events"), [], seal, damaged)
+    made = expected.manifest
+    found: list[str] = []
+    [talk], [sealed_talk] = shown["conversations"], made["conversations"]
+    for key in sorted(set(talk) | set(sealed_talk)):
+        if key != "participants" and talk.get(key) != sealed_talk.get(key):
+            found.append(
+                f"{what}: the conversation's {key} says {talk.get(key)!r}, "
+                f"its sealed thread {sealed_talk.get(key)!r}"
+            )
+    found += _listed(what, talk.get("participants"), sealed_talk["participants"])
+    found += _people(what, shown.get("participants"), made["participants"])
+    found += _events(what, shown.get("events"), made["events"], seal, damaged)
+    if not found and dict(shown) != made:
+        found.append(f"{what}: the file's manifest says otherwise than its sealed thread")
+    return found
+
+
+def _listed(what: str, shown: Any, sealed: list[str]) -> list[str]:
+    if not isinstance(shown, list):
+        return [f"{what}: the conversation lists no participants"]
+    found = [
+        f"{what}: the conversation leaves out participant {p}" for p in sealed if p not in shown
+    ]
+    found += [
+        f"{what}: the conversation lists participant {p}, whom its sealed thread does not"
+        for p in shown
+        if p not in sealed
+    ]
+    if not found and shown != sealed:
+        found.append(f"{what}: the conversation lists its participants twice, or out of order")
+    return found
+
+
+def _people(what: str, shown: Any, sealed: list[dict[str, Any]]) -> list[str]:
+    if not isinstance(shown, list) or not all(isinstance(p, dict) for p in shown):
+        return [f"{what}: the manifest's participants are not a list of participants"]
+    mine = {p.get("id"): p for p in shown}
+    theirs = {p["id"]: p for p in sealed}
+    found = [f"{what}: participant {p} is sealed and left out" for p in theirs if p not in mine]
+    for person, said in mine.items():
+        if person not in theirs:
+            found.append(f"{what}: participant {person} is not in its sealed thread")
+        elif said != theirs[person]:
+            found.append(
+                f"{what}: participant {person} is {said.get('display')!r} "
+                f"({said.get('account_id')}), its sealed thread says "
+                f"{theirs[person].get('display')!r} ({theirs[person].get('account_id')})"
+            )
+    return found
+
+
+def _events(
+    what: str, shown: Any, sealed: list[dict[str, Any]], seal: Seal, damaged: set[str]
+) -> list[str]:
+    if not isinstance(shown, list) or not all(isinstance(e, dict) for e in shown):
+        return [f"{what}: the manifest's events are not a list of events"]
+    mine = {str(e.get("id")): e for e in shown}
+    theirs = {str(e["id"]): e for e in sealed}
+    found = [
+        f"{_event(event, what)}: shown {count} times"
+        for event_id, count in Counter(str(e.get("id")) for e in shown).items()
+        if count > 1 and (event := mine[event_id])
+    ]
+    for event_id, event in mine.items():
+        if event_id in damaged and event.get("type") == "message":
+            continue  # its blob is already named
+        if event_id not in theirs:
+            covers = "message" if event.get("type") == "message" else "change"
+            found.append(f"{_event(event, what)}: not a {covers} {seal.name} covers")
+        elif event != theirs[event_id]:
+            versions = "versions" if event.get("type") == "message" else "change"
+            found.append(
+                f"{_event(event, what)}: the file says otherwise than its sealed {versions}"
+            )
+    found += [
+        f"{_event(event, what)}: sealed, within the file's scope, and left out"
+        for event_id, event in theirs.items()
+        if event_id not in mine
+    ]
+    if not found and shown != sealed:
+        found.append(f"{what}: the file's events are not in the order of its sealed thread")
+    return found
+
+
+def _event(event: Mapping[str, Any], what: str) -> str:
+    kind = event.get("type")
+    label = "message" if kind == "message" else f"{kind} event"
+    return f"{label} {event.get('id')} of {what.removeprefix('thread ')}"
+
+
+def _packing(content: bytes, manifest: dict[str, Any], scope: Scope, thread_id: str) -> list[str]:
+    """How the file's headers and summary differ from what its own manifest makes."""
+    what = f"thread {thread_id}"
+    [talk] = manifest["conversations"]
+    title = str(talk.get("display") or thread_id)
+    subject = title + (f" ({scope.day.isoformat()})" if scope.day is not None else "")
     try:
-        thread_key = encode_key(thread_id, field="threadId")
-        if message_id is not None:
-            message_key = encode_key(message_id, field="messageId")
-    except InvalidEvent:
-        return []
-    prefix = f"{MESSAGES_PREFIX}{thread_key}/" + (f"{message_key}/" if message_key else "")
-    return sorted(blob.name for blob in seal.blobs if blob.name.startswith(prefix))
+        packed = pack(manifest, subject=subject)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return [f"{what}: the file's manifest is not one this archiver makes"]
+    mine, theirs = _message(content), _message(packed)
+    found = [
+        f"{what}: its {name} header says {mine.get(name)!r}, "
+        f"its manifest makes {theirs.get(name)!r}"
+        for name in (*HEADERS, COUNT)
+        if str(mine.get(name)) != str(theirs.get(name))
+    ]
+    if _summary(mine) != _summary(theirs):
+        found.append(f"{what}: its summary says otherwise than its manifest")
+    return found
+
+
+def _message(content: bytes) -> EmailMessage:
+    return email.message_from_bytes(content, _class=EmailMessage, policy=SMTP)
+
+
+def _summary(message: EmailMessage) -> str | None:
+    body = message.get_body(("plain",))
+    return None if body is None else str(body.get_content())
