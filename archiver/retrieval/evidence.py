@@ -67,7 +67,11 @@ async def check_transcript(
     ]
     window = (_moment(document.get("since")), _moment(document.get("until")))
     every = document.get("versions") == "all"
-    for thread in document.get("threads") or []:
+    threads = document.get("threads")
+    if not isinstance(threads, list) or not threads:
+        proof.problems.append("the transcript holds no thread to prove")
+        threads = []
+    for thread in threads:
         proof.checked["threads"] += 1
         if not isinstance(thread, dict):
             proof.problems.append("a thread of the transcript is not an object")
@@ -127,7 +131,11 @@ async def _entries(
     newest = _newest(seal)
     wanted = set(sealed) if every else set(newest.values())
     shown: set[str] = set()
-    for item in thread.get("messages") or []:
+    items = thread.get("messages")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        proof.problems.append(f"thread {thread.get('threadId')}: its messages are not entries")
+        items = []
+    for item in items:
         proof.checked["entries"] += 1
         name = _blob_name(item)
         what = f"message {item.get('messageId')} v{item.get('version')} of {thread.get('threadId')}"

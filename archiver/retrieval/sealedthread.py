@@ -121,7 +121,11 @@ def section_problems(thread: Mapping[str, Any], sealed: SealedThread) -> list[st
 def people_problems(what: str, label: str, shown: Any, expected: list[dict[str, Any]]) -> list[str]:
     """How a list of people (`id`, `displayName`) differs from the sealed one."""
     if not isinstance(shown, list) or not all(
-        isinstance(p, dict) and set(p) == {"id", "displayName"} for p in shown
+        isinstance(p, dict)
+        and set(p) == {"id", "displayName"}
+        and isinstance(p["id"], str)
+        and isinstance(p["displayName"], str | None)
+        for p in shown
     ):
         return [f"{what}: {label} is not a list of people (id and displayName)"]
     names = {p["id"]: p["displayName"] for p in shown}

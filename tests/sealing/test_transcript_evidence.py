@@ -4,12 +4,17 @@ against the sealed archive, or shown exactly where it is not."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from archiver.acs.client import create_identity
+from archiver.bootstrap import build
+from archiver.core.acssettings import AcsSettings
+from archiver.core.errors import InvalidQuery
 from archiver.core.keys import encode_key
 from archiver.core.signatures import PublicKey
 from archiver.retrieval.evidence import check_transcript
@@ -20,9 +25,13 @@ from archiver.retrieval.rsmf.manifest import participant_id
 from archiver.retrieval.rsmf.proof import check_rsmf
 from archiver.retrieval.rsmf.provenance import seal_pairs
 from archiver.sealing.holdings import newest_seal
+from archiver.sim.conversations import Shape
+from archiver.storage.memory import MemoryStorage
 from archiver.storage.ports import Storage, Window
+from tests.acs_standin import AcsStandin, threads_from
 from tests.builders import ALICE, BOB, CAROL, THREAD, message_event, new_message_id, thread_event
-from tests.chats import archive
+from tests.chats import archive, chat
+from tests.conftest import fresh_settings
 from tests.sealing.test_seals import KEY, _tamperer, archived, sealed, sealer_on
 
 TRUSTED = {PublicKey(KEY.public_key()).key_id: PublicKey(KEY.public_key())}
@@ -659,3 +668,119 @@ async def test_an_rsmf_file_with_the_last_event_of_its_part_dropped_is_not_prove
     assert await rsmf_proof(storage, manifest) == [
         f"message {dropped['id']} of {THREAD}: sealed, within the file's scope, and left out"
     ]
+
+
+@pytest.mark.parametrize("events_too", [False, True])
+async def test_a_thread_archived_from_acs_proves_what_acs_said_of_it(azurite, events_too: bool):
+    """archive-thread gives the row what ACS says (topic, creator, participants), with no
+    event behind it; the run's sealed JSON transcript is what proves those facts, alone
+    or joined to what the thread's events said."""
+    conversation = chat(12, Shape(threads=1, messages=20, participants=(3, 5), delete_threads=0))
+    async with AcsStandin() as standin:
+        keyed = AcsSettings(endpoint=standin.host_url, access_key=standin.access_key)
+        archiver = await create_identity(keyed)
+        standin.add_threads(threads_from(conversation.happenings, archiver=archiver))
+        settings = replace(
+            fresh_settings(azurite.connection_string),
+            acs=replace(keyed, archiver_user_id=archiver),
+        )
+        services = build(settings)
+        try:
+            [thread_id] = conversation.threads
+            if events_too:
+                await archive(services.storage, conversation.events)
+            assert (await services.reconciler.thread(thread_id)).source == "acs"
+            assert (await sealer_on(services.storage).seal(thread_id)).seal is not None
+            storage = services.storage
+            document = json.loads(await exported(storage, Export(threads=(thread_id,))))
+            [file] = await rsmf_files(storage, thread_id)
+
+            assert document["threads"][0]["participants"]
+            assert await json_proof(storage, document) == []
+            assert (await check_rsmf(storage, file.content(), TRUSTED)).problems == []
+            dropped = document["threads"][0]["participants"].pop()
+            assert await json_proof(storage, document) == [
+                f"thread {thread_id}: participants leaves out {dropped['id']}"
+            ]
+        finally:
+            await services.close()
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON value, the value itself first."""
+    found = [path]
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, inner in items:
+        found += _paths(inner, (*path, key))
+    return found
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    copy = json.loads(json.dumps(value))
+    if not path:
+        return new
+    place = copy
+    for key in path[:-1]:
+        place = place[key]
+    place[path[-1]] = new
+    return copy
+
+
+WEIRD: tuple[Any, ...] = (None, 7, [{}], {"id": None})
+
+
+async def test_a_transcript_or_rsmf_file_tampered_anywhere_is_a_problem_never_a_crash():
+    """Every value of a small transcript and RSMF file replaced by a value of another
+    shape: each is a problem the proof names, or refused as not a transcript of ours."""
+    storage = MemoryStorage()
+    document = await json_of_record(storage)
+    [file] = await rsmf_files(storage, THREAD)
+    document["threads"][0]["messages"] = document["threads"][0]["messages"][:1]
+    manifest = _copy(file)
+    manifest["events"] = manifest["events"][:2]
+
+    for path in _paths(document):
+        for weird in WEIRD:
+            tampered = json.dumps(_replaced(document, path, weird)).encode()
+            try:
+                proof = await check_transcript(storage, tampered, TRUSTED)
+            except InvalidQuery:
+                continue
+            assert proof.problems, (path, weird)
+    for path in _paths(manifest):
+        for weird in WEIRD:
+            try:
+                content = pack(_replaced(manifest, path, weird), subject="Q3 plan (final)")
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                continue  # not even a file
+            try:
+                proof = await check_rsmf(storage, content, TRUSTED)
+            except InvalidQuery:
+                continue
+            assert proof.problems, (path, weird)
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"export.part": "0", "export.partSize": "3"},
+        {"export.part": "2"},
+        {"export.since": "yesterday"},
+        {"export.day": "2026-13-01"},
+        {"export.window": "all"},
+    ],
+)
+async def test_an_rsmf_file_naming_a_scope_no_export_writes_is_refused_as_not_ours(
+    storage: Storage, scope: dict[str, str]
+):
+    manifest = _copy(await rsmf_of_record(storage))
+    manifest["conversations"][0]["custom"] += [{"name": n, "value": v} for n, v in scope.items()]
+
+    with pytest.raises(InvalidQuery, match="not an RSMF file of this archiver"):
+        await check_rsmf(storage, pack(manifest, subject="Q3 plan (final)"), TRUSTED)

@@ -175,7 +175,7 @@ def _listed(what: str, shown: Any, sealed: list[str]) -> list[str]:
 def _people(what: str, shown: Any, sealed: list[dict[str, Any]]) -> list[str]:
     if not isinstance(shown, list) or not all(isinstance(p, dict) for p in shown):
         return [f"{what}: the manifest's participants are not a list of participants"]
-    mine = {p.get("id"): p for p in shown}
+    mine = {str(p.get("id")): p for p in shown}
     theirs = {p["id"]: p for p in sealed}
     found = [f"{what}: participant {p} is sealed and left out" for p in theirs if p not in mine]
     for person, said in mine.items():
@@ -197,10 +197,11 @@ def _events(
         return [f"{what}: the manifest's events are not a list of events"]
     mine = {str(e.get("id")): e for e in shown}
     theirs = {str(e["id"]): e for e in sealed}
+    counts = Counter(str(e.get("id")) for e in shown)
     found = [
-        f"{_event(event, what)}: shown {count} times"
-        for event_id, count in Counter(str(e.get("id")) for e in shown).items()
-        if count > 1 and (event := mine[event_id])
+        f"{_event(mine[event_id], what)}: shown {count} times"
+        for event_id, count in counts.items()
+        if count > 1
     ]
     for event_id, event in mine.items():
         if event_id in damaged and event.get("type") == "message":
