@@ -3,8 +3,8 @@
 Owns reading rows and version blobs back in order (readback), what a transcript says
 (transcript), how it is written out (formats: JSON, JSON Lines, CSV), exporting it
 (export), RSMF for review platforms (the rsmf package), the evidence a transcript
-carries and its proof (evidence), transcripts kept as blobs (transcriptblobs) and the
-read API (api).
+carries and its proof (evidence), what a seal's blobs say of a thread (sealedthread),
+transcripts kept as blobs (transcriptblobs) and the read API (api).
 
 May import: archiver.core, archiver.storage, archiver.capture and archiver.sealing.
 """

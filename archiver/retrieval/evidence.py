@@ -13,6 +13,7 @@ version); and no sealed message of the transcript's window was left out.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -27,7 +28,14 @@ from archiver.core.layout import MESSAGES_PREFIX, content_sha256
 from archiver.core.seals import Seal, parse_seal
 from archiver.core.signatures import PublicKey
 from archiver.core.versions import Stamp
-from archiver.retrieval.sealedthread import covered, read_sealed, sealed_thread, section_problems
+from archiver.retrieval.readback import READ_AHEAD
+from archiver.retrieval.sealedthread import (
+    covered,
+    document_of,
+    read_sealed,
+    sealed_thread,
+    section_problems,
+)
 from archiver.retrieval.transcript import FORMAT, document_entry
 from archiver.sealing.holdings import newest_seal
 from archiver.storage.ports import Storage
@@ -135,31 +143,63 @@ async def _entries(
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         proof.problems.append(f"thread {thread.get('threadId')}: its messages are not entries")
         items = []
-    for item in items:
-        proof.checked["entries"] += 1
-        name = _blob_name(item)
-        what = f"message {item.get('messageId')} v{item.get('version')} of {thread.get('threadId')}"
-        if name is None or name not in sealed:
-            proof.problems.append(f"{what}: not a version {seal.name} covers")
-            continue
-        if name in shown:
-            proof.problems.append(f"{what}: shown twice")
-            continue
-        shown.add(name)
-        if name not in wanted:
-            folder = name.rsplit("/", 1)[0]
-            proof.problems.append(
-                f"{what}: not its message's newest sealed version, {newest[folder]}"
-            )
-            shown.add(newest[folder])  # shown, if wrongly: said once, not twice
-        content = await read_sealed(storage, seal, name, what=what, problems=proof.problems)
-        if content is not None and document_entry(_object(content)) != item:
-            proof.problems.append(f"{what}: the transcript says otherwise than the sealed blob")
+    for start in range(0, len(items), READ_AHEAD):  # read a few blobs at a time, in order
+        batch = items[start : start + READ_AHEAD]
+        said: list[list[str]] = [[] for _ in batch]
+        reads = []
+        for item, found in zip(batch, said, strict=True):
+            proof.checked["entries"] += 1
+            name = _shown(item, thread, seal, sealed, newest, wanted, shown, found)
+            if name is not None:
+                reads.append(_read(storage, item, name, sealed[name], _what(item, thread), found))
+        await asyncio.gather(*reads)
+        proof.problems += [problem for found in said for problem in found]
     for name in sorted(wanted - shown):
         if isinstance(entry(name), MessageBlob) and await _in_window(
-            storage, seal, newest[name.rsplit("/", 1)[0]], window, proof
+            storage, sealed, newest[name.rsplit("/", 1)[0]], window, proof
         ):
             proof.problems.append(f"{name}: sealed, in the transcript's window, and left out")
+
+
+def _shown(
+    item: dict[str, Any],
+    thread: dict[str, Any],
+    seal: Seal,
+    sealed: Mapping[str, str],
+    newest: Mapping[str, str],
+    wanted: set[str],
+    shown: set[str],
+    found: list[str],
+) -> str | None:
+    """The sealed blob an entry shows, noted in `shown` (None, with the problem in `found`,
+    when it shows none, or one shown before)."""
+    name = _blob_name(item)
+    what = _what(item, thread)
+    if name is None or name not in sealed:
+        found.append(f"{what}: not a version {seal.name} covers")
+        return None
+    if name in shown:
+        found.append(f"{what}: shown twice")
+        return None
+    shown.add(name)
+    if name not in wanted:
+        folder = name.rsplit("/", 1)[0]
+        found.append(f"{what}: not its message's newest sealed version, {newest[folder]}")
+        shown.add(newest[folder])  # shown, if wrongly: said once, not twice
+    return name
+
+
+async def _read(
+    storage: Storage, item: dict[str, Any], name: str, sha256: str, what: str, found: list[str]
+) -> None:
+    """Whether the entry says what its sealed blob says (the problem in `found`)."""
+    content = await read_sealed(storage, name, sha256, what=what, problems=found)
+    if content is not None and document_entry(document_of(content)) != item:
+        found.append(f"{what}: the transcript says otherwise than the sealed blob")
+
+
+def _what(item: dict[str, Any], thread: dict[str, Any]) -> str:
+    return f"message {item.get('messageId')} v{item.get('version')} of {thread.get('threadId')}"
 
 
 def _newest(seal: Seal) -> dict[str, str]:
@@ -181,15 +221,15 @@ def _stamp(blob: MessageBlob) -> Stamp:
 
 
 async def _in_window(
-    storage: Storage, seal: Seal, name: str, window: tuple[Any, Any], proof: Proof
+    storage: Storage, sealed: Mapping[str, str], name: str, window: tuple[Any, Any], proof: Proof
 ) -> bool:
     """True when the message whose newest version is `name` was composed in `window`,
     as the export decides (by the message's newest version)."""
     since, until = window
     if since is None and until is None:
         return True
-    content = await read_sealed(storage, seal, name, what=name, problems=proof.problems)
-    composed = _moment(_object(content).get("composeTime")) if content is not None else None
+    content = await read_sealed(storage, name, sealed[name], what=name, problems=proof.problems)
+    composed = _moment(document_of(content).get("composeTime"))
     return (
         composed is not None
         and (since is None or composed >= since)
@@ -206,15 +246,6 @@ def _blob_name(item: Any) -> str | None:
     except (KeyError, TypeError, ValueError, InvalidEvent):
         return None
     return name
-
-
-def _object(content: bytes) -> dict[str, Any]:
-    """A sealed blob's document ({} if it is not JSON: its hash already says so)."""
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _moment(value: Any) -> Any:

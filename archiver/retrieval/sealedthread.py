@@ -14,9 +14,10 @@ as sealed is a problem, and says nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from archiver.core.layout import TRANSCRIPTS_PREFIX, content_sha256
 from archiver.core.records import ThreadEvent
 from archiver.core.seals import Seal
 from archiver.core.threads import Member, ThreadRow, join, patches
+from archiver.retrieval.readback import READ_AHEAD
 from archiver.retrieval.transcript import FORMAT, THREAD_FIELDS, thread_section
 from archiver.storage.ports import Storage
 
@@ -50,19 +52,38 @@ def covered(seal: Seal) -> dict[str, str]:
 
 
 async def read_sealed(
-    storage: Storage, seal: Seal, name: str, *, what: str, problems: list[str]
+    storage: Storage, name: str, sha256: str | None, *, what: str, problems: list[str]
 ) -> bytes | None:
-    """The blob `name` as `seal` covers it; None, with the problem, when it is gone or
-    no longer hashes as sealed."""
+    """The blob `name`, sealed as `sha256`; None, with the problem, when it is gone or no
+    longer hashes as sealed."""
     try:
         content: bytes = await storage.blobs.read(name)
     except NotFound:
         problems.append(f"{what}: its blob {name} is gone from the archive")
         return None
-    if content_sha256(content) != covered(seal).get(name):
+    if content_sha256(content) != sha256:
         problems.append(f"{what}: its blob {name} no longer hashes as sealed")
         return None
     return content
+
+
+async def read_many(
+    storage: Storage, wanted: Sequence[tuple[str, str, str]], problems: list[str]
+) -> list[bytes | None]:
+    """`read_sealed` of each (name, sha256, what), READ_AHEAD at a time, the problems
+    in the order asked."""
+    contents: list[bytes | None] = []
+    for start in range(0, len(wanted), READ_AHEAD):
+        batch = wanted[start : start + READ_AHEAD]
+        found: list[list[str]] = [[] for _ in batch]
+        contents += await asyncio.gather(
+            *(
+                read_sealed(storage, name, sha256, what=what, problems=said)
+                for (name, sha256, what), said in zip(batch, found, strict=True)
+            )
+        )
+        problems += [problem for said in found for problem in said]
+    return contents
 
 
 async def sealed_thread(storage: Storage, seal: Seal, problems: list[str]) -> SealedThread:
@@ -79,8 +100,8 @@ async def sealed_thread(storage: Storage, seal: Seal, problems: list[str]) -> Se
         is_change = isinstance(found, ThreadBlob) and found.thread_id == seal.thread_id
         if not is_change and not runs.match(blob.name):
             continue
-        content = await read_sealed(storage, seal, blob.name, what=what, problems=problems)
-        document = _object(content)
+        content = await read_sealed(storage, blob.name, blob.sha256, what=what, problems=problems)
+        document = document_of(content)
         if content is None:
             continue
         if not is_change:
@@ -172,7 +193,8 @@ def _listed(seal: Seal, document: Mapping[str, Any]) -> list[ThreadRow]:
     return facts
 
 
-def _object(content: bytes | None) -> dict[str, Any]:
+def document_of(content: bytes | None) -> dict[str, Any]:
+    """A sealed blob's JSON object ({} when it holds none)."""
     try:
         value = json.loads(content) if content is not None else None
     except ValueError:

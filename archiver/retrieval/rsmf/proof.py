@@ -15,7 +15,6 @@ proved, and no sealed event of the scope is left out.
 from __future__ import annotations
 
 import email
-import json
 import zipfile
 from collections import Counter
 from collections.abc import Mapping
@@ -33,7 +32,7 @@ from archiver.retrieval.evidence import Proof, proven_seal
 from archiver.retrieval.rsmf.export import RsmfFile, Thread, files_of
 from archiver.retrieval.rsmf.file import pack, read_manifest
 from archiver.retrieval.rsmf.provenance import Scope, evidence_of, scope_of, seal_pairs
-from archiver.retrieval.sealedthread import read_sealed, sealed_thread
+from archiver.retrieval.sealedthread import covered, document_of, read_many, sealed_thread
 from archiver.retrieval.transcript import document_entry
 from archiver.storage.ports import Storage, Window
 
@@ -94,29 +93,32 @@ async def _versions(
     them: by each message's newest version), in name order, as transcript entries; and
     the ids of messages some version of which could not be read as sealed."""
     folders: dict[str, list[MessageBlob]] = {}
-    for covered in seal.blobs:
-        found = entry(covered.name)
+    for sealed in seal.blobs:
+        found = entry(sealed.name)
         if isinstance(found, MessageBlob) and found.thread_id == seal.thread_id:
             folders.setdefault(found.name.rsplit("/", 1)[0], []).append(found)
+    hashes = covered(seal)
+    blobs = [blob for folder in folders.values() for blob in folder]
+    wanted = [
+        (b.name, hashes[b.name], f"message {b.message_id} of {seal.thread_id}") for b in blobs
+    ]
+    contents = dict(zip(blobs, await read_many(storage, wanted, problems), strict=True))
     versions: list[dict[str, Any]] = []
     damaged: set[str] = set()
-    for blobs in folders.values():
-        what = f"message {blobs[0].message_id} of {seal.thread_id}"
-        documents = []
-        for blob in blobs:
-            content = await read_sealed(storage, seal, blob.name, what=what, problems=problems)
-            if content is None:
-                damaged.add(blob.message_id)
-                break
-            documents.append((blob, json.loads(content)))
-        else:
-            newest = max(documents, key=lambda pair: Stamp.of(pair[0].version, pair[0].action))
-            if (window.since is None and window.until is None) or _composed_in(newest[1], window):
-                versions += [document_entry(document) for _, document in documents]
+    for folder in folders.values():
+        if any(contents[blob] is None for blob in folder):
+            damaged.add(folder[0].message_id)
+            continue
+        documents = [(blob, document_of(contents[blob])) for blob in folder]
+        newest = max(documents, key=lambda pair: Stamp.of(pair[0].version, pair[0].action))
+        if _composed_in(newest[1], window):
+            versions += [document_entry(document) for _, document in documents]
     return versions, damaged
 
 
 def _composed_in(document: Mapping[str, Any], window: Window) -> bool:
+    if window.since is None and window.until is None:
+        return True
     composed = _moment(document.get("composeTime"))
     return (
         composed is not None
