@@ -320,6 +320,36 @@ async def test_the_export_command_writes_rsmf_files_and_blobs(settings, tmp_path
 
 
 @pytest.mark.process
+async def test_the_export_command_writes_a_thread_whose_topic_breaks_lines(
+    settings, tmp_path: Path
+):
+    services = build(settings)
+    try:
+        await archive(
+            services.storage,
+            (
+                thread_event(
+                    "ChatThreadCreated", subject_line="Q3\r\nBcc: x", time="2026-11-02T07:00:00Z"
+                ),
+                message_event(time="2026-11-02T08:00:00Z"),
+            ),
+        )
+    finally:
+        await services.close()
+
+    done = _run(
+        settings, "--thread", THREAD, "--format", "rsmf", "--output", str(tmp_path / "q3.rsmf")
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    parsed = email.message_from_bytes(
+        (tmp_path / "q3.rsmf").read_bytes(), policy=email.policy.default
+    )
+    assert (parsed["Subject"], "Bcc" in parsed) == ("Q3 Bcc: x", False)
+
+
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("arguments", "says"),
     [
