@@ -784,3 +784,21 @@ async def test_an_rsmf_file_naming_a_scope_no_export_writes_is_refused_as_not_ou
 
     with pytest.raises(InvalidQuery, match="not an RSMF file of this archiver"):
         await check_rsmf(storage, pack(manifest, subject="Q3 plan (final)"), TRUSTED)
+
+
+async def test_an_rsmf_file_whose_sealed_blobs_changed_since_names_each_blob(
+    storage: Storage, request: pytest.FixtureRequest
+):
+    file = await rsmf_of_record(storage)
+    thread_key = encode_key(THREAD, field="threadId")
+    message = f"messages/{thread_key}/{encode_key('1015', field='messageId')}/"
+    [edit] = [n async for n in storage.blobs.names(message) if n.endswith("-edited.json")]
+    [join] = [n async for n in storage.blobs.names(f"threads/{thread_key}/") if "Added" in n]
+    tamperer = _tamperer(storage, request)
+    for name in (edit, join):
+        await tamperer.overwrite(name, (await storage.blobs.read(name)) + b" ")
+
+    assert (await check_rsmf(storage, file.content(), TRUSTED)).problems == [
+        f"thread {THREAD}: its blob {join} no longer hashes as sealed",
+        f"message 1015 of {THREAD}: its blob {edit} no longer hashes as sealed",
+    ]

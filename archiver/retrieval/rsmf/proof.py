@@ -5,7 +5,9 @@ scope (provenance). `check_rsmf` proves the file: the seal is there, verifies, a
 a seal of the file's thread; then the file the export would make of that scope from
 the blobs the seal covers alone (the thread changes and the row they make,
 sealedthread; every version of the messages composed in the window) is made again by
-the export's own `files_of`, and the file must say exactly what it says. So every
+the export's own `files_of`, and the file must say exactly what it says. A covered blob
+that is gone or changed is named, and then nothing is compared: what the seal's blobs
+make is not known. So every
 message (each version: body, edits, deletion), every join, leave and history event
 (creation, creator, topic changes, deletion), the topic, the conversation's type and
 participants, each participant's name, and the headers and summary made from them are
@@ -53,7 +55,9 @@ async def check_rsmf(storage: Storage, content: bytes, keys: Mapping[str, Public
     if seal is None:
         return proof
     sealed = await sealed_thread(storage, seal, proof.problems)
-    versions, damaged = await _versions(storage, seal, scope.window, proof.problems)
+    versions = await _versions(storage, seal, scope.window, proof.problems)
+    if proof.problems:
+        return proof  # a blob the file is made from is damaged: what it makes is not known
     thread = Thread(id=thread_id, topic=sealed.row.topic, versions=versions, changes=sealed.changes)
     made = files_of(
         thread,
@@ -67,7 +71,7 @@ async def check_rsmf(storage: Storage, content: bytes, keys: Mapping[str, Public
         proof.problems.append(
             f"thread {thread_id}: {seal.name} covers no event of the file's scope"
         )
-    proof.problems += _differences(manifest, expected, seal, damaged)
+    proof.problems += _differences(manifest, expected, seal)
     proof.problems += _packing(content, manifest, scope, thread_id)
     return proof
 
@@ -88,37 +92,46 @@ def _opened(content: bytes) -> tuple[dict[str, Any], str, list[Any]]:
 
 async def _versions(
     storage: Storage, seal: Seal, window: Window, problems: list[str]
-) -> tuple[list[dict[str, Any]], set[str]]:
+) -> list[dict[str, Any]]:
     """Every sealed version of the messages composed in `window` (as the export picks
-    them: by each message's newest version), in name order, as transcript entries; and
-    the ids of messages some version of which could not be read as sealed."""
+    them: by each message's newest version), in name order, as transcript entries; a
+    blob that cannot be read as sealed is a problem, and the versions are then unknown."""
     folders: dict[str, list[MessageBlob]] = {}
     for sealed in seal.blobs:
         found = entry(sealed.name)
         if isinstance(found, MessageBlob) and found.thread_id == seal.thread_id:
             folders.setdefault(found.name.rsplit("/", 1)[0], []).append(found)
     hashes = covered(seal)
-    blobs = [blob for folder in folders.values() for blob in folder]
-    wanted = [
-        (b.name, hashes[b.name], f"message {b.message_id} of {seal.thread_id}") for b in blobs
+    contents: dict[MessageBlob, bytes | None] = {}
+
+    async def read(blobs: list[MessageBlob]) -> None:
+        what = [
+            (b.name, hashes[b.name], f"message {b.message_id} of {seal.thread_id}") for b in blobs
+        ]
+        contents.update(zip(blobs, await read_many(storage, what, problems), strict=True))
+
+    newest = {key: max(folder, key=_stamp) for key, folder in folders.items()}
+    if window.since is not None or window.until is not None:
+        await read(list(newest.values()))  # when each message was composed, first
+        folders = {
+            key: folder
+            for key, folder in folders.items()
+            if contents[newest[key]] is None
+            or _composed_in(document_of(contents[newest[key]]), window)
+        }
+    await read([blob for folder in folders.values() for blob in folder if blob not in contents])
+    return [
+        document_entry(document_of(contents[blob]))
+        for folder in folders.values()
+        for blob in folder
     ]
-    contents = dict(zip(blobs, await read_many(storage, wanted, problems), strict=True))
-    versions: list[dict[str, Any]] = []
-    damaged: set[str] = set()
-    for folder in folders.values():
-        if any(contents[blob] is None for blob in folder):
-            damaged.add(folder[0].message_id)
-            continue
-        documents = [(blob, document_of(contents[blob])) for blob in folder]
-        newest = max(documents, key=lambda pair: Stamp.of(pair[0].version, pair[0].action))
-        if _composed_in(newest[1], window):
-            versions += [document_entry(document) for _, document in documents]
-    return versions, damaged
+
+
+def _stamp(blob: MessageBlob) -> Stamp:
+    return Stamp.of(blob.version, blob.action)
 
 
 def _composed_in(document: Mapping[str, Any], window: Window) -> bool:
-    if window.since is None and window.until is None:
-        return True
     composed = _moment(document.get("composeTime"))
     return (
         composed is not None
@@ -134,13 +147,11 @@ def _moment(value: Any) -> Any:
         return None
 
 
-def _differences(
-    shown: Mapping[str, Any], expected: RsmfFile | None, seal: Seal, damaged: set[str]
-) -> list[str]:
+def _differences(shown: Mapping[str, Any], expected: RsmfFile | None, seal: Seal) -> list[str]:
     """Every way the file's manifest says otherwise than the sealed one."""
     what = f"thread {seal.thread_id}"
     if expected is None:
-        return _events(what, shown.get("events"), [], seal, damaged)
+        return _events(what, shown.get("events"), [], seal)
     made = expected.manifest
     found: list[str] = []
     [talk], [sealed_talk] = shown["conversations"], made["conversations"]
@@ -152,7 +163,7 @@ def _differences(
             )
     found += _listed(what, talk.get("participants"), sealed_talk["participants"])
     found += _people(what, shown.get("participants"), made["participants"])
-    found += _events(what, shown.get("events"), made["events"], seal, damaged)
+    found += _events(what, shown.get("events"), made["events"], seal)
     if not found and dict(shown) != made:
         found.append(f"{what}: the file's manifest says otherwise than its sealed thread")
     return found
@@ -192,9 +203,7 @@ def _people(what: str, shown: Any, sealed: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-def _events(
-    what: str, shown: Any, sealed: list[dict[str, Any]], seal: Seal, damaged: set[str]
-) -> list[str]:
+def _events(what: str, shown: Any, sealed: list[dict[str, Any]], seal: Seal) -> list[str]:
     if not isinstance(shown, list) or not all(isinstance(e, dict) for e in shown):
         return [f"{what}: the manifest's events are not a list of events"]
     mine = {str(e.get("id")): e for e in shown}
@@ -206,8 +215,6 @@ def _events(
         if count > 1
     ]
     for event_id, event in mine.items():
-        if event_id in damaged and event.get("type") == "message":
-            continue  # its blob is already named
         if event_id not in theirs:
             covers = "message" if event.get("type") == "message" else "change"
             found.append(f"{_event(event, what)}: not a {covers} {seal.name} covers")
