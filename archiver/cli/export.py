@@ -16,7 +16,7 @@ from archiver.cli.progress import ProgressBar
 from archiver.core.errors import InvalidQuery
 from archiver.retrieval.export import Export, blob_name, to_blob, to_file, to_stream, transcript
 from archiver.retrieval.formats import Format
-from archiver.retrieval.rsmfexport import RSMF, rsmf_files, to_blobs, to_files
+from archiver.retrieval.rsmf.export import RSMF, rsmf_files, to_blobs, to_files
 from archiver.storage.ports import Window
 
 

@@ -23,7 +23,7 @@ from archiver.cli.options import cli_principal, load_settings, settings_option
 from archiver.cli.trust import Keys, given_keys, trusted_keys, verify_exit
 from archiver.core.errors import ConfigurationError
 from archiver.retrieval.evidence import Proof, check_transcript
-from archiver.retrieval.rsmfproof import check_rsmf
+from archiver.retrieval.rsmf.proof import check_rsmf
 from archiver.sealing.checkpointer import Checkpointing
 from archiver.sealing.inspection import inspect
 from archiver.sealing.judgement import Judgement

@@ -2,8 +2,9 @@
 
 Owns reading rows and version blobs back in order (readback), what a transcript says
 (transcript), how it is written out (formats: JSON, JSON Lines, CSV), exporting it
-(export), RSMF for review platforms (rsmf, rsmfcheck, rsmffile, rsmfexport), transcripts
-kept as blobs (transcriptblobs) and the read API (api).
+(export), RSMF for review platforms (the rsmf package), the evidence a transcript
+carries and its proof (evidence), what a seal's blobs say of a thread (sealedthread),
+transcripts kept as blobs (transcriptblobs) and the read API (api).
 
-May import: archiver.core, archiver.storage and archiver.capture.
+May import: archiver.core, archiver.storage, archiver.capture and archiver.sealing.
 """

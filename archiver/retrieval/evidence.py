@@ -3,13 +3,17 @@
 A JSON transcript exported from the archive carries, in each thread section, the seal
 that covered the thread when it was exported (its name and SHA-256, Merkle root,
 signature and key id). `check_transcript` proves such a file against the archive: the
-seal is there, unchanged, and signed by a trusted key; every entry is a version that
-seal covers, whose blob still hashes as sealed and says what the entry says; and no
-sealed message of the thread's window was left out.
+seal is there, unchanged, signed by a trusted key, and a seal of that section's thread;
+the section's topic, creator, creation and deletion times, participants and former
+participants are what the thread changes that seal covers make (sealedthread); every
+entry is a version that seal covers, whose blob still hashes as sealed and says what
+the entry says (of a transcript of each message's latest version: its newest sealed
+version); and no sealed message of the transcript's window was left out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -23,9 +27,20 @@ from archiver.core.keys import encode_key
 from archiver.core.layout import MESSAGES_PREFIX, content_sha256
 from archiver.core.seals import Seal, parse_seal
 from archiver.core.signatures import PublicKey
+from archiver.core.versions import Stamp
+from archiver.retrieval.readback import READ_AHEAD
+from archiver.retrieval.sealedthread import (
+    covered,
+    document_of,
+    read_sealed,
+    sealed_thread,
+    section_problems,
+)
 from archiver.retrieval.transcript import FORMAT, document_entry
 from archiver.sealing.holdings import newest_seal
 from archiver.storage.ports import Storage
+
+HEADING_FIELDS = ("format", "exportedAt", "source", "versions", "since", "until", "threads")
 
 
 async def seal_evidence(storage: Storage, thread_id: str) -> dict[str, Any] | None:
@@ -53,12 +68,26 @@ async def check_transcript(
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InvalidQuery(f"not a JSON transcript of this archiver (format {FORMAT})")
     proof = Proof()
+    proof.problems += [
+        f"the transcript's {key!r} is not a field of a transcript"
+        for key in document
+        if key not in HEADING_FIELDS
+    ]
     window = (_moment(document.get("since")), _moment(document.get("until")))
     every = document.get("versions") == "all"
-    for thread in document.get("threads") or []:
+    threads = document.get("threads")
+    if not isinstance(threads, list) or not threads:
+        proof.problems.append("the transcript holds no thread to prove")
+        threads = []
+    for thread in threads:
         proof.checked["threads"] += 1
+        if not isinstance(thread, dict):
+            proof.problems.append("a thread of the transcript is not an object")
+            continue
         seal = await proven_seal(storage, thread, keys, proof)
         if seal is not None:
+            sealed = await sealed_thread(storage, seal, proof.problems)
+            proof.problems += section_problems(thread, sealed)
             await _entries(storage, thread, seal, every=every, window=window, proof=proof)
     return proof
 
@@ -67,7 +96,8 @@ async def proven_seal(
     storage: Storage, thread: dict[str, Any], keys: Mapping[str, PublicKey], proof: Proof
 ) -> Seal | None:
     """The seal a thread section (`threadId`, `seal`: the evidence) names, if it is the
-    one in the archive and verifies; else None, with the problem in `proof`."""
+    one in the archive, a seal of that thread, and verifies; else None, with the problem
+    in `proof`."""
     thread_id = thread.get("threadId")
     evidence = thread.get("seal")
     if not isinstance(evidence, dict) or not isinstance(evidence.get("seal"), str):
@@ -79,6 +109,11 @@ async def proven_seal(
         seal = parse_seal(content, name=name)
     except (NotFound, DamagedArchive) as exc:
         proof.problems.append(f"thread {thread_id}: its seal {name} is not in the archive ({exc})")
+        return None
+    if seal.thread_id != thread_id:
+        proof.problems.append(
+            f"thread {thread_id}: {name} is a seal of thread {seal.thread_id}, not of this one"
+        )
         return None
     if content_sha256(content) != evidence.get("sealSha256") or seal.evidence() != evidence:
         proof.problems.append(f"thread {thread_id}: {name} in the archive is not the seal carried")
@@ -100,57 +135,101 @@ async def _entries(
     window: tuple[Any, Any],
     proof: Proof,
 ) -> None:
-    covered = {blob.name: blob.sha256 for blob in seal.blobs}
+    sealed = covered(seal)
+    newest = _newest(seal)
+    wanted = set(sealed) if every else set(newest.values())
     shown: set[str] = set()
-    for item in thread.get("messages") or []:
-        proof.checked["entries"] += 1
-        name = _blob_name(item)
-        what = f"message {item.get('messageId')} v{item.get('version')} of {thread.get('threadId')}"
-        if name is None or name not in covered:
-            proof.problems.append(f"{what}: not a version {seal.name} covers")
-            continue
-        shown.add(name)
-        try:
-            content = await storage.blobs.read(name)
-        except NotFound:
-            proof.problems.append(f"{what}: its blob {name} is gone from the archive")
-            continue
-        if content_sha256(content) != covered[name]:
-            proof.problems.append(f"{what}: its blob {name} no longer hashes as sealed")
-        elif document_entry(_object(content)) != item:
-            proof.problems.append(f"{what}: the transcript says otherwise than the sealed blob")
-    await _omitted(storage, covered, shown, every=every, window=window, proof=proof)
+    items = thread.get("messages")
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        proof.problems.append(f"thread {thread.get('threadId')}: its messages are not entries")
+        items = []
+    for start in range(0, len(items), READ_AHEAD):  # read a few blobs at a time, in order
+        batch = items[start : start + READ_AHEAD]
+        said: list[list[str]] = [[] for _ in batch]
+        reads = []
+        for item, found in zip(batch, said, strict=True):
+            proof.checked["entries"] += 1
+            name = _shown(item, thread, seal, sealed, newest, wanted, shown, found)
+            if name is not None:
+                reads.append(_read(storage, item, name, sealed[name], _what(item, thread), found))
+        await asyncio.gather(*reads)
+        proof.problems += [problem for found in said for problem in found]
+    for name in sorted(wanted - shown):
+        if isinstance(entry(name), MessageBlob) and await _in_window(
+            storage, sealed, newest[name.rsplit("/", 1)[0]], window, proof
+        ):
+            proof.problems.append(f"{name}: sealed, in the transcript's window, and left out")
 
 
-async def _omitted(
-    storage: Storage,
-    covered: Mapping[str, str],
+def _shown(
+    item: dict[str, Any],
+    thread: dict[str, Any],
+    seal: Seal,
+    sealed: Mapping[str, str],
+    newest: Mapping[str, str],
+    wanted: set[str],
     shown: set[str],
-    *,
-    every: bool,
-    window: tuple[Any, Any],
-    proof: Proof,
+    found: list[str],
+) -> str | None:
+    """The sealed blob an entry shows, noted in `shown` (None, with the problem in `found`,
+    when it shows none, or one shown before)."""
+    name = _blob_name(item)
+    what = _what(item, thread)
+    if name is None or name not in sealed:
+        found.append(f"{what}: not a version {seal.name} covers")
+        return None
+    if name in shown:
+        found.append(f"{what}: shown twice")
+        return None
+    shown.add(name)
+    if name not in wanted:
+        folder = name.rsplit("/", 1)[0]
+        found.append(f"{what}: not its message's newest sealed version, {newest[folder]}")
+        shown.add(newest[folder])  # shown, if wrongly: said once, not twice
+    return name
+
+
+async def _read(
+    storage: Storage, item: dict[str, Any], name: str, sha256: str, what: str, found: list[str]
 ) -> None:
-    """Sealed versions (all of them, or each message's newest) in the window, left out."""
-    wanted: dict[str, str] = {}
-    for name in covered:
-        found = entry(name)
-        if not isinstance(found, MessageBlob):
-            continue
-        key = name if every else name.rsplit("/", 1)[0]
-        wanted[key] = max(wanted.get(key, name), name)  # a message's newest sorts last
-    shown_keys = shown if every else {name.rsplit("/", 1)[0] for name in shown}
-    for key, name in sorted(wanted.items()):
-        if key in shown_keys or not await _in_window(storage, name, window):
-            continue
-        proof.problems.append(f"{name}: sealed, in the transcript's window, and left out")
+    """Whether the entry says what its sealed blob says (the problem in `found`)."""
+    content = await read_sealed(storage, name, sha256, what=what, problems=found)
+    if content is not None and document_entry(document_of(content)) != item:
+        found.append(f"{what}: the transcript says otherwise than the sealed blob")
 
 
-async def _in_window(storage: Storage, name: str, window: tuple[Any, Any]) -> bool:
+def _what(item: dict[str, Any], thread: dict[str, Any]) -> str:
+    return f"message {item.get('messageId')} v{item.get('version')} of {thread.get('threadId')}"
+
+
+def _newest(seal: Seal) -> dict[str, str]:
+    """Each sealed message's newest version (core.versions' order), by the message's folder."""
+    newest: dict[str, MessageBlob] = {}
+    for blob in seal.blobs:
+        found = entry(blob.name)
+        if not isinstance(found, MessageBlob) or found.thread_id != seal.thread_id:
+            continue
+        folder = found.name.rsplit("/", 1)[0]
+        known = newest.get(folder)
+        if known is None or _stamp(found) > _stamp(known):
+            newest[folder] = found
+    return {folder: found.name for folder, found in newest.items()}
+
+
+def _stamp(blob: MessageBlob) -> Stamp:
+    return Stamp.of(blob.version, blob.action)
+
+
+async def _in_window(
+    storage: Storage, sealed: Mapping[str, str], name: str, window: tuple[Any, Any], proof: Proof
+) -> bool:
+    """True when the message whose newest version is `name` was composed in `window`,
+    as the export decides (by the message's newest version)."""
     since, until = window
     if since is None and until is None:
         return True
-    composed = _moment(_object(await storage.blobs.read(name)).get("composeTime"))
+    content = await read_sealed(storage, name, sealed[name], what=name, problems=proof.problems)
+    composed = _moment(document_of(content).get("composeTime"))
     return (
         composed is not None
         and (since is None or composed >= since)
@@ -167,15 +246,6 @@ def _blob_name(item: Any) -> str | None:
     except (KeyError, TypeError, ValueError, InvalidEvent):
         return None
     return name
-
-
-def _object(content: bytes) -> dict[str, Any]:
-    """A sealed blob's document ({} if it is not JSON: its hash already says so)."""
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _moment(value: Any) -> Any:

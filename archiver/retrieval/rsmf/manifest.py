@@ -21,7 +21,7 @@ from itertools import groupby
 from typing import Any
 
 from archiver.core.records import ThreadChange
-from archiver.retrieval.rsmfcheck import VERSION
+from archiver.retrieval.rsmf.rules import VERSION
 
 PLATFORM = "Azure Communication Services"
 MAX_EVENTS = 10_000  # what review platforms take in one file

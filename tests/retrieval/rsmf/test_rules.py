@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from archiver.retrieval.rsmfcheck import problems
+from archiver.retrieval.rsmf.rules import problems
 
 
 def valid() -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from archiver.retrieval.rsmf import (
+from archiver.retrieval.rsmf.manifest import (
     Event,
     conversation,
     manifest,
@@ -16,7 +16,7 @@ from archiver.retrieval.rsmf import (
     slices,
     thread_events,
 )
-from archiver.retrieval.rsmfcheck import problems
+from archiver.retrieval.rsmf.rules import problems
 from tests.builders import ALICE, BOB, CAROL, THREAD
 
 

@@ -3,7 +3,10 @@ attachment whose root holds `rsmf_manifest.json`; packed, and read back.
 
 Packing is deterministic: the same manifest gives the same bytes (the message's Date
 and the zip entry's time are the last event's), so an export can be compared and sealed.
-Pure, no I/O.
+Text from the thread (its topic) reaches the headers only through `header_text`: each
+run of control characters (CR, LF, tabs, C1 controls, Unicode line and paragraph
+separators) becomes one space, so no topic can end a header or start another; the
+manifest keeps the exact text. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import email
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, datetime
 from email.headerregistry import Address, Group
@@ -24,13 +28,15 @@ from archiver import __version__
 from archiver.core.errors import DamagedArchive
 from archiver.core.fields import format_timestamp
 from archiver.core.jsontext import dumps
-from archiver.retrieval.rsmfcheck import VERSION
+from archiver.retrieval.rsmf.rules import VERSION
 
 GENERATOR = f"acs-chat-archiver {__version__}"
 MANIFEST_NAME = "rsmf_manifest.json"
 ZIP_NAME = "rsmf.zip"
 CONTENT_TYPE = "message/rfc822"
 _SENDER = Address(display_name="ACS chat archiver", addr_spec="archiver@acs-chat-archiver.invalid")
+# Everything str.splitlines() breaks at, and every other C0 or C1 control character.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def pack(manifest: dict[str, Any], *, subject: str) -> bytes:
@@ -40,7 +46,7 @@ def pack(manifest: dict[str, Any], *, subject: str) -> bytes:
     message = EmailMessage(policy=SMTP)
     message["From"] = _SENDER
     message["To"] = Group(display_name=_conversation_name(manifest), addresses=())
-    message["Subject"] = subject
+    message["Subject"] = header_text(subject)
     if moments:
         message["Date"] = format_datetime(moments[-1])
     message["X-RSMF-Version"] = VERSION
@@ -55,6 +61,12 @@ def pack(manifest: dict[str, Any], *, subject: str) -> bytes:
     # A boundary from the content rather than a random one: same manifest, same bytes.
     message.set_boundary("rsmf-" + hashlib.sha256(archive).hexdigest()[:32])
     return message.as_bytes()
+
+
+def header_text(text: str) -> str:
+    """`text` as one header line: each run of control characters one space, no space at
+    either end."""
+    return _CONTROLS.sub(" ", text).strip()
 
 
 def read_manifest(content: bytes) -> dict[str, Any]:
@@ -97,7 +109,7 @@ def _conversation_name(manifest: dict[str, Any]) -> str:
     if not conversations:
         return "RSMF"
     first = conversations[0]
-    return str(first.get("display") or first["id"])
+    return header_text(str(first.get("display") or "")) or header_text(str(first["id"]))
 
 
 def _moment(text: str) -> datetime:

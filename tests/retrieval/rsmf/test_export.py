@@ -3,6 +3,8 @@ holds; slicing, windows, evidence, and that a file breaking the rules is never w
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import subprocess
 from collections import defaultdict
@@ -16,9 +18,9 @@ from archiver.core.errors import AlreadyStored, InvalidExport, InvalidQuery
 from archiver.core.fields import format_timestamp
 from archiver.core.records import ThreadChange
 from archiver.retrieval.readback import every_version
-from archiver.retrieval.rsmfcheck import problems
-from archiver.retrieval.rsmfexport import rsmf_files, to_blobs, to_files
-from archiver.retrieval.rsmffile import GENERATOR, headers, read_manifest
+from archiver.retrieval.rsmf.export import rsmf_files, to_blobs, to_files
+from archiver.retrieval.rsmf.file import GENERATOR, headers, read_manifest
+from archiver.retrieval.rsmf.rules import problems
 from archiver.sim.conversations import Changed, Shape
 from archiver.storage.ports import Storage, Window
 from tests.builders import BOB, THREAD, message_event, thread_event
@@ -137,6 +139,51 @@ async def test_the_file_is_an_eml_with_the_rsmf_headers_of_its_events(
     assert {"To", "Date", "MIME-Version", "Content-Type"} <= set(said)
     assert read_manifest(content) == file.manifest
     assert file.content() == content  # the same manifest packs to the same bytes
+
+
+@pytest.mark.parametrize(
+    ("topic", "subject"),
+    [
+        ("Q3 plan\r\nBcc: x", "Q3 plan Bcc: x"),
+        ("Q3 plan\r\n\r\nInjected body\r\n", "Q3 plan Injected body"),
+        (
+            "Q3\nplan\rnow\tand\x0bthen\x1b[31m\x85red\u2028\u2029!",
+            "Q3 plan now and then [31m red !",
+        ),
+    ],
+)
+async def test_a_topic_with_line_breaks_exports_and_injects_no_header(
+    storage: Storage, topic: str, subject: str
+):
+    await archive(
+        storage,
+        (
+            thread_event("ChatThreadCreated", subject_line=topic, time="2026-11-02T07:00:00Z"),
+            message_event(time="2026-11-02T08:00:00Z"),
+        ),
+    )
+
+    [file] = await rsmf_files(storage, THREAD)
+    content = file.content()
+
+    parsed = email.message_from_bytes(content, policy=email.policy.default)
+    assert "Bcc" not in parsed
+    assert [name for name in parsed if name.startswith("X-")] == [
+        "X-RSMF-Version",
+        "X-RSMF-BeginDate",
+        "X-RSMF-EndDate",
+        "X-RSMF-EventCount",
+        "X-RSMF-Generator",
+    ]
+    assert parsed["Subject"] == subject
+    assert parsed["To"].groups[0].display_name == subject
+    body = parsed.get_body(("plain",))
+    assert body is not None
+    summary = body.get_content().splitlines()
+    assert summary[:2] == [subject, ""]
+    assert summary[2].startswith("2 events from ")
+    assert [part.get_filename() for part in parsed.iter_attachments()] == ["rsmf.zip"]
+    assert read_manifest(content)["conversations"][0]["display"] == topic
 
 
 async def test_sliced_by_day_each_day_is_a_file_named_for_it_and_split_at_the_limit(
@@ -270,6 +317,36 @@ async def test_the_export_command_writes_rsmf_files_and_blobs(settings, tmp_path
     assert [e["id"] for e in manifest["events"]] == ["1613694358927"]
     assert stored.returncode == 0, stored.stderr
     assert "Wrote transcripts/cli/case.rsmf" in stored.stderr
+
+
+@pytest.mark.process
+async def test_the_export_command_writes_a_thread_whose_topic_breaks_lines(
+    settings, tmp_path: Path
+):
+    services = build(settings)
+    try:
+        await archive(
+            services.storage,
+            (
+                thread_event(
+                    "ChatThreadCreated", subject_line="Q3\r\nBcc: x", time="2026-11-02T07:00:00Z"
+                ),
+                message_event(time="2026-11-02T08:00:00Z"),
+            ),
+        )
+    finally:
+        await services.close()
+
+    done = _run(
+        settings, "--thread", THREAD, "--format", "rsmf", "--output", str(tmp_path / "q3.rsmf")
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    parsed = email.message_from_bytes(
+        (tmp_path / "q3.rsmf").read_bytes(), policy=email.policy.default
+    )
+    assert (parsed["Subject"], "Bcc" in parsed) == ("Q3 Bcc: x", False)
 
 
 @pytest.mark.process

@@ -1,0 +1,1 @@
+"""RSMF: manifests, their rules, files and export."""
