@@ -37,7 +37,8 @@ from archiver.retrieval.sealedthread import (
     section_problems,
 )
 from archiver.retrieval.transcript import FORMAT, document_entry
-from archiver.sealing.holdings import newest_seal
+from archiver.sealing.holdings import newest_seal, seal_names
+from archiver.sealing.judgement import chain_findings
 from archiver.storage.ports import Storage
 
 HEADING_FIELDS = ("format", "exportedAt", "source", "versions", "since", "until", "threads")
@@ -122,8 +123,23 @@ async def proven_seal(
     if key is None or not key.verifies(seal.signed_bytes(), seal.signature, seal.algorithm):
         proof.problems.append(f"thread {thread_id}: {name} is not signed by a trusted key")
         return None
+    if unsound := await _chain_to(storage, seal, keys):
+        proof.problems.append(
+            f"thread {thread_id}: the chain of seals up to {name} is not sound: {unsound}"
+        )
+        return None
     proof.checked["seals"] += 1
     return seal
+
+
+async def _chain_to(storage: Storage, seal: Seal, keys: Mapping[str, PublicKey]) -> str | None:
+    """Why the chain that ends at `seal` does not hold (every seal before it trusted, each
+    extending the one before), or None: a trusted seal laid over a forged one proves
+    nothing of what the forged one changed."""
+    names = [n for n in await seal_names(storage, seal.thread_key) if n <= seal.name]
+    contents = [await storage.blobs.read(n) for n in names]
+    found = chain_findings(seal.thread_key, list(zip(names, contents, strict=True)), keys)
+    return None if not found else f"{found[0].what}: {found[0].subject} ({found[0].detail})"
 
 
 async def _entries(

@@ -143,6 +143,30 @@ def _head(
         judgement.add(row.seal, "seal replaced", "it is not the seal the thread row recorded")
 
 
+def chain_findings(
+    thread_key: str, seals: Sequence[tuple[str, bytes]], keys: Mapping[str, PublicKey]
+) -> list[Finding]:
+    """What is wrong with a chain of seals (name, content; in order) by itself: a seal
+    damaged, missing, replaced or inserted, not signed by a trusted key, or rewriting
+    what the seal before it covered."""
+    judgement = Judgement()
+    chain = _chain(
+        Evidence(
+            thread_key=thread_key,
+            seals=seals,
+            blobs=(),
+            actual={},
+            rows=(),
+            documents={},
+            thread_row=None,
+        ),
+        judgement,
+    )
+    _signatures(chain, keys, judgement)
+    _history(chain, judgement)
+    return judgement.altered
+
+
 def first_sealed(seals: Iterable[Seal]) -> dict[str, tuple[Covered, str]]:
     """Each blob the seals cover, as the earliest of them covering it says, and by which."""
     found: dict[str, tuple[Covered, str]] = {}

@@ -24,6 +24,10 @@ from archiver.core.layout import content_sha256, latest_row
 from archiver.core.seals import Seal, key_name, next_seal, parse_seal, signed
 from archiver.core.signatures import ED25519, PemSigner, PublicKey
 from archiver.core.threads import ThreadRow
+from archiver.retrieval.evidence import check_transcript
+from archiver.retrieval.export import Export, transcript
+from archiver.retrieval.rsmf.export import rsmf_files
+from archiver.retrieval.rsmf.proof import check_rsmf
 from archiver.sealing.holdings import covered, holdings, seal_names
 from archiver.sealing.keyvault import KeyVaultSigner
 from archiver.sealing.sealer import Sealer
@@ -42,6 +46,7 @@ from tests.sealing.test_seals import (
     sealed,
     sealer_on,
 )
+from tests.sealing.test_transcript_evidence import TRUSTED
 
 ATTACKER = Ed25519PrivateKey.generate()
 
@@ -146,6 +151,49 @@ async def test_a_genuine_seal_made_over_a_forged_one_does_not_hide_what_it_chang
     }
     [finding] = [f for f in judgement.altered if f.subject == version.name]
     assert finding.detail.endswith(f"changed in {forged}")
+
+
+async def fooled_into_sealing_over(
+    storage: Storage, request: pytest.FixtureRequest
+) -> tuple[str, MessageBlob]:
+    """0.6's laundering to its end: a genuine seal made on top of the forged one."""
+    clock = Clock()
+    simulated = await sealed(storage, clock)
+    thread_id = simulated.threads[0]
+    version, _ = await launder(storage, tamperer(storage, request), thread_id)
+    clock.now += timedelta(hours=2)
+    await archive(storage, (message_event(thread_id=thread_id, message_id=new_message_id()),))
+    fooled = Sealer(
+        storage, PemSigner(KEY), clock=clock, trusted=[PublicKey(ATTACKER.public_key())]
+    )
+    assert (await fooled.seal(thread_id)).outcome == "sealed"
+    return thread_id, version
+
+
+async def test_a_transcript_of_laundered_text_is_not_proved_under_a_genuine_seal(
+    storage: Storage, request: pytest.FixtureRequest
+):
+    thread_id, _ = await fooled_into_sealing_over(storage, request)
+    chunks = await transcript(storage, Export(threads=(thread_id,), all_versions=True))
+    content = b"".join([chunk async for chunk in chunks])
+    assert b"Refund approved: 10,000 EUR" in content
+
+    proof = await check_transcript(storage, content, TRUSTED)
+
+    [problem] = proof.problems
+    assert problem.startswith(f"thread {thread_id}: the chain of seals up to ")
+    assert "not sound: signature fails" in problem
+
+
+async def test_an_rsmf_file_of_laundered_text_is_not_proved_under_a_genuine_seal(
+    storage: Storage, request: pytest.FixtureRequest
+):
+    thread_id, _ = await fooled_into_sealing_over(storage, request)
+    [file] = await rsmf_files(storage, thread_id)
+
+    proof = await check_rsmf(storage, file.content(), TRUSTED)
+
+    assert any("the chain of seals up to " in problem for problem in proof.problems)
 
 
 async def test_a_later_seal_that_leaves_out_a_sealed_blob_is_named_where_history_changed(
