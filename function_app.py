@@ -67,6 +67,10 @@ async def _hold(services: Services, request: HttpRequest) -> HttpResponse:
     return await services.reader.hold(request)
 
 
+async def _participant_hold(services: Services, request: HttpRequest) -> HttpResponse:
+    return await services.reader.participant_hold(request)
+
+
 async def _health(services: Services, request: HttpRequest) -> HttpResponse:
     return await health(services.storage)
 
@@ -101,6 +105,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "read_messages": _messages,
     "read_versions": _versions,
     "change_hold": _hold,
+    "change_participant_hold": _participant_hold,
     "health_check": _health,
 }
 
@@ -113,6 +118,7 @@ TOKEN_CHECKED: dict[str, Callable[[AccessSettings], bool]] = {
     "read_messages": lambda access: access.read_auth == "entra",
     "read_versions": lambda access: access.read_auth == "entra",
     "change_hold": lambda access: access.read_auth == "entra",
+    "change_participant_hold": lambda access: access.read_auth == "entra",
 }
 
 
@@ -152,11 +158,27 @@ async def read_versions(req: func.HttpRequest, context: func.Context) -> func.Ht
 
 
 @app.route(
-    route="threads/{threadId}/hold", methods=["PUT", "DELETE"], auth_level=_level("change_hold")
+    route="threads/{threadId}/hold",
+    methods=["GET", "PUT", "DELETE"],
+    auth_level=_level("change_hold"),
 )
 async def change_hold(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    """Legal hold: PUT places, DELETE releases (function key, or Archive.Admin token)."""
+    """Legal holds of a thread, per matter: GET lists, PUT places, DELETE releases
+    (function key, or Archive.Admin token)."""
     return await _answer("change_hold", req, context)
+
+
+@app.route(
+    route="participants/{participantId}/hold",
+    methods=["GET", "PUT", "DELETE"],
+    auth_level=_level("change_participant_hold"),
+)
+async def change_participant_hold(
+    req: func.HttpRequest, context: func.Context
+) -> func.HttpResponse:
+    """Legal holds of a custodian (every thread they are or were in), per matter: GET
+    lists, PUT places, DELETE releases (function key, or Archive.Admin token)."""
+    return await _answer("change_participant_hold", req, context)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -215,6 +237,7 @@ async def seal_threads(timer: func.TimerRequest) -> None:
     """Seal every thread changed since its last seal (when ARCHIVE_SEAL_KEY is set)."""
     if runtime.settings.seal_key is None:
         log.info("Sealing is off (ARCHIVE_SEAL_KEY unset)")
+        await _hold_flags()
         return
     counts = {"sealed": 0, "unchanged": 0, "refused": 0}
     try:
@@ -229,6 +252,25 @@ async def seal_threads(timer: func.TimerRequest) -> None:
         log.error("Storage was unavailable; the next run goes on: %s", exc)
     log.info(
         "Sealing done: %(sealed)d sealed, %(unchanged)d unchanged, %(refused)d refused", counts
+    )
+    await _hold_flags()
+
+
+async def _hold_flags() -> None:
+    """After sealing: every blob of a held thread, the new seals included, carries its
+    legal-hold flag, and no thread held by no matter keeps one (ARCHIVE_BLOB_LEGAL_HOLDS)."""
+    if not runtime.settings.blob_legal_holds:
+        return
+    try:
+        done = await runtime.services().holds.enforce_flags()
+    except StorageUnavailable as exc:
+        log.error("Storage was unavailable; the next run sets the legal-hold flags: %s", exc)
+        return
+    log.info(
+        "Legal-hold flags: %d held threads, %d flags set, %d cleared",
+        done.held,
+        done.set,
+        done.cleared,
     )
 
 

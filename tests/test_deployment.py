@@ -76,6 +76,7 @@ def test_the_function_app_imports_and_indexes_from_the_shipped_files_alone(tmp_p
         "archive_event",
         "archive_inactive_threads",
         "change_hold",
+        "change_participant_hold",
         "dispose_expired_threads",
         "events",
         "health_check",

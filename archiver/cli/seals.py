@@ -82,8 +82,15 @@ def _seal(arguments: argparse.Namespace) -> int:
             sealer = services.sealer
             principal = cli_principal(services.settings)
             if arguments.all:
-                return [result async for result in _shown(sealer.seal_all(principal))]
-            return [await sealer.seal(thread_id, principal) for thread_id in arguments.thread]
+                sealed = [result async for result in _shown(sealer.seal_all(principal))]
+            else:
+                sealed = [await sealer.seal(thread_id, principal) for thread_id in arguments.thread]
+            flags = await services.holds.enforce_flags()  # the new seals of held threads too
+            if flags.set or flags.cleared:
+                print(
+                    f"legal-hold flags: {flags.set} set, {flags.cleared} cleared", file=sys.stderr
+                )
+            return sealed
         finally:
             await services.close()
 
