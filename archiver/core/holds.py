@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from archiver.core.errors import InvalidEvent, InvalidQuery
 from archiver.core.inventory import ThreadBlob, entry
-from archiver.core.keys import encode_key
+from archiver.core.keys import MAX_KEY_LENGTH, encode_key
 from archiver.core.threads import ThreadRow
 
 MAX_REASON = 1000
@@ -69,10 +69,15 @@ class Hold:
 def key_of(value: str, name: str) -> str:
     """The key of an id a hold request names; raise InvalidQuery naming `name` when it
     is empty or too long to be a key."""
+    if not value:
+        raise InvalidQuery(f"{name} is empty")
     try:
         return encode_key(value, field=name)
-    except InvalidEvent as exc:
-        raise InvalidQuery(str(exc)) from None
+    except InvalidEvent:
+        raise InvalidQuery(
+            f"{name} is too long to be a storage key "
+            f"(at most {MAX_KEY_LENGTH} characters once encoded)"
+        ) from None
 
 
 def scope_key(scope: Scope, target: str) -> str:
