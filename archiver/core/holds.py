@@ -130,6 +130,20 @@ def checked(*, scope: Scope, target: str, matter: str | None, reason: str) -> No
     _text(reason, "reason")
 
 
+def not_held(scope: Scope, target: str, matter: str | None, in_force: Iterable[Hold]) -> str:
+    """Why a release of `matter`'s hold on `target` is refused, naming the matters that
+    do hold it (None: the legacy hold)."""
+    what = f"{scope} {target!r}"
+    named = sorted(h.matter for h in in_force if h.matter is not None)
+    if any(h.matter is None for h in in_force):
+        named.append("the legacy hold (released by naming no matter)")
+    if not named:
+        return f"{what} is not on hold"
+    if matter is None:
+        return f"name the matter to release: {what} is on hold for {', '.join(named)}"
+    return f"{what} is not on hold for matter {matter!r} (it is for {', '.join(named)})"
+
+
 def holding(
     holds: Iterable[Hold], *, thread_id: str, participants: Iterable[str]
 ) -> tuple[Hold, ...]:

@@ -2,8 +2,8 @@
 a participant (a custodian), or by the legacy hold in the thread's own row.
 
 A thread's participants are everyone its thread row lists, current or former; a
-thorough look (a disposal's, before it deletes anything) adds everyone its
-participant-change blobs name and every sender of its messages.
+thorough look (a disposal's before it deletes anything, a hold change's, the flags')
+adds everyone its participant-change blobs name and every sender of its messages.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from archiver.core.disposals import ThreadState
 from archiver.core.holds import Hold, Scope, holding, participants_of
+from archiver.core.inventory import ThreadBlob, entry
 from archiver.core.layout import THREADS_PREFIX
 from archiver.core.threads import ThreadRow
 from archiver.storage.ports import Storage
@@ -74,14 +75,30 @@ async def holders(
     return holding([*direct, *custodians], thread_id=thread_id, participants=people)
 
 
-async def threads_of(storage: Storage, participants: Iterable[str]) -> AsyncIterator[ThreadRow]:
-    """Every thread row that lists one of `participants`, current or former."""
+async def threads_of(
+    storage: Storage, participants: Iterable[str]
+) -> AsyncIterator[tuple[str, str]]:
+    """The key and id of every thread one of `participants` is or was in, or sent a
+    message to: from the thread rows, the participant-change blobs and the message rows."""
     wanted = frozenset(participants)
     if not wanted:
         return
+    seen: set[str] = set()
     async for row in storage.threads.scan():
-        if wanted & participants_of(row):
-            yield row
+        if wanted & participants_of(row) and row.thread_key not in seen:
+            seen.add(row.thread_key)
+            yield row.thread_key, row.thread_id
+    async for name in storage.blobs.names(THREADS_PREFIX):
+        found = entry(name)
+        if isinstance(found, ThreadBlob) and found.participant_id in wanted:
+            thread_key = name[len(THREADS_PREFIX) :].split("/", 1)[0]
+            if thread_key not in seen:
+                seen.add(thread_key)
+                yield thread_key, found.thread_id
+    async for message in storage.messages.scan():
+        if message.sender_id in wanted and message.thread_key not in seen:
+            seen.add(message.thread_key)
+            yield message.thread_key, message.thread_id
 
 
 async def participants(

@@ -34,6 +34,9 @@ class Flagging:
     set: int = 0
     cleared: int = 0
 
+    def __str__(self) -> str:
+        return f"{self.held} held threads, {self.set} flags set, {self.cleared} cleared"
+
 
 class Flags:
     """Sets and clears blob legal-hold flags to match the holds."""
@@ -51,8 +54,8 @@ class Flags:
         for hold in found.in_force:
             if hold.scope is Scope.THREAD:
                 held[encode_key(hold.target, field="threadId")] = hold.target
-        async for row in threads_of(self._storage, found.custodians):
-            held[row.thread_key] = row.thread_id
+        async for thread_key, thread_id in threads_of(self._storage, found.custodians):
+            held[thread_key] = thread_id
         flagged = sum([await self.hold(key, thread_id) for key, thread_id in held.items()])
         cleared = 0
         for state in found.states:

@@ -1,60 +1,45 @@
 """Legal holds per matter: placed on a thread or on a participant (a custodian), and
 released per matter, each change audited before it is made.
 
-Every change writes its audit record first (outcome `started`); if that record cannot
-be stored, nothing changes (StorageError). Then the change, then its outcome (`done`, or
-`failed` with why). A request refused before any change (bad input, an unknown thread,
-a hold that is not there, a thread being disposed of) leaves one `refused` record.
+Every change is recorded before it is made, and its outcome after; a refused request
+leaves one `refused` record (archiver.governance.recorded).
 
-A hold is placed by writing its row, then looking at the disposal claims of its
-threads: a claim not yet confirmed is touched, so that disposal must look again and
-finds the hold (archiver.core.disposals); a thread whose disposal is already confirmed
-cannot be held (a thread hold is undone and refused; a custodian hold names it).
+A hold is placed by writing its row, then settling it with the disposal claims of its
+threads (archiver.governance.claims).
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from archiver.core.audit import AuditRecord
-from archiver.core.disposals import ThreadState, blank, refuse_if_disposing, touched
+from archiver.core.disposals import ThreadState, refuse_if_disposing
 from archiver.core.errors import (
     ArchiverError,
     ConcurrentUpdate,
     InvalidQuery,
-    OnHold,
-    RequestRejected,
-    StorageError,
     StorageUnavailable,
     UnknownThread,
 )
-from archiver.core.holds import Hold, Scope, checked, placed, released, scope_key
+from archiver.core.holds import Hold, Scope, checked, not_held, placed, released, scope_key
 from archiver.core.layout import MESSAGES_PREFIX
 from archiver.core.principals import Principal
-from archiver.governance.custody import book, holders, participants, threads_of
+from archiver.governance.claims import settle
+from archiver.governance.custody import book, holders, threads_of
 from archiver.governance.flags import Flagging, Flags
+from archiver.governance.recorded import aimed, recorded
 from archiver.governance.trail import AuditTrail
 from archiver.storage.ports import KnownHold, Storage
 
-log = logging.getLogger("archiver")
 ATTEMPTS = 8
-REFUSALS = (RequestRejected, UnknownThread, OnHold)  # a request refused, not a failure
 
 
 def who(principal: Principal) -> str:
     """How a hold row names the principal that changed it."""
     name = principal.name or principal.object_id or principal.app_id
     return f"{name} ({principal.kind})" if name else principal.kind
-
-
-def aimed(scope: Scope, target: str) -> dict[str, str]:
-    """The target an audit record of a hold change names."""
-    return {"threadId" if scope is Scope.THREAD else "participantId": target}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,11 +101,11 @@ class Holds:
                     at=self._clock(),
                 ),
             )
-            disposing = await self._settle(hold, before=before, etag=etag)
+            disposing = await settle(self._storage, hold, before=before, etag=etag, at=self._clock)
             await self._align(hold)
             return Change(hold=hold, holds=await self.of(scope, target), disposing=disposing)
 
-        return await self._audited("hold.add", scope, target, principal, details, check, change)
+        return await self._recorded("hold.add", scope, target, principal, details, check, change)
 
     async def release(
         self, scope: Scope, target: str, *, matter: str | None, reason: str, principal: Principal
@@ -133,7 +118,7 @@ class Holds:
             checked(scope=scope, target=target, matter=matter, reason=reason)
             in_force = await self.of(scope, target, through_custodians=False)
             if not any(h.matter == matter for h in in_force):
-                raise InvalidQuery(_not_held(scope, target, matter, in_force))
+                raise InvalidQuery(not_held(scope, target, matter, in_force))
 
         async def change() -> Change:
             decide = lambda current: released(  # noqa: E731
@@ -146,7 +131,9 @@ class Holds:
             await self._align(hold)
             return Change(hold=hold, holds=await self.of(scope, target))
 
-        return await self._audited("hold.release", scope, target, principal, details, check, change)
+        return await self._recorded(
+            "hold.release", scope, target, principal, details, check, change
+        )
 
     async def refuse(
         self, action: str, scope: Scope, target: str, principal: Principal, error: ArchiverError
@@ -164,7 +151,7 @@ class Holds:
         custodians') or on the participant."""
         key = scope_key(scope, target)
         if scope is Scope.THREAD and through_custodians:
-            return await holders(self._storage, key, target)
+            return await holders(self._storage, key, target, thorough=True)
         found = [r async for r in self._storage.holds.scan(key)]
         own = [r for r in found if isinstance(r, Hold)]
         own += [r.legacy for r in found if isinstance(r, ThreadState) and r.legacy is not None]
@@ -183,7 +170,7 @@ class Holds:
             return Flagging()
         return await self._flags.enforce()
 
-    async def _audited(
+    async def _recorded(
         self,
         action: str,
         scope: Scope,
@@ -193,45 +180,19 @@ class Holds:
         check: Callable[[], Awaitable[None]],
         change: Callable[[], Awaitable[Change]],
     ) -> Change:
-        aim = aimed(scope, target)
-        try:
-            await check()
-        except REFUSALS as exc:
-            record = {**details, "why": str(exc)}
-            await self._trail.record(
-                action, principal, outcome="refused", target=aim, details=record
-            )
-            raise
-        started = await self._trail.record(
-            action, principal, outcome="started", target=aim, details=details
+        return await recorded(
+            self._trail,
+            action,
+            principal,
+            target=aimed(scope, target),
+            details=details,
+            check=check,
+            change=change,
+            outcome=lambda done: (
+                {"held": done.hold.held}
+                | ({"disposing": list(done.disposing)} if done.disposing else {})
+            ),
         )
-        try:
-            done = await change()
-        except ArchiverError as exc:
-            await self._failed(action, principal, aim, details, started, exc)
-            raise
-        outcome = {**details, "started": started.id, "held": done.hold.held}
-        if done.disposing:
-            outcome["disposing"] = list(done.disposing)
-        await self._trail.record(action, principal, outcome="done", target=aim, details=outcome)
-        return done
-
-    async def _failed(
-        self,
-        action: str,
-        principal: Principal,
-        aim: dict[str, str],
-        details: Mapping[str, Any],
-        started: AuditRecord,
-        error: ArchiverError,
-    ) -> None:
-        record = {**details, "started": started.id, "why": str(error)}
-        try:
-            await self._trail.record(
-                action, principal, outcome="failed", target=aim, details=record
-            )
-        except StorageError as exc:  # the started record stays; the error raised says why
-            log.error("The failure of %s could not be recorded: %s", action, exc)
 
     async def _known(self, thread_id: str) -> None:
         thread_key = scope_key(Scope.THREAD, thread_id)
@@ -275,50 +236,6 @@ class Holds:
             return hold
         raise StorageUnavailable(f"the hold row {key} kept changing")
 
-    async def _settle(self, hold: Hold, *, before: KnownHold | None, etag: str) -> tuple[str, ...]:
-        """Make every disposal claim on the hold's threads see it (see the module's
-        rules); the threads already being disposed of, for a custodian hold."""
-        if hold.scope is Scope.THREAD:
-            if await self._touch(hold.scope_key, hold.target):
-                return ()
-            with contextlib.suppress(ConcurrentUpdate):  # undo: the thread is going
-                if before is None:
-                    await self._storage.holds.delete(hold, etag=etag)
-                else:
-                    await self._storage.holds.replace(before.row, etag=etag)
-            known = await self._storage.holds.state(hold.scope_key)
-            refuse_if_disposing(None if known is None else known.row)
-            raise OnHold(f"thread {hold.target!r} is being disposed of; it can no longer be held")
-        going = []
-        for state in (await book(self._storage)).states:
-            if state.claimed_at is None:
-                continue  # a later claim looks at the holds after this one is written
-            people = await participants(self._storage, state.thread_key, thorough=True)
-            if hold.target not in people:
-                continue
-            if not await self._touch(state.thread_key, state.thread_id):
-                going.append(state.thread_id)
-        return tuple(going)
-
-    async def _touch(self, thread_key: str, thread_id: str) -> bool:
-        """Touch the thread's own row; False when its disposal is already confirmed."""
-        for _ in range(ATTEMPTS):
-            known = await self._storage.holds.state(thread_key)
-            current = blank(thread_key, thread_id) if known is None else known.row
-            if current.disposing:
-                return False
-            try:
-                if known is None:
-                    await self._storage.holds.insert(touched(current, at=self._clock()))
-                else:
-                    await self._storage.holds.replace(
-                        touched(current, at=self._clock()), etag=known.etag
-                    )
-            except ConcurrentUpdate:
-                continue
-            return True
-        raise StorageUnavailable(f"the hold row {thread_key} kept changing")
-
     async def _align(self, hold: Hold) -> None:
         """With blob flags on, the flags of the hold's threads follow it."""
         if not self._blob_flags:
@@ -326,15 +243,5 @@ class Holds:
         if hold.scope is Scope.THREAD:
             await self._flags.align(hold.scope_key, hold.target)
             return
-        async for row in threads_of(self._storage, [hold.target]):
-            await self._flags.align(row.thread_key, row.thread_id)
-
-
-def _not_held(scope: Scope, target: str, matter: str | None, in_force: tuple[Hold, ...]) -> str:
-    what = f"{scope} {target!r}"
-    matters = sorted(h.matter for h in in_force if h.matter is not None)
-    if matter is None and matters:
-        return f"name the matter to release: {what} is on hold for {', '.join(matters)}"
-    if matter is None or not in_force:
-        return f"{what} is not on hold"
-    return f"{what} is not on hold for matter {matter!r} (it is for {', '.join(matters)})"
+        async for thread_key, thread_id in threads_of(self._storage, [hold.target]):
+            await self._flags.align(thread_key, thread_id)

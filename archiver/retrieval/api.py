@@ -30,7 +30,8 @@ from archiver.core.fields import format_timestamp, parse_timestamp
 from archiver.core.holds import Hold, Scope
 from archiver.core.http import HttpRequest, HttpResponse, json_response
 from archiver.core.principals import ADMIN_ROLE, READ_ROLE, Principal
-from archiver.governance.holds import Change, Holds, aimed
+from archiver.governance.holds import Change, Holds
+from archiver.governance.recorded import aimed
 from archiver.governance.trail import AuditTrail
 from archiver.retrieval.audited import Audited
 from archiver.retrieval.readback import latest_page, thread_of, versions_of

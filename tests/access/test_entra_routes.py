@@ -209,7 +209,7 @@ async def test_in_entra_mode_the_function_app_declares_the_token_checked_routes_
             "read_messages",
             "read_versions",
             "change_hold",
-            "change_participant_hold",
+            "participant_hold",
             "health_check",
         ),
         "ANONYMOUS",

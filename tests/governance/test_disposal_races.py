@@ -63,7 +63,7 @@ async def test_a_message_archived_between_plan_and_delete_keeps_its_blob_row_and
         await deliver(storage, event)
 
     racing.before("blobs.delete", arrives, when=lambda name: f"/{key(thread)}/" in name)
-    results = dict(await dispose(racing))  # type: ignore[arg-type]
+    results = dict(await dispose(racing))
 
     left = await everything_of(storage, thread)
     assert results[thread] == "disposed"
@@ -93,7 +93,7 @@ async def test_a_thread_active_again_after_its_claim_is_kept_and_can_be_held(sto
 
     racing.after("holds.insert|holds.replace", arrives, when=claiming(key(thread)))
     before = await everything_of(storage, thread)
-    results = dict(await dispose(racing))  # type: ignore[arg-type]
+    results = dict(await dispose(racing))
 
     assert results[thread] == "active"
     assert set(before) <= set(await everything_of(storage, thread))
@@ -109,7 +109,7 @@ async def test_a_hold_placed_after_the_claim_keeps_the_thread(storage: Storage):
         await hold(storage, thread, "CASE-4471", "Placed during the run")
 
     racing.after("holds.insert|holds.replace", held, when=claiming(key(thread)))
-    results = dict(await dispose(racing))  # type: ignore[arg-type]
+    results = dict(await dispose(racing))
 
     assert results[thread] == "held"
     assert await everything_of(storage, thread) == before
@@ -126,7 +126,7 @@ async def test_a_hold_placed_between_the_last_look_and_the_confirmation_keeps_th
         await hold(storage, thread, "CASE-4471", "Placed as the disposal confirmed")
 
     hook = racing.before("holds.replace", held, when=confirming(key(thread)))
-    results = dict(await dispose(racing))  # type: ignore[arg-type]
+    results = dict(await dispose(racing))
 
     assert hook.fired
     assert results[thread] == "held"
@@ -145,7 +145,7 @@ async def test_a_custodian_hold_placed_after_the_claim_keeps_the_custodians_thre
         )
 
     racing.after("holds.insert|holds.replace", held, when=claiming(key(ids["former"])))
-    results = dict(await dispose(racing))  # type: ignore[arg-type]
+    results = dict(await dispose(racing))
 
     assert [t for t, outcome in results.items() if outcome == "disposed"] == [ids["stranger"]]
 
@@ -164,7 +164,7 @@ async def test_a_resumed_disposal_deletes_only_what_its_recorded_plan_lists(stor
 
     crashing.blobs.delete = crash_after_two  # type: ignore[method-assign]
     with contextlib.suppress(ConnectionResetError):
-        await dispose(crashing)  # type: ignore[arg-type]
+        await dispose(crashing)
     late = new_message_id()
     await deliver(storage, message_event(thread_id=thread, message_id=late, time=LATE_MESSAGE_TIME))
 
@@ -209,7 +209,7 @@ async def test_a_thread_kept_by_storage_immutability_is_not_left_claimed(storage
         await storage.blobs.delete(name)
 
     keeping.blobs.delete = refuse  # type: ignore[method-assign]
-    results = dict(await dispose(keeping))  # type: ignore[arg-type]
+    results = dict(await dispose(keeping))
 
     assert results[thread] == "kept"
     await hold(storage, thread, "CASE-4471")  # holdable: no claim left behind

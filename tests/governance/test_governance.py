@@ -192,7 +192,7 @@ async def test_a_disposal_interrupted_midway_finishes_on_the_next_run_and_cannot
 
     crashing.blobs.delete = crash_after_three  # type: ignore[method-assign]
     with pytest.raises(StorageUnavailable):
-        await dispose(crashing)  # type: ignore[arg-type]
+        await dispose(crashing)
     with pytest.raises(OnHold, match="being disposed of"):
         await hold(storage, order[0], "CASE-TOO-LATE", "Too late")
 

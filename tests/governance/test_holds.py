@@ -167,7 +167,7 @@ async def test_each_hold_change_is_recorded_before_the_row_changes(storage: Stor
 
     watched.before("holds.insert", records_so_far)
     watched.before("holds.replace", records_so_far)
-    await holds(watched).add(Scope.THREAD, thread, matter="M-1", reason="Hold", principal=ADMIN)  # type: ignore[arg-type]
+    await holds(watched).add(Scope.THREAD, thread, matter="M-1", reason="Hold", principal=ADMIN)
 
     assert seen[0] == ["started"]  # the intent was stored before the hold row was written
     assert [r["outcome"] for r in await audit(storage)] == ["started", "done"]
@@ -179,7 +179,7 @@ async def test_a_hold_change_whose_intent_cannot_be_recorded_changes_nothing(
 ):
     thread = (await archived(storage)).threads[0]
     await hold(storage, thread, "CASE-4471")
-    unrecorded = holds(Instrumented(storage, failing={"create": 1}))  # type: ignore[arg-type]
+    unrecorded = holds(Instrumented(storage, failing={"create": 1}))
     before = await holds(storage).of(Scope.THREAD, thread)
 
     changing = unrecorded.add if change == "add" else unrecorded.release
@@ -205,7 +205,7 @@ async def test_a_hold_change_that_fails_after_its_intent_leaves_a_failed_record(
     failing.before("holds.replace", outage)
 
     with pytest.raises(StorageUnavailable):
-        await holds(failing).release(  # type: ignore[arg-type]
+        await holds(failing).release(
             Scope.THREAD, thread, matter="CASE-4471", reason="Closed", principal=ADMIN
         )
 
