@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import contextlib
 
+from archiver.capture.archive import Archive
+from archiver.core.envelopes import RawEvent
 from archiver.core.errors import Immutable
+from archiver.core.events import classify
 from archiver.core.holds import Scope
 from archiver.core.keys import encode_key
 from archiver.retrieval.readback import latest, thread_of
 from archiver.storage.ports import Storage, Window
 from tests.builders import ALICE, CAROL, message_event, new_message_id, thread_event
+from tests.chats import chat
 from tests.governance.archives import (
     ADMIN,
     EVEN_LATER,
+    SHAPE,
     archived,
     audit,
     custodian_threads,
@@ -213,3 +218,51 @@ async def test_a_thread_kept_by_storage_immutability_is_not_left_claimed(storage
 
     assert results[thread] == "kept"
     await hold(storage, thread, "CASE-4471")  # holdable: no claim left behind
+
+
+async def test_an_old_message_replayed_mid_run_keeps_a_thread_row_and_goes_with_the_next_run(
+    storage: Storage,
+):
+    thread = (await archived(storage)).threads[0]
+    replayed = new_message_id()  # from 2021: it moves no activity, so no thread row write
+    racing = Interleaved(storage)
+
+    async def arrives() -> None:
+        await deliver(storage, message_event(thread_id=thread, message_id=replayed))
+
+    racing.before("blobs.delete", arrives, when=lambda name: f"/{key(thread)}/" in name)
+    first = dict(await dispose(racing))
+
+    left = await everything_of(storage, thread)
+    assert first[thread] == "disposed"
+    assert replayed in left
+    assert key(thread) in left  # what is left keeps its thread row, so a run finds it
+    assert dict(await dispose(storage)) == {thread: "disposed"}
+    assert await everything_of(storage, thread) == []
+
+
+async def test_a_message_archived_as_the_thread_row_goes_gets_its_thread_row_back(
+    storage: Storage,
+):
+    # One archiver process throughout: it knows the thread row, so a message that adds
+    # nothing to the thread writes none, even after the disposal deleted it.
+    simulated = chat(7, SHAPE)
+    store = Archive(storage, concurrency=4, timeout_seconds=60)
+    await store.store([classify(RawEvent.from_value(e)) for e in simulated.events])
+    thread = simulated.threads[0]
+    replayed = new_message_id()
+    racing = Interleaved(storage)
+
+    async def arrives() -> None:
+        event = message_event(thread_id=thread, message_id=replayed)
+        await store.store([classify(RawEvent.from_value(event))])
+
+    racing.after("threads.delete", arrives, when=lambda thread_key, **_: thread_key == key(thread))
+    await dispose(racing)
+
+    left = await everything_of(storage, thread)
+    assert replayed in left
+    assert key(thread) in left  # put back by the disposal: what is left keeps a row
+    row = await storage.threads.get(key(thread))
+    assert row is not None
+    assert row.row.seal is None
