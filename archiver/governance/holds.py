@@ -10,6 +10,7 @@ threads (archiver.governance.claims).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from archiver.core.errors import (
     ArchiverError,
     ConcurrentUpdate,
     InvalidQuery,
+    StorageError,
     StorageUnavailable,
     UnknownThread,
 )
@@ -33,6 +35,7 @@ from archiver.governance.recorded import aimed, recorded
 from archiver.governance.trail import AuditTrail
 from archiver.storage.ports import KnownHold, Storage
 
+log = logging.getLogger("archiver")
 ATTEMPTS = 8
 
 
@@ -237,11 +240,15 @@ class Holds:
         raise StorageUnavailable(f"the hold row {key} kept changing")
 
     async def _align(self, hold: Hold) -> None:
-        """With blob flags on, the flags of the hold's threads follow it."""
+        """With blob flags on, the flags of the hold's threads follow it; if storage
+        fails meanwhile, the hold stands and the next sealing run sets the flags."""
         if not self._blob_flags:
             return
-        if hold.scope is Scope.THREAD:
-            await self._flags.align(hold.scope_key, hold.target)
-            return
-        async for thread_key, thread_id in threads_of(self._storage, [hold.target]):
-            await self._flags.align(thread_key, thread_id)
+        try:
+            if hold.scope is Scope.THREAD:
+                await self._flags.align(hold.scope_key, hold.target)
+                return
+            async for thread_key, thread_id in threads_of(self._storage, [hold.target]):
+                await self._flags.align(thread_key, thread_id)
+        except StorageError as exc:
+            log.error("Legal-hold flags of %s left to the next sealing run: %s", hold.label, exc)
