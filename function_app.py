@@ -44,31 +44,8 @@ SEAL_SCHEDULE = "0 15 4 * * *"
 DISPOSAL_SCHEDULE = "0 0 5 * * *"
 
 Endpoint = Callable[[Services, HttpRequest], Awaitable[HttpResponse]]
+HOLD = ["GET", "PUT", "DELETE"]  # the hold routes' methods: list, place, release
 Trigger = Callable[[Services, RawEvent], Awaitable[None]]
-
-
-async def _webhook(services: Services, request: HttpRequest) -> HttpResponse:
-    return await services.webhook.handle(request)
-
-
-async def _thread(services: Services, request: HttpRequest) -> HttpResponse:
-    return await services.reader.thread(request)
-
-
-async def _messages(services: Services, request: HttpRequest) -> HttpResponse:
-    return await services.reader.messages(request)
-
-
-async def _versions(services: Services, request: HttpRequest) -> HttpResponse:
-    return await services.reader.versions(request)
-
-
-async def _hold(services: Services, request: HttpRequest) -> HttpResponse:
-    return await services.reader.hold(request)
-
-
-async def _health(services: Services, request: HttpRequest) -> HttpResponse:
-    return await health(services.storage)
 
 
 async def _archive(services: Services, event: RawEvent) -> None:
@@ -96,12 +73,13 @@ TRIGGERS: dict[str, Trigger] = {"archive_event": _archive, "replay_dead_letter":
 
 # What each HTTP function answers, by function name, whichever host calls it.
 ENDPOINTS: dict[str, Endpoint] = {
-    "events": _webhook,
-    "read_thread": _thread,
-    "read_messages": _messages,
-    "read_versions": _versions,
-    "change_hold": _hold,
-    "health_check": _health,
+    "events": lambda services, request: services.webhook.handle(request),
+    "read_thread": lambda services, request: services.reader.thread(request),
+    "read_messages": lambda services, request: services.reader.messages(request),
+    "read_versions": lambda services, request: services.reader.versions(request),
+    "change_hold": lambda services, request: services.reader.hold(request),
+    "participant_hold": lambda services, request: services.reader.participant_hold(request),
+    "health_check": lambda services, request: health(services.storage),
 }
 
 # The HTTP functions whose caller the app itself checks when their setting says `entra`
@@ -113,6 +91,7 @@ TOKEN_CHECKED: dict[str, Callable[[AccessSettings], bool]] = {
     "read_messages": lambda access: access.read_auth == "entra",
     "read_versions": lambda access: access.read_auth == "entra",
     "change_hold": lambda access: access.read_auth == "entra",
+    "participant_hold": lambda access: access.read_auth == "entra",
 }
 
 
@@ -151,12 +130,21 @@ async def read_versions(req: func.HttpRequest, context: func.Context) -> func.Ht
     return await _answer("read_versions", req, context)
 
 
-@app.route(
-    route="threads/{threadId}/hold", methods=["PUT", "DELETE"], auth_level=_level("change_hold")
-)
+@app.route(route="threads/{threadId}/hold", methods=HOLD, auth_level=_level("change_hold"))
 async def change_hold(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    """Legal hold: PUT places, DELETE releases (function key, or Archive.Admin token)."""
+    """Legal holds per matter: GET lists, PUT places, DELETE releases (function key, or
+    Archive.Admin token)."""
     return await _answer("change_hold", req, context)
+
+
+@app.route(
+    route="participants/{participantId}/hold",
+    methods=HOLD,
+    auth_level=_level("participant_hold"),
+)
+async def participant_hold(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    """Legal holds per matter on a custodian: every thread they are or were in."""
+    return await _answer("participant_hold", req, context)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -216,11 +204,22 @@ async def seal_threads(timer: func.TimerRequest) -> None:
     ARCHIVE_SEAL_KEY is set)."""
     if runtime.settings.seal_key is None:
         log.info("Sealing is off (ARCHIVE_SEAL_KEY unset)")
+        await _hold_flags()
         return
     from archiver.sealing.rounds import sealing_round
 
     services = runtime.services()
-    await sealing_round(services.sealer, services.checkpointer, log)
+    await sealing_round(services.sealer, services.checkpointer, log, between=_hold_flags)
+
+
+async def _hold_flags() -> None:
+    """Every blob of a held thread, new seals included, has its legal-hold flag, and no
+    thread held by no matter keeps one (ARCHIVE_BLOB_LEGAL_HOLDS)."""
+    if runtime.settings.blob_legal_holds:
+        try:
+            log.info("Legal-hold flags: %s", await runtime.services().holds.enforce_flags())
+        except StorageUnavailable as exc:
+            log.error("Storage was unavailable; the next run sets the flags: %s", exc)
 
 
 @app.timer_trigger(schedule=DISPOSAL_SCHEDULE, arg_name="timer", run_on_startup=False)

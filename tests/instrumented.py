@@ -114,6 +114,10 @@ class _Blobs:
         await self._owner.hit("set_legal_hold")
         await self._owner.inner.blobs.set_legal_hold(name, held)
 
+    async def legal_holds(self, prefix: str = "") -> AsyncIterator[str]:
+        async for name in self._owner.inner.blobs.legal_holds(prefix):
+            yield name
+
     async def prefixes(self, prefix: str) -> AsyncIterator[str]:
         async for folder in self._owner.inner.blobs.prefixes(prefix):
             yield folder
@@ -150,9 +154,9 @@ class _Messages:
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         return await self._owner.inner.messages.get(thread_key, message_key)
 
-    async def delete(self, thread_key: str, message_key: str) -> None:
+    async def delete(self, thread_key: str, message_key: str, *, etag: str | None = None) -> None:
         await self._owner.hit("row.delete")
-        await self._owner.inner.messages.delete(thread_key, message_key)
+        await self._owner.inner.messages.delete(thread_key, message_key, etag=etag)
 
     async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         async for row in self._owner.inner.messages.scan(thread_key):
@@ -185,6 +189,6 @@ class _Threads:
         async for row in self._owner.inner.threads.scan():
             yield row
 
-    async def delete(self, thread_key: str) -> None:
+    async def delete(self, thread_key: str, *, etag: str | None = None) -> None:
         await self._owner.hit("thread.delete")
-        await self._owner.inner.threads.delete(thread_key)
+        await self._owner.inner.threads.delete(thread_key, etag=etag)

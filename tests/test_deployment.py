@@ -79,6 +79,7 @@ def test_the_function_app_imports_and_indexes_from_the_shipped_files_alone(tmp_p
         "dispose_expired_threads",
         "events",
         "health_check",
+        "participant_hold",
         "read_messages",
         "read_thread",
         "read_versions",

@@ -1,8 +1,9 @@
-"""`archiver hold`, `archiver dispose` and `archiver audit`: legal holds, retention, and
-who did what.
+"""`archiver hold`, `archiver dispose` and `archiver audit`: legal holds per matter,
+retention, and who did what.
 
 `hold add` exits 3 for a thread the archive does not hold and 1 for a thread being
-disposed of; `dispose` exits 1 when a thread was kept by storage immutability.
+disposed of; `hold release` exits 2 when that matter does not hold it; `dispose` exits 1
+when a thread was kept by storage immutability.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from archiver.cli.options import cli_principal, load_settings, moment, settings_
 from archiver.core.audit import REFUSALS
 from archiver.core.errors import ConfigurationError
 from archiver.core.fields import format_timestamp
-from archiver.core.holds import HoldRow
+from archiver.core.holds import Hold, Scope
 from archiver.core.settings import Settings
+from archiver.governance.holds import Change
 
 _T = TypeVar("_T")
 
@@ -34,30 +36,43 @@ def add_commands(commands: Any) -> None:
     """Register hold, dispose and audit on the CLI's subparsers."""
     hold = commands.add_parser(
         "hold",
-        help="legal holds: place, release and list them",
-        description="A thread on hold survives every retention run until it is released. "
-        "Each change is in the audit trail.",
+        help="legal holds per matter: place, release and list them",
+        description="A thread on hold survives every retention run until every matter that "
+        "holds it has released it. A hold is on a thread, or on a participant (a custodian: "
+        "every thread they are or were in, later ones too). Each change is in the audit trail.",
         epilog="examples:\n"
-        "  python -m archiver hold add --thread '19:abc@thread.v2' --reason 'Litigation hold' "
-        "--case CASE-4471\n"
-        "  python -m archiver hold release --thread '19:abc@thread.v2' --reason 'Case closed'\n"
+        "  python -m archiver hold add --thread '19:abc@thread.v2' --matter CASE-4471 "
+        "--reason 'Litigation hold'\n"
+        "  python -m archiver hold add --participant '8:acs:1234' --matter CASE-4471 "
+        "--reason 'Custodian'\n"
+        "  python -m archiver hold release --thread '19:abc@thread.v2' --matter CASE-4471 "
+        "--reason 'Case closed'\n"
         "  python -m archiver hold list",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = hold.add_subparsers(required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="place a hold on a thread")
-    add.add_argument("--thread", required=True, metavar="ID")
+    add = actions.add_parser("add", help="place a matter's hold on a thread or a custodian")
+    _scope_options(add)
+    add.add_argument(
+        "--matter", "--case", dest="matter", required=True, metavar="ID", help="the case id"
+    )
     add.add_argument("--reason", required=True, metavar="TEXT")
-    add.add_argument("--case", metavar="NAME", help="the matter the hold is for")
     settings_option(add)
     add.set_defaults(run=_add)
-    release = actions.add_parser("release", help="release a thread's hold")
-    release.add_argument("--thread", required=True, metavar="ID")
+    release = actions.add_parser("release", help="release one matter's hold")
+    _scope_options(release)
+    release.add_argument(
+        "--matter",
+        "--case",
+        dest="matter",
+        metavar="ID",
+        help="the matter whose hold to release (omitted: the legacy hold of an older version)",
+    )
     release.add_argument("--reason", required=True, metavar="TEXT")
     settings_option(release)
     release.set_defaults(run=_release)
-    listing = actions.add_parser("list", help="the threads on hold")
-    listing.add_argument("--all", action="store_true", help="released and disposed too")
+    listing = actions.add_parser("list", help="every hold in force, every matter's")
+    listing.add_argument("--all", action="store_true", help="released ones too")
     settings_option(listing)
     listing.set_defaults(run=_list)
 
@@ -99,47 +114,76 @@ def add_commands(commands: Any) -> None:
     audit.set_defaults(run=_audit)
 
 
+def _scope_options(parser: argparse.ArgumentParser) -> None:
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--thread", metavar="ID", help="a thread")
+    scope.add_argument(
+        "--participant", metavar="RAWID", help="a custodian: every thread they are or were in"
+    )
+
+
+def _scope(arguments: argparse.Namespace) -> tuple[Scope, str]:
+    if arguments.thread is not None:
+        return Scope.THREAD, arguments.thread
+    return Scope.PARTICIPANT, arguments.participant
+
+
 def _add(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.settings)
+    scope, target = _scope(arguments)
 
-    async def run(services: Services) -> HoldRow:
+    async def run(services: Services) -> Change:
         return await services.holds.add(
-            arguments.thread,
+            scope,
+            target,
+            matter=arguments.matter,
             reason=arguments.reason,
-            case=arguments.case,
             principal=cli_principal(settings),
         )
 
-    row = _with_services(settings, run)
-    print(f"held {row.thread_id}: {row.reason}" + (f" (case {row.case})" if row.case else ""))
-    return Exit.OK
+    change = _with_services(settings, run)
+    print(f"held {target} for {arguments.matter}: {arguments.reason}")
+    _in_force(target, change)
+    for thread_id in change.disposing:
+        print(f"too late for {thread_id}: it is being disposed of", file=sys.stderr)
+    return Exit.PROBLEM if change.disposing else Exit.OK
 
 
 def _release(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.settings)
+    scope, target = _scope(arguments)
 
-    async def run(services: Services) -> HoldRow:
-        principal = cli_principal(settings)
+    async def run(services: Services) -> Change:
         return await services.holds.release(
-            arguments.thread, reason=arguments.reason, principal=principal
+            scope,
+            target,
+            matter=arguments.matter,
+            reason=arguments.reason,
+            principal=cli_principal(settings),
         )
 
-    row = _with_services(settings, run)
-    print(f"released {row.thread_id}: {row.release_reason}")
+    change = _with_services(settings, run)
+    print(f"released {target} for {change.hold.label}: {arguments.reason}")
+    _in_force(target, change)
     return Exit.OK
+
+
+def _in_force(target: str, change: Change) -> None:
+    matters = ", ".join(hold.label for hold in change.holds)
+    print(f"{target} is on hold for {matters}" if matters else f"{target} is on hold no more")
 
 
 def _list(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.settings)
 
-    async def run(services: Services) -> list[HoldRow]:
+    async def run(services: Services) -> list[Hold]:
         return list(await services.holds.listed(everything=arguments.all))
 
-    for row in _with_services(settings, run):
-        state = "held" if row.held else "disposed" if row.disposed_at else "released"
+    for hold in _with_services(settings, run):
         print(
-            f"{row.thread_id}\t{state}\t{row.case or '-'}\t{row.reason or '-'}\t"
-            f"{row.placed_by or '-'}\t{format_timestamp(row.placed_at) or '-'}"
+            f"{hold.target}\t{'held' if hold.held else 'released'}\t"
+            f"{hold.matter if hold.matter is not None else '(legacy)'}\t{hold.reason or '-'}\t"
+            f"{hold.placed_by or '-'}\t{format_timestamp(hold.placed_at) or '-'}\t{hold.scope}"
         )
     return Exit.OK
 
@@ -162,7 +206,8 @@ def _dispose(arguments: argparse.Namespace) -> int:
     kept = [r for r in results if r.outcome == "kept"]
     print(
         f"{sum(r.outcome == 'disposed' for r in results)} disposed, "
-        f"{sum(r.outcome == 'held' for r in results)} held, {len(kept)} kept by immutability",
+        f"{sum(r.outcome == 'held' for r in results)} held, {len(kept)} kept by immutability, "
+        f"{sum(r.outcome == 'active' for r in results)} active again",
         file=sys.stderr,
     )
     return Exit.PROBLEM if kept else Exit.OK

@@ -90,6 +90,11 @@ def _seal(arguments: argparse.Namespace) -> int:
                 results = [result async for result in _shown(sealer.seal_all(principal))]
             else:
                 results = [await sealer.seal(t, principal) for t in arguments.thread]
+            flags = await services.holds.enforce_flags()  # the new seals of held threads too
+            if flags.set or flags.cleared:
+                print(
+                    f"legal-hold flags: {flags.set} set, {flags.cleared} cleared", file=sys.stderr
+                )
             return results, await services.checkpointer.write()
         finally:
             await services.close()

@@ -1,27 +1,39 @@
 """Retention and disposal: threads whose last activity is older than the retention
-period, and that are not on hold, are deleted whole, each disposal in the audit trail.
+period, and that no matter holds, are deleted, each disposal in the audit trail.
 
-A disposal first claims the thread in its `ChatHolds` row (ETag-checked, so it and a
-hold exclude each other: a held thread is never claimed, a claimed thread can no longer
-be held), records what it will delete with every blob's SHA-256, then deletes the blobs
-(versions, thread changes, transcripts, seals), the message rows and the thread row,
-and records that it is done. A run that stops anywhere leaves the claim, and the next
-run finishes what it began. `dry_run` claims and deletes nothing.
+A disposal claims the thread in its own hold-table row (ETag-checked), then looks again
+at the thread row (activity since the cutoff: the claim is cleared, the thread kept) and
+at every hold on it, direct, through a custodian or legacy (held: cleared, kept). Only
+then does it confirm the claim with the claim's ETag: a hold placed meanwhile touched
+the row, so the confirmation fails and it looks again. Confirmed, it records its plan
+(every blob that is the thread's own, with its SHA-256 and size) and deletes exactly
+those blobs, then the rows that still point at them, and the thread row if nothing
+arrived since (archiver.governance.deletion). Then it clears its claim, so a thread
+that comes back is an ordinary thread that can be held, and records that it is done.
+A run that stops anywhere leaves its claim, and the next run carries out the plan it
+recorded. `dry_run` claims and deletes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from archiver.core.errors import ConcurrentUpdate, Immutable
-from archiver.core.holds import claimed
+from archiver.core.disposals import blank, claimed, cleared, confirmed, planned
+from archiver.core.errors import ConcurrentUpdate, Immutable, NotFound, StorageUnavailable
+from archiver.core.fields import format_timestamp
+from archiver.core.holds import Hold
 from archiver.core.principals import Principal
-from archiver.core.seals import covered_prefixes, seals_prefix
+from archiver.core.threads import ThreadRow
+from archiver.governance.custody import book, holders
+from archiver.governance.deletion import Deletion, listed
 from archiver.governance.trail import AuditTrail
-from archiver.storage.ports import Storage
+from archiver.storage.ports import KnownState, Storage
+
+ATTEMPTS = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,19 +41,21 @@ class Disposed:
     """What became of one thread: disposed of, skipped (and why), or would be."""
 
     thread_id: str
-    outcome: str  # "disposed", "would dispose", "held", "kept"
+    outcome: str  # "disposed", "would dispose", "held", "active", "kept"
     blobs: int = 0
     rows: int = 0
     why: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Plan:
-    blobs: list[dict[str, Any]] = field(default_factory=list)
+    blobs: tuple[dict[str, Any], ...]
+    started: str  # the id of the audit record that lists them
+    thread_etag: str | None  # the thread row's ETag when they were listed
 
 
 class Disposal:
-    """Disposes of threads past retention that are not held."""
+    """Disposes of threads past retention that no matter holds."""
 
     def __init__(
         self,
@@ -55,6 +69,7 @@ class Disposal:
         self._trail = trail
         self._retention = timedelta(days=retention_days)
         self._clock = clock
+        self._deletion = Deletion(storage)
 
     async def run(self, principal: Principal, *, dry_run: bool = False) -> AsyncIterator[Disposed]:
         """Each thread due (or held, and so skipped), in key order; claims left by an
@@ -62,109 +77,184 @@ class Disposal:
         if self._retention <= timedelta(0):
             return
         cutoff = self._clock() - self._retention
+        found = await book(self._storage)
         resumed = set()
-        async for hold in self._storage.holds.scan():
-            if hold.disposing_since is not None and hold.disposed_at is None and not dry_run:
-                resumed.add(hold.thread_key)
-                yield await self._dispose(hold.thread_key, hold.thread_id, principal)
+        for state in found.states:
+            if state.claimed_at is not None and not dry_run:
+                resumed.add(state.thread_key)
+                yield await self._dispose(state.thread_key, state.thread_id, principal, cutoff)
         async for row in self._storage.threads.scan():
             if row.thread_key in resumed or row.last_activity is None:
                 continue
             if row.last_activity >= cutoff:
                 continue
-            known = await self._storage.holds.get(row.thread_key)
-            if known is not None and known.row.held:
-                yield Disposed(thread_id=row.thread_id, outcome="held", why=known.row.reason)
+            if held := found.of(row):
+                yield Disposed(thread_id=row.thread_id, outcome="held", why=_why(held))
                 continue
             if dry_run:
-                plan = await self._plan(row.thread_key)
-                yield Disposed(
-                    thread_id=row.thread_id, outcome="would dispose", blobs=len(plan.blobs)
-                )
+                blobs = await listed(self._storage, row.thread_key, row.thread_id)
+                yield Disposed(thread_id=row.thread_id, outcome="would dispose", blobs=len(blobs))
                 continue
-            yield await self._dispose(row.thread_key, row.thread_id, principal)
+            yield await self._dispose(row.thread_key, row.thread_id, principal, cutoff)
 
-    async def _dispose(self, thread_key: str, thread_id: str, principal: Principal) -> Disposed:
+    async def _dispose(
+        self, thread_key: str, thread_id: str, principal: Principal, cutoff: datetime
+    ) -> Disposed:
+        known = await self._claim(thread_key, thread_id)
+        if known is None:
+            return Disposed(thread_id=thread_id, outcome="held", why="the legacy hold")
+        if not known.row.disposing:
+            looked = await self._look_again(known, cutoff)
+            if isinstance(looked, Disposed):
+                return looked
+            known = looked
+        plan = await self._plan(known, principal, cutoff)
+        if isinstance(plan, Disposed):
+            return plan
         target = {"threadId": thread_id}
-        if not await self._claim(thread_key, thread_id):
-            known = await self._storage.holds.get(thread_key)
-            why = known.row.reason if known is not None else None
-            return Disposed(thread_id=thread_id, outcome="held", why=why)
-        plan = await self._plan(thread_key)
-        started = await self._trail.record(
-            "dispose",
-            principal,
-            outcome="started",
-            target=target,
-            details={"blobs": plan.blobs, "retentionDays": self._retention.days},
-        )
+        names = frozenset(blob["name"] for blob in plan.blobs)
         try:
             for blob in plan.blobs:
                 await self._storage.blobs.delete(blob["name"])
-        except Immutable as exc:
+        except Immutable as exc:  # kept whole by storage: an ordinary thread, held or not
+            await self._clear(thread_key, disposed=False)
+            failed = {"why": str(exc), "started": plan.started}
             await self._trail.record(
-                "dispose",
-                principal,
-                outcome="failed",
-                target=target,
-                details={"why": str(exc), "started": started.id},
+                "dispose", principal, outcome="failed", target=target, details=failed
             )
             return Disposed(thread_id=thread_id, outcome="kept", why=str(exc))
-        rows = [row async for row in self._storage.messages.scan(thread_key)]
-        for row in rows:
-            await self._storage.messages.delete(thread_key, row.message_key)
-        await self._storage.threads.delete(thread_key)
-        await self._finish(thread_key)
+        rows = await self._deletion.rows(thread_key, names)
+        row_kept = await self._deletion.thread_row(
+            thread_key, thread_id, planned=plan.thread_etag, names=names
+        )
+        await self._clear(thread_key, disposed=True)
+        details: dict[str, Any] = {
+            "blobs": len(plan.blobs),
+            "rows": rows.deleted,
+            "rowsKept": rows.kept,
+            "threadRowKept": row_kept,
+            "started": plan.started,
+        }
         await self._trail.record(
-            "dispose",
-            principal,
-            outcome="done",
-            target=target,
-            details={"blobs": len(plan.blobs), "rows": len(rows), "started": started.id},
+            "dispose", principal, outcome="done", target=target, details=details
         )
         return Disposed(
-            thread_id=thread_id, outcome="disposed", blobs=len(plan.blobs), rows=len(rows)
+            thread_id=thread_id, outcome="disposed", blobs=len(plan.blobs), rows=rows.deleted
         )
 
-    async def _claim(self, thread_key: str, thread_id: str) -> bool:
-        """Claim the thread for disposal; False when it is held."""
-        for _ in range(8):
-            known = await self._storage.holds.get(thread_key)
-            row = claimed(
-                None if known is None else known.row,
-                thread_key=thread_key,
-                thread_id=thread_id,
-                at=self._clock(),
-            )
+    async def _claim(self, thread_key: str, thread_id: str) -> KnownState | None:
+        """The thread's row with this disposal's claim (or an interrupted one's); None
+        when the legacy hold holds it."""
+        for _ in range(ATTEMPTS):
+            known = await self._storage.holds.state(thread_key)
+            current = blank(thread_key, thread_id) if known is None else known.row
+            row = claimed(current, at=self._clock())
             if row is None:
-                return False
+                return None
             try:
                 if known is None:
-                    await self._storage.holds.insert(row)
+                    etag = await self._storage.holds.insert(row)
                 elif row != known.row:
-                    await self._storage.holds.replace(row, etag=known.etag)
+                    etag = await self._storage.holds.replace(row, etag=known.etag)
+                else:
+                    etag = known.etag
             except ConcurrentUpdate:
                 continue  # a hold (or another disposal) got there first: decide again
-            return True
-        return False
+            return KnownState(row, etag)
+        raise StorageUnavailable(f"the hold row of thread {thread_id!r} kept changing")
 
-    async def _plan(self, thread_key: str) -> _Plan:
-        """Every blob of the thread, with its recorded SHA-256 and size; seals last."""
-        plan = _Plan()
-        for prefix in (*covered_prefixes(thread_key), seals_prefix(thread_key)):
-            async for blob in self._storage.blobs.listing(prefix):
-                plan.blobs.append({"name": blob.name, "size": blob.size, "sha256": blob.sha256})
-        return plan
-
-    async def _finish(self, thread_key: str) -> None:
-        for _ in range(8):
-            known = await self._storage.holds.get(thread_key)
-            if known is None:
-                return
+    async def _look_again(self, known: KnownState, cutoff: datetime) -> KnownState | Disposed:
+        """Confirm the claim if the thread is still due and held by no one; otherwise
+        clear it and say why the thread is kept."""
+        for _ in range(ATTEMPTS):
+            state = known.row
+            thread = await self._storage.threads.get(state.thread_key)
+            row = None if thread is None else thread.row
+            if row is not None and _moved(row, cutoff):
+                return await self._back_off(state.thread_key, state.thread_id, _active(row))
+            held = await holders(
+                self._storage, state.thread_key, state.thread_id, row=row, thorough=True
+            )
+            if held:
+                return await self._back_off(state.thread_key, state.thread_id, _why(held), "held")
+            row_confirmed = confirmed(state, at=self._clock())
             try:
-                await self._storage.holds.replace(
-                    replace(known.row, disposed_at=self._clock()), etag=known.etag
-                )
+                etag = await self._storage.holds.replace(row_confirmed, etag=known.etag)
+            except ConcurrentUpdate:  # touched by a hold: look again
+                fresh = await self._storage.holds.state(state.thread_key)
+                if fresh is None or fresh.row.claimed_at is None:
+                    return Disposed(thread_id=state.thread_id, outcome="kept", why="unclaimed")
+                if fresh.row.disposing:
+                    return fresh  # another run confirmed it
+                known = fresh
+                continue
+            return KnownState(row_confirmed, etag)
+        raise StorageUnavailable(f"the hold row of thread {known.row.thread_id!r} kept changing")
+
+    async def _plan(
+        self, known: KnownState, principal: Principal, cutoff: datetime
+    ) -> _Plan | Disposed:
+        """The plan this disposal recorded, or a new one, recorded before any delete."""
+        state = known.row
+        if state.plan is not None:
+            try:
+                document = json.loads(await self._storage.blobs.read(state.plan))
+                blobs = tuple(document["details"]["blobs"])
+                return _Plan(blobs, document["id"], state.planned_etag)
+            except NotFound:
+                pass  # the record of a plan never carried out: plan again
+        thread = await self._storage.threads.get(state.thread_key)
+        if thread is not None and _moved(thread.row, cutoff):
+            return await self._back_off(state.thread_key, state.thread_id, _active(thread.row))
+        blobs = tuple(await listed(self._storage, state.thread_key, state.thread_id))
+        details = {"blobs": list(blobs), "retentionDays": self._retention.days}
+        target = {"threadId": state.thread_id}
+        started = await self._trail.record(
+            "dispose", principal, outcome="started", target=target, details=details
+        )
+        etag = None if thread is None else thread.etag
+        for _ in range(ATTEMPTS):
+            try:
+                row = planned(known.row, record=started.name, etag=etag)
+                await self._storage.holds.replace(row, etag=known.etag)
+            except ConcurrentUpdate:
+                fresh = await self._storage.holds.state(state.thread_key)
+                if fresh is None:
+                    break
+                known = fresh
+                continue
+            break
+        return _Plan(blobs, started.id, etag)
+
+    async def _back_off(
+        self, thread_key: str, thread_id: str, why: str, outcome: str = "active"
+    ) -> Disposed:
+        await self._clear(thread_key, disposed=False)
+        return Disposed(thread_id=thread_id, outcome=outcome, why=why)
+
+    async def _clear(self, thread_key: str, *, disposed: bool) -> None:
+        """Clear the claim: after a finished disposal, or one that backed off."""
+        for _ in range(ATTEMPTS):
+            known = await self._storage.holds.state(thread_key)
+            if known is None or known.row.claimed_at is None:
+                return
+            row = cleared(known.row, disposed_at=self._clock() if disposed else None)
+            try:
+                await self._storage.holds.replace(row, etag=known.etag)
             except ConcurrentUpdate:
                 continue
             return
+        raise StorageUnavailable(f"the hold row {thread_key} kept changing")
+
+
+def _why(held: Sequence[Hold]) -> str:
+    return "; ".join(f"{hold.label}: {hold.reason}" for hold in held)
+
+
+def _moved(row: ThreadRow, cutoff: datetime) -> bool:
+    """True when the thread's last activity is no longer before the cutoff."""
+    return row.last_activity is not None and row.last_activity >= cutoff
+
+
+def _active(row: ThreadRow) -> str:
+    return f"active again (last activity {format_timestamp(row.last_activity)})"

@@ -1,25 +1,41 @@
-"""Legal holds: placed and released by an admin, each change in the audit trail.
+"""Legal holds per matter: placed on a thread or on a participant (a custodian), and
+released per matter, each change audited before it is made.
 
-A hold is a `ChatHolds` row written with ETag checks (archiver.core.holds decides).
-With ARCHIVE_BLOB_LEGAL_HOLDS (version-level immutability on the account), placing a
-hold also sets the legal-hold flag on every blob of the thread, so that even the
-storage account's owner cannot delete them until it is released; releasing clears it.
+Every change is recorded before it is made, and its outcome after; a refused request
+leaves one `refused` record (archiver.governance.recorded).
+
+A hold is placed by writing its row, then settling it with the disposal claims of its
+threads (archiver.governance.claims).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from archiver.core.errors import ArchiverError, ConcurrentUpdate, StorageUnavailable, UnknownThread
-from archiver.core.holds import HoldRow, placed, released
-from archiver.core.keys import encode_key
+from archiver.core.disposals import ThreadState, refuse_if_disposing
+from archiver.core.errors import (
+    ArchiverError,
+    ConcurrentUpdate,
+    InvalidQuery,
+    StorageError,
+    StorageUnavailable,
+    UnknownThread,
+)
+from archiver.core.holds import Hold, Scope, checked, not_held, placed, released, scope_key
 from archiver.core.layout import MESSAGES_PREFIX
 from archiver.core.principals import Principal
-from archiver.core.seals import covered_prefixes
+from archiver.governance.claims import settle
+from archiver.governance.custody import book, holders, threads_of
+from archiver.governance.flags import Flagging, Flags
+from archiver.governance.recorded import aimed, recorded
 from archiver.governance.trail import AuditTrail
-from archiver.storage.ports import Storage
+from archiver.storage.ports import KnownHold, Storage
 
+log = logging.getLogger("archiver")
 ATTEMPTS = 8
 
 
@@ -29,8 +45,18 @@ def who(principal: Principal) -> str:
     return f"{name} ({principal.kind})" if name else principal.kind
 
 
+@dataclass(frozen=True, kw_only=True)
+class Change:
+    """A hold as a change left it, every hold in force on its thread or participant
+    after it, and the threads a custodian hold came too late for (being disposed of)."""
+
+    hold: Hold
+    holds: tuple[Hold, ...]
+    disposing: tuple[str, ...] = ()
+
+
 class Holds:
-    """Places, releases and lists legal holds."""
+    """Places, releases and lists legal holds; keeps blob flags with them if asked."""
 
     def __init__(
         self,
@@ -44,104 +70,185 @@ class Holds:
         self._trail = trail
         self._blob_flags = blob_flags
         self._clock = clock
+        self._flags = Flags(storage, clock=clock)
 
     async def add(
-        self, thread_id: str, *, reason: str, case: str | None, principal: Principal
-    ) -> HoldRow:
-        """Hold the thread; raise UnknownThread for a thread the archive does not hold,
-        OnHold when a disposal has claimed it. Audited either way."""
-        target = {"threadId": thread_id}
-        try:
-            thread_key = await self._known(thread_id)
-            row = await self._write(
-                thread_key,
+        self, scope: Scope, target: str, *, matter: str | None, reason: str, principal: Principal
+    ) -> Change:
+        """Hold `target` for `matter`; raise InvalidQuery for bad input, UnknownThread for
+        a thread the archive does not hold, OnHold for one being disposed of."""
+        details = {"scope": str(scope), "matter": matter, "reason": reason}
+
+        async def check() -> None:
+            if matter is None:
+                raise InvalidQuery("a hold needs a matter (the case id it is for)")
+            checked(scope=scope, target=target, matter=matter, reason=reason)
+            if scope is Scope.THREAD:
+                await self._known(target)
+                known = await self._storage.holds.state(scope_key(scope, target))
+                refuse_if_disposing(None if known is None else known.row)
+
+        async def change() -> Change:
+            assert matter is not None  # checked
+            before, hold, etag = await self._write(
+                scope,
+                target,
+                matter,
                 lambda current: placed(
                     current,
-                    thread_key=thread_key,
-                    thread_id=thread_id,
+                    scope=scope,
+                    target=target,
+                    matter=matter,
                     reason=reason,
-                    case=case,
                     by=who(principal),
                     at=self._clock(),
                 ),
             )
-            flagged = await self._flags(thread_key, held=True)
-        except ArchiverError as exc:
-            await self._trail.record(
-                "hold.add", principal, outcome="refused", target=target, details={"why": str(exc)}
+            disposing = await settle(self._storage, hold, before=before, etag=etag, at=self._clock)
+            await self._align(hold)
+            return Change(hold=hold, holds=await self.of(scope, target), disposing=disposing)
+
+        return await self._recorded("hold.add", scope, target, principal, details, check, change)
+
+    async def release(
+        self, scope: Scope, target: str, *, matter: str | None, reason: str, principal: Principal
+    ) -> Change:
+        """Release `matter`'s hold on `target` (None: the legacy hold of an older
+        archiver); raise InvalidQuery when that matter does not hold it."""
+        details = {"scope": str(scope), "matter": matter, "reason": reason}
+
+        async def check() -> None:
+            checked(scope=scope, target=target, matter=matter, reason=reason)
+            in_force = await self.of(scope, target, through_custodians=False)
+            if not any(h.matter == matter for h in in_force):
+                raise InvalidQuery(not_held(scope, target, matter, in_force))
+
+        async def change() -> Change:
+            decide = lambda current: released(  # noqa: E731
+                current, reason=reason, by=who(principal), at=self._clock()
             )
-            raise
-        details = {"reason": reason, "case": case, "blobsFlagged": flagged}
-        await self._trail.record(
-            "hold.add", principal, outcome="done", target=target, details=details
+            if matter is None:
+                hold = await self._release_legacy(target, decide)
+            else:
+                _, hold, _ = await self._write(scope, target, matter, decide)
+            await self._align(hold)
+            return Change(hold=hold, holds=await self.of(scope, target))
+
+        return await self._recorded(
+            "hold.release", scope, target, principal, details, check, change
         )
-        return row
 
-    async def release(self, thread_id: str, *, reason: str, principal: Principal) -> HoldRow:
-        """Release the thread's hold; raise InvalidQuery when it is not held."""
-        target = {"threadId": thread_id}
-        thread_key = encode_key(thread_id, field="threadId")
-        try:
-            row = await self._write(
-                thread_key,
-                lambda current: released(
-                    current, reason=reason, by=who(principal), at=self._clock()
-                ),
-            )
-            flagged = await self._flags(thread_key, held=False)
-        except ArchiverError as exc:
-            await self._trail.record(
-                "hold.release",
-                principal,
-                outcome="refused",
-                target=target,
-                details={"why": str(exc)},
-            )
-            raise
-        details = {"reason": reason, "blobsCleared": flagged}
+    async def refuse(
+        self, action: str, scope: Scope, target: str, principal: Principal, error: ArchiverError
+    ) -> None:
+        """Record a hold request refused before it reached the holds (its HTTP form)."""
+        record = {"why": str(error)}
         await self._trail.record(
-            "hold.release", principal, outcome="done", target=target, details=details
+            action, principal, outcome="refused", target=aimed(scope, target), details=record
         )
-        return row
 
-    async def held(self, thread_id: str) -> HoldRow | None:
-        """The thread's hold row, if it has one."""
-        known = await self._storage.holds.get(encode_key(thread_id, field="threadId"))
-        return None if known is None else known.row
+    async def of(
+        self, scope: Scope, target: str, *, through_custodians: bool = True
+    ) -> tuple[Hold, ...]:
+        """The holds in force on the thread (its own and, unless told otherwise, its
+        custodians') or on the participant."""
+        key = scope_key(scope, target)
+        if scope is Scope.THREAD and through_custodians:
+            return await holders(self._storage, key, target, thorough=True)
+        found = [r async for r in self._storage.holds.scan(key)]
+        own = [r for r in found if isinstance(r, Hold)]
+        own += [r.legacy for r in found if isinstance(r, ThreadState) and r.legacy is not None]
+        return tuple(h for h in own if h.held)
 
-    async def listed(self, *, everything: bool = False) -> list[HoldRow]:
-        """The threads on hold (with `everything`, every row: released and disposed too)."""
-        return [row async for row in self._storage.holds.scan() if everything or row.held]
+    async def listed(self, *, everything: bool = False) -> list[Hold]:
+        """The holds in force, every matter's (with `everything`, released ones too)."""
+        found = await book(self._storage)
+        legacy = [s.legacy for s in found.states if s.legacy is not None]
+        return [h for h in (*found.holds, *legacy) if everything or h.held]
 
-    async def _known(self, thread_id: str) -> str:
-        thread_key = encode_key(thread_id, field="threadId")
+    async def enforce_flags(self) -> Flagging:
+        """With blob flags on: flag every blob of every held thread, clear the flags of
+        threads no matter holds; otherwise nothing."""
+        if not self._blob_flags:
+            return Flagging()
+        return await self._flags.enforce()
+
+    async def _recorded(
+        self,
+        action: str,
+        scope: Scope,
+        target: str,
+        principal: Principal,
+        details: Mapping[str, Any],
+        check: Callable[[], Awaitable[None]],
+        change: Callable[[], Awaitable[Change]],
+    ) -> Change:
+        return await recorded(
+            self._trail,
+            action,
+            principal,
+            target=aimed(scope, target),
+            details=details,
+            check=check,
+            change=change,
+            outcome=lambda done: (
+                {"held": done.hold.held}
+                | ({"disposing": list(done.disposing)} if done.disposing else {})
+            ),
+        )
+
+    async def _known(self, thread_id: str) -> None:
+        thread_key = scope_key(Scope.THREAD, thread_id)
         if await self._storage.threads.get(thread_key) is not None:
-            return thread_key
+            return
         async for _ in self._storage.blobs.names(f"{MESSAGES_PREFIX}{thread_key}/"):
-            return thread_key
+            return
         raise UnknownThread(f"the archive holds nothing of thread {thread_id!r}")
 
-    async def _write(self, thread_key: str, decide: Callable[[HoldRow | None], HoldRow]) -> HoldRow:
+    async def _write(
+        self, scope: Scope, target: str, matter: str, decide: Callable[[Hold | None], Hold]
+    ) -> tuple[KnownHold | None, Hold, str]:
+        """The hold row decided afresh until its ETag-checked write wins: the row before,
+        the row written and its ETag."""
+        key = scope_key(scope, target)
         for _ in range(ATTEMPTS):
-            known = await self._storage.holds.get(thread_key)
+            probe = Hold(scope=scope, target=target, matter=matter)
+            known = await self._storage.holds.get(key, probe.matter_key)
             row = decide(None if known is None else known.row)
             try:
                 if known is None:
-                    await self._storage.holds.insert(row)
+                    etag = await self._storage.holds.insert(row)
                 else:
-                    await self._storage.holds.replace(row, etag=known.etag)
+                    etag = await self._storage.holds.replace(row, etag=known.etag)
             except ConcurrentUpdate:
                 continue
-            return row
-        raise StorageUnavailable(f"hold row {thread_key} kept changing")
+            return known, row, etag
+        raise StorageUnavailable(f"the hold row {key} kept changing")
 
-    async def _flags(self, thread_key: str, *, held: bool) -> int:
-        """Set (or clear) the legal-hold flag of every blob of the thread, when asked to."""
+    async def _release_legacy(self, thread_id: str, decide: Callable[[Hold | None], Hold]) -> Hold:
+        key = scope_key(Scope.THREAD, thread_id)
+        for _ in range(ATTEMPTS):
+            known = await self._storage.holds.state(key)
+            hold = decide(None if known is None else known.row.legacy)  # refuses no hold
+            if known is None:
+                raise InvalidQuery(f"thread {thread_id!r} is not on hold")
+            try:
+                await self._storage.holds.replace(replace(known.row, legacy=hold), etag=known.etag)
+            except ConcurrentUpdate:
+                continue
+            return hold
+        raise StorageUnavailable(f"the hold row {key} kept changing")
+
+    async def _align(self, hold: Hold) -> None:
+        """With blob flags on, the flags of the hold's threads follow it; if storage
+        fails meanwhile, the hold stands and the next sealing run sets the flags."""
         if not self._blob_flags:
-            return 0
-        count = 0
-        for prefix in covered_prefixes(thread_key):
-            async for name in self._storage.blobs.names(prefix):
-                await self._storage.blobs.set_legal_hold(name, held)
-                count += 1
-        return count
+            return
+        try:
+            if hold.scope is Scope.THREAD:
+                await self._flags.align(hold.scope_key, hold.target)
+                return
+            async for thread_key, thread_id in threads_of(self._storage, [hold.target]):
+                await self._flags.align(thread_key, thread_id)
+        except StorageError as exc:
+            log.error("Legal-hold flags of %s left to the next sealing run: %s", hold.label, exc)

@@ -12,6 +12,8 @@ the gate: with Microsoft Entra ID, a token with the app role Archive.Read.
   `includeDeleted` (`true` to include tombstones of deleted messages).
 - `GET /api/threads/{threadId}/messages/{messageId}/versions`: every archived version,
   oldest first; `includeEvent=true` adds the original event of each.
+- `GET|PUT|DELETE /api/threads/{threadId}/hold` and `/api/participants/{participantId}/hold`:
+  legal holds per matter, for Archive.Admin (archiver.governance.holds).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from archiver.access.gate import Gate
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.errors import InvalidQuery
 from archiver.core.fields import format_timestamp, parse_timestamp
-from archiver.core.holds import HoldRow
+from archiver.core.holds import Hold, Scope
 from archiver.core.http import HttpRequest, HttpResponse, json_response
 from archiver.core.principals import ADMIN_ROLE, READ_ROLE, Principal
-from archiver.governance.holds import Holds
+from archiver.governance.holds import Change, Holds
+from archiver.governance.recorded import aimed
 from archiver.governance.trail import AuditTrail
 from archiver.retrieval.audited import Audited
 from archiver.retrieval.readback import latest_page, thread_of, versions_of
@@ -115,30 +118,50 @@ class ReadApi:
         return await self._read(request, "read.versions", target, answer)
 
     async def hold(self, request: HttpRequest) -> HttpResponse:
-        """PUT (place, body `{"reason", "case"}`) or DELETE (release, body `{"reason"}`)
-        a thread's legal hold (route: threadId); for Archive.Admin."""
-        thread_id = request.route["threadId"]
-        placing = request.method == "PUT"
+        """A thread's legal holds (route: threadId), for Archive.Admin: GET every hold in
+        force on it, PUT places `{"matter", "reason"}`, DELETE releases one matter's
+        (`{"matter", "reason"}`, or `?matter=`; no matter: the legacy hold)."""
+        return await self._hold(request, Scope.THREAD, request.route["threadId"])
+
+    async def participant_hold(self, request: HttpRequest) -> HttpResponse:
+        """A custodian's legal holds (route: participantId, the raw id), for
+        Archive.Admin: as `hold`, for every thread the participant is or was in."""
+        return await self._hold(request, Scope.PARTICIPANT, request.route["participantId"])
+
+    async def _hold(self, request: HttpRequest, scope: Scope, target: str) -> HttpResponse:
+        method = request.method
+        action = {"PUT": "hold.add", "DELETE": "hold.release"}.get(method, "hold.read")
 
         async def answer(principal: Principal) -> HttpResponse:
             if self._holds is None:
                 raise AssertionError("the read API is built with the holds")
-            _allowed(request.query, set())
-            reason, case = _hold_body(request.body)
             holds = self._holds
-            if placing:
-                row = await holds.add(thread_id, reason=reason, case=case, principal=principal)
+            if method == "GET":
+                _allowed(request.query, set())
+                return json_response(200, held_json(scope, target, await holds.of(scope, target)))
+            try:
+                _allowed(request.query, {"matter"} if method == "DELETE" else set())
+                matter, reason = _hold_request(request)
+            except InvalidQuery as exc:  # refused before it reached the holds: record it
+                await holds.refuse(action, scope, target, principal, exc)
+                raise
+            if method == "PUT":
+                change = await holds.add(
+                    scope, target, matter=matter, reason=reason, principal=principal
+                )
             else:
-                row = await holds.release(thread_id, reason=reason, principal=principal)
-            return json_response(200, hold_json(row))
+                change = await holds.release(
+                    scope, target, matter=matter, reason=reason, principal=principal
+                )
+            return json_response(200, change_json(scope, target, change))
 
         return await self._audited.serve(
             request,
-            action="hold.add" if placing else "hold.release",
+            action=action,
             role=ADMIN_ROLE,
-            target={"threadId": thread_id},
+            target=aimed(scope, target),
             answer=answer,
-            recorded_by_answer=True,
+            recorded_by_answer=method != "GET",
         )
 
     async def _read(
@@ -197,28 +220,56 @@ def _size(query: Mapping[str, str]) -> int:
     return int(text)
 
 
-def _hold_body(body: bytes) -> tuple[str, str | None]:
-    """The reason and case of a hold request's JSON body (`{"reason": ..., "case": ...}`);
-    what is missing or not text reads as empty, and the holds refuse it (and record that)."""
+def _hold_request(request: HttpRequest) -> tuple[str | None, str]:
+    """The matter and reason of a hold request: its JSON body `{"matter", "reason"}`
+    (`case` is the matter's older name) or, to release, `?matter=`. A missing reason
+    reads as empty, and the holds refuse it (and record that)."""
     try:
-        value = json.loads(body or b"null")
+        value = json.loads(request.body) if request.body.strip() else {}
     except ValueError:
-        value = None
-    value = value if isinstance(value, dict) else {}
-    reason, case = value.get("reason"), value.get("case")
-    return (reason if isinstance(reason, str) else ""), (case if isinstance(case, str) else None)
+        raise InvalidQuery("the body is not JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidQuery('the body must be a JSON object, e.g. {"matter": ..., "reason": ...}')
+    for name in ("matter", "case", "reason"):
+        if value.get(name) is not None and not isinstance(value[name], str):
+            raise InvalidQuery(f"{name} must be text")
+    named = {m for m in (value.get("matter"), value.get("case"), request.query.get("matter")) if m}
+    if len(named) > 1:
+        raise InvalidQuery(f"the request names more than one matter: {', '.join(sorted(named))}")
+    return (named.pop() if named else None), value.get("reason") or ""
 
 
-def hold_json(row: HoldRow) -> dict[str, Any]:
-    """A hold row as the API answers it."""
+def hold_json(hold: Hold) -> dict[str, Any]:
+    """One hold as the API answers it."""
     return {
-        "threadId": row.thread_id,
-        "held": row.held,
-        "reason": row.reason,
-        "case": row.case,
-        "placedBy": row.placed_by,
-        "placedAt": format_timestamp(row.placed_at),
-        "releasedBy": row.released_by,
-        "releasedAt": format_timestamp(row.released_at),
-        "releaseReason": row.release_reason,
+        "matter": hold.matter,
+        "scope": str(hold.scope),
+        "threadId" if hold.scope is Scope.THREAD else "participantId": hold.target,
+        "held": hold.held,
+        "reason": hold.reason,
+        "case": hold.matter if hold.matter is not None else hold.case,
+        "placedBy": hold.placed_by,
+        "placedAt": format_timestamp(hold.placed_at),
+        "releasedBy": hold.released_by,
+        "releasedAt": format_timestamp(hold.released_at),
+        "releaseReason": hold.release_reason,
     }
+
+
+def held_json(scope: Scope, target: str, holds: tuple[Hold, ...]) -> dict[str, Any]:
+    """Every hold in force on a thread (its own and its custodians') or a participant."""
+    return {
+        **aimed(scope, target),
+        "held": bool(holds),
+        "holds": [hold_json(hold) for hold in holds],
+    }
+
+
+def change_json(scope: Scope, target: str, change: Change) -> dict[str, Any]:
+    """A hold change as the API answers it: the matter's hold as it is now, and every
+    hold in force after it (`disposing`: threads a custodian hold came too late for)."""
+    answer = {**hold_json(change.hold), **aimed(scope, target)}
+    answer["holds"] = [hold_json(hold) for hold in change.holds]
+    if change.disposing:
+        answer["disposing"] = list(change.disposing)
+    return answer

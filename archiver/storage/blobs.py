@@ -125,9 +125,24 @@ class AzureBlobArchive:
 
     async def set_legal_hold(self, name: str, held: bool) -> None:
         """Set or clear the blob's legal-hold flag (needs version-level immutability on
-        the account; Azurite has none)."""
+        the account; Azurite has none); raise NotFound without the blob."""
         with translated(f"setting the legal hold of blob {name}"):
-            await self._container.get_blob_client(name).set_legal_hold(held)
+            try:
+                await self._container.get_blob_client(name).set_legal_hold(held)
+            except ResourceNotFoundError as exc:
+                raise NotFound(name) from exc
+
+    async def legal_holds(self, prefix: str = "") -> AsyncIterator[str]:
+        """Yield the names under `prefix` whose legal-hold flag is set, in name order."""
+        with translated(f"listing the legal holds under {prefix!r}"):
+            try:
+                async for blob in self._container.list_blobs(
+                    name_starts_with=prefix or None, include=["legalhold"]
+                ):
+                    if blob.has_legal_hold:
+                        yield blob.name
+            except ResourceNotFoundError:
+                return
 
     async def prefixes(self, prefix: str) -> AsyncIterator[str]:
         """Yield the folders directly under `prefix`, in order."""

@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from archiver.core.errors import ConcurrentUpdate, InvalidQuery, RowConflict
-from archiver.core.holds import HoldRow
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite, check
 from archiver.storage.memoryblobs import MemoryBlobArchive, MemoryDeadLetters
-from archiver.storage.ports import Current, Known, KnownHold, Page, Window
+from archiver.storage.memoryholds import MemoryHoldTable
+from archiver.storage.ports import Current, Known, Page, Window
 
 
 class MemoryMessageTable:
@@ -87,9 +87,12 @@ class MemoryMessageTable:
         found = self.rows.get((thread_key, message_key))
         return None if found is None else found[0]
 
-    async def delete(self, thread_key: str, message_key: str) -> None:
-        """Delete a row (one already gone is fine)."""
+    async def delete(self, thread_key: str, message_key: str, *, etag: str | None = None) -> None:
+        """Delete a row (one already gone is fine); with `etag`, only if it still has it."""
         await asyncio.sleep(0)
+        found = self.rows.get((thread_key, message_key))
+        if found is not None and etag is not None and found[1] != etag:
+            raise ConcurrentUpdate(f"row {thread_key}/{message_key} changed")
         self.rows.pop((thread_key, message_key), None)
 
     async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
@@ -177,9 +180,13 @@ class _PerThreadTable(Generic[_Row]):
         for key in sorted(self.rows):
             yield self.rows[key][0]
 
-    async def delete(self, thread_key: str) -> None:
-        """Delete a thread's row (one already gone is fine)."""
+    async def delete(self, thread_key: str, *, etag: str | None = None) -> None:
+        """Delete a thread's row (one already gone is fine); with `etag`, only if it
+        still has it."""
         await asyncio.sleep(0)
+        found = self.rows.get(thread_key)
+        if found is not None and etag is not None and found[1] != etag:
+            raise ConcurrentUpdate(f"{self.what} {thread_key} changed")
         self.rows.pop(thread_key, None)
 
     def _etag(self) -> str:
@@ -195,17 +202,6 @@ class MemoryThreadTable(_PerThreadTable[ThreadRow]):
         """Return the row and its ETag, or None when there is no row."""
         found = await self._found(thread_key)
         return None if found is None else Known(*found)
-
-
-class MemoryHoldTable(_PerThreadTable[HoldRow]):
-    """Hold rows in a dict."""
-
-    what = "hold row"
-
-    async def get(self, thread_key: str) -> KnownHold | None:
-        """Return the row and its ETag, or None when there is no row."""
-        found = await self._found(thread_key)
-        return None if found is None else KnownHold(*found)
 
 
 class MemoryStorage:

@@ -23,7 +23,7 @@ class MemoryBlobArchive:
         self.contents: dict[str, bytes] = {}
         self.recorded: dict[str, str | None] = {}  # name -> the SHA-256 written with it
         self.created: dict[str, datetime] = {}
-        self.legal_holds: set[str] = set()  # names whose legal-hold flag is set
+        self.flagged: set[str] = set()  # names whose legal-hold flag is set
 
     async def create(self, name: str, content: bytes) -> str:
         """Store `content` under `name` and return its SHA-256; raise AlreadyStored if
@@ -68,7 +68,7 @@ class MemoryBlobArchive:
         """Delete a blob (one already gone is fine); raise Immutable for a blob whose
         legal-hold flag is set, as Azure does."""
         await asyncio.sleep(0)
-        if name in self.legal_holds:
+        if name in self.flagged:
             raise Immutable(f"{name} is kept by BlobImmutableDueToLegalHold")
         self.contents.pop(name, None)
         self.recorded.pop(name, None)
@@ -79,7 +79,14 @@ class MemoryBlobArchive:
         await asyncio.sleep(0)
         if name not in self.contents:
             raise NotFound(name)
-        (self.legal_holds.add if held else self.legal_holds.discard)(name)
+        (self.flagged.add if held else self.flagged.discard)(name)
+
+    async def legal_holds(self, prefix: str = "") -> AsyncIterator[str]:
+        """Yield the names under `prefix` whose legal-hold flag is set, in order."""
+        await asyncio.sleep(0)
+        for name in sorted(self.flagged):
+            if name.startswith(prefix):
+                yield name
 
     async def prefixes(self, prefix: str) -> AsyncIterator[str]:
         """Yield the folders directly under `prefix`, in order."""

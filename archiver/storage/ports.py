@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from archiver.core.holds import HoldRow
+from archiver.core.disposals import ThreadState
+from archiver.core.holds import Hold
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite
@@ -95,7 +96,11 @@ class BlobArchive(Protocol):
         immutability policy or legal hold keeps it."""
 
     async def set_legal_hold(self, name: str, held: bool) -> None:
-        """Set or clear a blob's legal-hold flag (version-level immutability only)."""
+        """Set or clear a blob's legal-hold flag (version-level immutability only); raise
+        NotFound if there is no such blob."""
+
+    def legal_holds(self, prefix: str = "") -> AsyncIterator[str]:
+        """Yield the names under `prefix` whose legal-hold flag is set, in order."""
 
     def prefixes(self, prefix: str) -> AsyncIterator[str]:
         """Yield the distinct `prefix` + segment + "/" that names under `prefix` begin
@@ -130,8 +135,9 @@ class MessageTable(Protocol):
     async def get(self, thread_key: str, message_key: str) -> LatestRow | None:
         """Return the whole row, or None."""
 
-    async def delete(self, thread_key: str, message_key: str) -> None:
-        """Delete a row (one already gone is fine)."""
+    async def delete(self, thread_key: str, message_key: str, *, etag: str | None = None) -> None:
+        """Delete a row (one already gone is fine); with `etag`, only if the row still
+        has it, raising ConcurrentUpdate when it changed."""
 
     def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         """Yield every row, or one thread's, in key order; none before any write."""
@@ -168,32 +174,49 @@ class ThreadTable(Protocol):
     def scan(self) -> AsyncIterator[ThreadRow]:
         """Yield every thread row, in key order; none before any write."""
 
-    async def delete(self, thread_key: str) -> None:
-        """Delete a thread's row (one already gone is fine)."""
+    async def delete(self, thread_key: str, *, etag: str | None = None) -> None:
+        """Delete a thread's row (one already gone is fine); with `etag`, only if the row
+        still has it, raising ConcurrentUpdate when it changed."""
 
 
 @dataclass(frozen=True)
 class KnownHold:
     """A hold row as it is now, and the ETag that proves it."""
 
-    row: HoldRow
+    row: Hold
+    etag: str
+
+
+@dataclass(frozen=True)
+class KnownState:
+    """A thread's own hold-table row as it is now, and the ETag that proves it."""
+
+    row: ThreadState
     etag: str
 
 
 class HoldTable(Protocol):
-    """The `ChatHolds` table: one row per thread with holds or a disposal claim."""
+    """The `ChatHolds` table: one row per hold (its scope's key, its matter's key), and
+    one row per thread a hold or a disposal has touched (the thread's key, RowKey "")."""
 
-    async def get(self, thread_key: str) -> KnownHold | None:
-        """Return the row and its ETag, or None when there is no row."""
+    async def get(self, scope_key: str, matter_key: str) -> KnownHold | None:
+        """Return the hold row and its ETag, or None when there is none."""
 
-    async def insert(self, row: HoldRow) -> str:
+    async def state(self, thread_key: str) -> KnownState | None:
+        """Return the thread's own row and its ETag, or None when there is none."""
+
+    async def insert(self, row: Hold | ThreadState) -> str:
         """Create the row and return its ETag; raise ConcurrentUpdate if it exists."""
 
-    async def replace(self, row: HoldRow, *, etag: str) -> str:
+    async def replace(self, row: Hold | ThreadState, *, etag: str) -> str:
         """Replace the row if it still has `etag`; raise ConcurrentUpdate otherwise."""
 
-    def scan(self) -> AsyncIterator[HoldRow]:
-        """Yield every row, in key order; none before any write."""
+    async def delete(self, row: Hold, *, etag: str) -> None:
+        """Delete a hold row if it still has `etag` (one already gone is fine); raise
+        ConcurrentUpdate when it changed."""
+
+    def scan(self, scope_key: str | None = None) -> AsyncIterator[Hold | ThreadState]:
+        """Yield every row, or one scope's, in key order; none before any write."""
 
 
 class DeadLetterBox(Protocol):

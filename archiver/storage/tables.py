@@ -100,9 +100,10 @@ class AzureMessageTable:
         entity = await self._entity(thread_key, message_key)
         return None if entity is None else from_entity(entity)
 
-    async def delete(self, thread_key: str, message_key: str) -> None:
-        """Delete a row (one already gone is fine)."""
-        await deleted(self._table, thread_key, message_key, f"row {thread_key}/{message_key}")
+    async def delete(self, thread_key: str, message_key: str, *, etag: str | None = None) -> None:
+        """Delete a row (one already gone is fine); with `etag`, only if it still has it."""
+        what = f"row {thread_key}/{message_key}"
+        await deleted(self._table, thread_key, message_key, what, etag=etag)
 
     async def scan(self, thread_key: str | None = None) -> AsyncIterator[LatestRow]:
         """Yield every row, or one thread's, in key order."""
@@ -158,10 +159,16 @@ class AzureMessageTable:
                 return None
 
 
-async def deleted(table: TableClient, partition: str, row: str, what: str) -> None:
-    """Delete an entity; one already gone is fine."""
+async def deleted(
+    table: TableClient, partition: str, row: str, what: str, *, etag: str | None = None
+) -> None:
+    """Delete an entity (one already gone is fine); with `etag`, only if it still has
+    it (ConcurrentUpdate otherwise)."""
+    condition: dict[str, Any] = (
+        {} if etag is None else {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+    )
     with translated(f"deleting {what}"), contextlib.suppress(ResourceNotFoundError):
-        await table.delete_entity(partition, row)
+        await table.delete_entity(partition, row, **condition)
 
 
 class AzureThreadTable:
@@ -189,9 +196,11 @@ class AzureThreadTable:
         what = f"thread row {row.thread_key}"
         return await replaced(self._table, to_thread_entity(row), etag, what)
 
-    async def delete(self, thread_key: str) -> None:
-        """Delete a thread's row (one already gone is fine)."""
-        await deleted(self._table, thread_key, THREAD_ROW_KEY, f"thread row {thread_key}")
+    async def delete(self, thread_key: str, *, etag: str | None = None) -> None:
+        """Delete a thread's row (one already gone is fine); with `etag`, only if it
+        still has it."""
+        what = f"thread row {thread_key}"
+        await deleted(self._table, thread_key, THREAD_ROW_KEY, what, etag=etag)
 
     async def scan(self) -> AsyncIterator[ThreadRow]:
         """Yield every thread row, in key order."""

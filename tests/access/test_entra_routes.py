@@ -203,7 +203,15 @@ async def test_in_entra_mode_the_function_app_declares_the_token_checked_routes_
     }
 
     assert levels == dict.fromkeys(
-        ("events", "read_thread", "read_messages", "read_versions", "change_hold", "health_check"),
+        (
+            "events",
+            "read_thread",
+            "read_messages",
+            "read_versions",
+            "change_hold",
+            "participant_hold",
+            "health_check",
+        ),
         "ANONYMOUS",
     )
 

@@ -1,7 +1,9 @@
 """Every admitted read leaves exactly one audit record before it answers; a request the
-gate refuses is counted, one record per caller and minute; holds over the read API are
-for Archive.Admin; no record, no data. Over real HTTP: the local host against Azurite,
-with the function key and with a local OpenID provider."""
+gate refuses is counted, one record per caller and minute; holds over the read API are for
+Archive.Admin, per matter, each change recorded before it is made, and every refusal a
+precise 4xx that is recorded; no record, no data (attacks 3, 4, 9 and 12 of issue 24).
+Over real HTTP: the local host against Azurite, with the function key and with a local
+OpenID provider."""
 
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ from archiver.governance.trail import AuditTrail
 from archiver.hosts import azurite as emulator
 from archiver.hosts.devhost import create_app
 from archiver.retrieval.api import ReadApi
+from archiver.storage.azure import AzureStorage
 from archiver.storage.memory import MemoryStorage
 from tests.access.test_gate import entra
-from tests.builders import THREAD, message_event, new_message_id
+from tests.builders import ALICE, THREAD, message_event, new_message_id
 from tests.conftest import fresh_settings
 from tests.instrumented import Instrumented
 from tests.openid import OpenIdProvider
@@ -104,46 +107,177 @@ async def test_refused_reads_are_counted_per_caller_without_a_principal_or_with_
     assert {r["outcome"] for r in found} == {"refused"}
 
 
-async def test_a_hold_over_the_api_needs_archive_admin_and_is_recorded_once(served, provider):
-    client, services = served
-    reader = provider.token(provider.claims(roles=["Archive.Read"]))
-    admin = provider.token(provider.claims(roles=["Archive.Admin"], name="Ada Admin"))
-    reason = json.dumps({"reason": "Litigation hold", "case": "CASE-4471"})
+def admin_of(provider: OpenIdProvider) -> dict[str, str]:
+    return bearer(provider.token(provider.claims(roles=["Archive.Admin"], name="Ada Admin")))
 
-    refused = await client.put(f"{THREAD_PATH}/hold", data=reason, headers=bearer(reader))
-    placed = await client.put(f"{THREAD_PATH}/hold", data=reason, headers=bearer(admin))
+
+async def test_a_hold_over_the_api_needs_archive_admin_and_each_change_is_recorded(
+    served, provider
+):
+    client, services = served
+    reader = bearer(provider.token(provider.claims(roles=["Archive.Read"])))
+    admin = admin_of(provider)
+    reason = json.dumps({"reason": "Litigation hold", "case": "CASE-4471"})  # 0.6's body
+
+    refused = await client.put(f"{THREAD_PATH}/hold", data=reason, headers=reader)
+    placed = await client.put(f"{THREAD_PATH}/hold", data=reason, headers=admin)
+    listed = await client.get(f"{THREAD_PATH}/hold", headers=admin)
     again = await client.delete(
-        f"{THREAD_PATH}/hold", data=json.dumps({"reason": "Closed"}), headers=bearer(admin)
+        f"{THREAD_PATH}/hold?matter=CASE-4471", data=json.dumps({"reason": "Closed"}), headers=admin
     )
     not_held = await client.delete(
-        f"{THREAD_PATH}/hold", data=json.dumps({"reason": "Closed"}), headers=bearer(admin)
+        f"{THREAD_PATH}/hold?matter=CASE-4471", data=json.dumps({"reason": "Closed"}), headers=admin
     )
-    bad = await client.put(f"{THREAD_PATH}/hold", data=b"{}", headers=bearer(admin))
+    bad = await client.put(f"{THREAD_PATH}/hold", data=b"{}", headers=admin)
 
     assert refused.status == 403
     assert placed.status == 200
     held = await placed.json()
-    assert (held["held"], held["case"], held["placedBy"]) == (
+    assert (held["held"], held["matter"], held["case"], held["placedBy"]) == (
         True,
+        "CASE-4471",
         "CASE-4471",
         "Ada Admin (entra)",
     )
+    assert [h["matter"] for h in (await listed.json())["holds"]] == ["CASE-4471"]
     assert again.status == 200
-    assert (await again.json())["held"] is False
+    assert ((await again.json())["held"], (await again.json())["holds"]) == (False, [])
     assert not_held.status == 400
     assert bad.status == 400
-    assert (await bad.json())["detail"] == "a hold needs a reason"
+    assert (await bad.json())["detail"] == "a hold needs a matter (the case id it is for)"
     await services.gate.close()  # the 403 is counted among the refusals, stored at shutdown
     found = [(r["action"], r["outcome"]) for r in await records(services)]
     assert found == [
+        ("hold.add", "started"),
         ("hold.add", "done"),
+        ("hold.read", "allowed"),
+        ("hold.release", "started"),
         ("hold.release", "done"),
         ("hold.release", "refused"),  # not on hold, recorded by the holds
-        ("hold.add", "refused"),  # no reason, recorded by the holds
+        ("hold.add", "refused"),  # no matter, recorded by the holds
         ("refusals", "refused"),  # the reader's 403
     ]
     refusal = (await records(services))[-1]["details"]
     assert (refusal["statuses"], refusal["routes"]) == ({"403": 1}, {"hold.add": 1})
+
+
+async def test_a_second_matter_over_the_api_keeps_the_first_and_a_release_names_its_matter(
+    served, provider
+):
+    client, _ = served
+    admin = admin_of(provider)
+    for matter in ("CASE-4471", "CASE-9000"):
+        body = json.dumps({"matter": matter, "reason": f"Hold for {matter}"})
+        assert (await client.put(f"{THREAD_PATH}/hold", data=body, headers=admin)).status == 200
+
+    unnamed = await client.delete(
+        f"{THREAD_PATH}/hold", data=json.dumps({"reason": "Closed"}), headers=admin
+    )
+    released = await client.delete(
+        f"{THREAD_PATH}/hold",
+        data=json.dumps({"matter": "CASE-4471", "reason": "Settled"}),
+        headers=admin,
+    )
+
+    assert unnamed.status == 400
+    assert "CASE-4471, CASE-9000" in (await unnamed.json())["detail"]
+    answer = await released.json()
+    assert (answer["matter"], answer["held"]) == ("CASE-4471", False)
+    assert [(h["matter"], h["reason"]) for h in answer["holds"]] == [
+        ("CASE-9000", "Hold for CASE-9000")
+    ]
+
+
+async def test_a_custodian_hold_over_the_api_holds_every_thread_of_the_participant(
+    served, provider
+):
+    client, services = served
+    admin = admin_of(provider)
+    path = f"/api/participants/{quote(ALICE, safe='')}/hold"
+    body = json.dumps({"matter": "CASE-4471", "reason": "Custodian"})
+
+    placed = await client.put(path, data=body, headers=admin)
+    thread = await (await client.get(f"{THREAD_PATH}/hold", headers=admin)).json()
+    custodian = await (await client.get(path, headers=admin)).json()
+    released = await client.delete(
+        f"{path}?matter=CASE-4471", data=b'{"reason": "R"}', headers=admin
+    )
+
+    assert placed.status == 200
+    assert (await placed.json())["participantId"] == ALICE
+    assert [(h["scope"], h["participantId"]) for h in thread["holds"]] == [("participant", ALICE)]
+    assert (custodian["held"], [h["matter"] for h in custodian["holds"]]) == (True, ["CASE-4471"])
+    assert (await released.json())["holds"] == []
+    assert [r["target"] for r in await records(services) if r["action"] == "hold.add"] == [
+        {"participantId": ALICE},
+        {"participantId": ALICE},
+    ]
+
+
+LONG = quote("19:" + "x" * 300, safe="")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "detail"),
+    [
+        ("DELETE", f"/api/threads/{LONG}/hold", '{"matter": "M", "reason": "R"}', 400, "too long"),
+        ("PUT", f"/api/threads/{LONG}/hold", '{"matter": "M", "reason": "R"}', 400, "too long"),
+        ("PUT", "/api/threads/19%3Anothing%40thread.v2/hold", '{"matter": "M", "reason": "R"}',
+         404, "holds nothing of thread"),
+        ("DELETE", f"{THREAD_PATH}/hold", '{"matter": "M", "reason": "R"}', 400, "not on hold"),
+        ("PUT", f"{THREAD_PATH}/hold", "not json", 400, "the body is not JSON"),
+        ("PUT", f"{THREAD_PATH}/hold", '["M"]', 400, "must be a JSON object"),
+        ("PUT", f"{THREAD_PATH}/hold", '{"matter": 7, "reason": "R"}', 400, "matter must be text"),
+        ("PUT", f"{THREAD_PATH}/hold?matter=M", '{"matter": "M", "reason": "R"}', 400,
+         "unknown query parameter 'matter'"),
+        ("DELETE", f"{THREAD_PATH}/hold?matter=A", '{"matter": "B", "reason": "R"}', 400,
+         "more than one matter"),
+        ("PUT", f"{THREAD_PATH}/hold", json.dumps({"matter": "M" * 300, "reason": "R"}), 400,
+         "matter is too long"),
+    ],
+)  # fmt: skip
+async def test_a_refused_hold_request_answers_a_precise_4xx_and_is_recorded(
+    served, provider, method, path, body, status, detail
+):
+    client, services = served
+
+    response = await client.request(method, path, data=body, headers=admin_of(provider))
+
+    assert response.status == status
+    assert response.content_type == "application/problem+json"
+    assert detail in (await response.json())["detail"]
+    found = await records(services)
+    assert [(r["action"], r["outcome"]) for r in found] == [
+        ("hold.add" if method == "PUT" else "hold.release", "refused")
+    ]
+    assert detail in found[0]["details"]["why"]
+
+
+async def test_a_release_whose_intent_cannot_be_recorded_answers_503_and_changes_nothing(
+    azurite, provider
+):
+    settings = fresh_settings(azurite.connection_string, access=entra(provider))
+    storage = Instrumented(AzureStorage.from_settings(settings))
+    services = build(settings, storage=storage)
+    await services.intake.accept([RawEvent.from_value(message_event(message_id=new_message_id()))])
+    admin = admin_of(provider)
+    body = json.dumps({"matter": "CASE-4471", "reason": "Litigation hold"})
+    async with TestClient(TestServer(create_app(services))) as client:
+        assert (await client.put(f"{THREAD_PATH}/hold", data=body, headers=admin)).status == 200
+        storage.failing["create"] = 1  # the next audit record cannot be stored
+        released = await client.delete(f"{THREAD_PATH}/hold", data=body, headers=admin)
+        after = await (await client.get(f"{THREAD_PATH}/hold", headers=admin)).json()
+        found = await records(services)
+    await services.close()
+
+    assert released.status == 503
+    assert released.headers["Retry-After"] == "30"
+    assert (after["held"], [h["matter"] for h in after["holds"]]) == (True, ["CASE-4471"])
+    assert [(r["action"], r["outcome"]) for r in found] == [
+        ("hold.add", "started"),
+        ("hold.add", "done"),
+        ("hold.read", "allowed"),
+    ]
 
 
 async def test_when_the_audit_record_cannot_be_stored_the_read_answers_503_and_no_data():

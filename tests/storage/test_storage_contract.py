@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from archiver.core.disposals import ThreadState
 from archiver.core.errors import (
     AlreadyStored,
     ConcurrentUpdate,
@@ -16,7 +17,7 @@ from archiver.core.errors import (
     NotFound,
     RowConflict,
 )
-from archiver.core.holds import HoldRow
+from archiver.core.holds import Hold, Scope
 from archiver.core.layout import LatestRow
 from archiver.core.records import Action
 from archiver.core.threads import Member, ThreadRow
@@ -684,24 +685,58 @@ async def test_deleted_rows_are_gone_and_deleting_them_again_is_fine(storage: St
     assert await storage.threads.get(written.thread_key) is None
 
 
-async def test_a_hold_row_reads_back_as_written_and_is_replaced_only_with_its_etag(
+async def test_a_row_is_deleted_with_an_etag_only_while_it_still_has_that_etag(
     storage: Storage,
 ):
-    placed = HoldRow(
-        thread_key="19:hold@thread.v2",
-        thread_id="19:hold@thread.v2",
-        held=True,
-        reason="Litigation: Contoso v. Fabrikam ✅",
-        case="CASE-4471",
-        placed_by="Ada (oid 1234)",
-        placed_at=datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
-    )
-    etag = await storage.holds.insert(placed)
+    written = row()
+    first = await storage.messages.insert(written)
+    thread = ThreadRow(thread_key=written.thread_key, thread_id=THREAD_ID)
+    thread_etag = await storage.threads.insert(thread)
+    await storage.messages.replace(replace(written, version=written.version + 1), etag=first)
+    await storage.threads.replace(replace(thread, topic="moved on"), etag=thread_etag)
+
     with pytest.raises(ConcurrentUpdate):
-        await storage.holds.insert(placed)
+        await storage.messages.delete(written.thread_key, written.message_key, etag=first)
+    with pytest.raises(ConcurrentUpdate):
+        await storage.threads.delete(written.thread_key, etag=thread_etag)
+    current = await storage.messages.current(written.thread_key, written.message_key)
+    known = await storage.threads.get(written.thread_key)
+    assert current is not None
+    assert known is not None
+    await storage.messages.delete(written.thread_key, written.message_key, etag=current.etag)
+    await storage.threads.delete(written.thread_key, etag=known.etag)
+    await storage.threads.delete(written.thread_key, etag=known.etag)  # gone already: fine
+
+    assert await storage.messages.get(written.thread_key, written.message_key) is None
+    assert await storage.threads.get(written.thread_key) is None
+
+
+HELD_AT = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+def hold(matter: str | None = "CASE-4471", **changes: object) -> Hold:
+    values: dict[str, object] = {
+        "scope": Scope.THREAD,
+        "target": "19:hold@thread.v2",
+        "matter": matter,
+        "reason": "Litigation: Contoso v. Fabrikam ✅",
+        "placed_by": "Ada (oid 1234)",
+        "placed_at": HELD_AT,
+    }
+    return Hold(**(values | changes))  # type: ignore[arg-type]
+
+
+async def test_two_matters_holding_one_thread_are_two_rows_each_replaced_only_with_its_etag(
+    storage: Storage,
+):
+    first, second = hold("CASE-4471"), hold("CASE-9000", reason="Regulator's inquiry")
+    etag = await storage.holds.insert(first)
+    await storage.holds.insert(second)
+    with pytest.raises(ConcurrentUpdate):
+        await storage.holds.insert(first)
 
     released = replace(
-        placed,
+        first,
         held=False,
         release_reason="settled",
         released_by="Ada",
@@ -709,10 +744,75 @@ async def test_a_hold_row_reads_back_as_written_and_is_replaced_only_with_its_et
     )
     await storage.holds.replace(released, etag=etag)
     with pytest.raises(ConcurrentUpdate):
-        await storage.holds.replace(placed, etag=etag)
+        await storage.holds.replace(first, etag=etag)
 
-    known = await storage.holds.get(placed.thread_key)
+    known = await storage.holds.get(first.scope_key, first.matter_key)
     assert known is not None
     assert known.row == released
-    assert [r async for r in storage.holds.scan()] == [released]
-    assert await storage.holds.get("19:other@thread.v2") is None
+    assert [r async for r in storage.holds.scan(first.scope_key)] == [released, second]
+    assert await storage.holds.get(first.scope_key, "CASE-1") is None
+    assert await storage.holds.get("19:other@thread.v2", first.matter_key) is None
+
+
+async def test_a_hold_row_is_deleted_only_while_it_has_its_etag(storage: Storage):
+    placed = hold()
+    etag = await storage.holds.insert(placed)
+    newer = await storage.holds.replace(replace(placed, reason="Amended"), etag=etag)
+
+    with pytest.raises(ConcurrentUpdate):
+        await storage.holds.delete(placed, etag=etag)
+    await storage.holds.delete(placed, etag=newer)
+    await storage.holds.delete(placed, etag=newer)  # gone already: fine
+
+    assert [r async for r in storage.holds.scan()] == []
+
+
+async def test_a_custodian_hold_never_shares_a_row_with_a_thread_named_like_its_key(
+    storage: Storage,
+):
+    custodian = hold(scope=Scope.PARTICIPANT, target="8:acs:1234")
+    lookalike = hold(target=custodian.scope_key)  # a thread id "~participant:8:acs:1234"
+    await storage.holds.insert(custodian)
+    await storage.holds.insert(lookalike)
+
+    assert custodian.scope_key != lookalike.scope_key
+    assert [r async for r in storage.holds.scan(custodian.scope_key)] == [custodian]
+    assert [r async for r in storage.holds.scan(lookalike.scope_key)] == [lookalike]
+    targets = [r.target async for r in storage.holds.scan() if isinstance(r, Hold)]
+    assert sorted(targets) == ["8:acs:1234", "~participant:8:acs:1234"]
+
+
+async def test_a_threads_own_row_reads_back_as_written_beside_its_holds(storage: Storage):
+    state = ThreadState(
+        thread_key="19:hold@thread.v2",
+        thread_id="19:hold@thread.v2",
+        claimed_at=HELD_AT,
+        confirmed_at=HELD_AT + timedelta(seconds=1),
+        plan="audit/2026/12/03/090001-0193a4f1c2e07000a1b2c3d4e5f60718.json",
+        planned_etag="W/\"datetime'2026-12-03T09%3A00%3A00.0000000Z'\"",
+        hold_changed_at=HELD_AT,
+        flagged=True,
+        legacy=hold(None, case="CASE-1"),
+    )
+    etag = await storage.holds.insert(state)
+    await storage.holds.insert(hold())
+    with pytest.raises(ConcurrentUpdate):
+        await storage.holds.insert(state)
+    done = replace(state, claimed_at=None, confirmed_at=None, disposed_at=HELD_AT)
+    await storage.holds.replace(done, etag=etag)
+    with pytest.raises(ConcurrentUpdate):
+        await storage.holds.replace(state, etag=etag)
+
+    known = await storage.holds.state(state.thread_key)
+    assert known is not None
+    assert known.row == done
+    assert [r async for r in storage.holds.scan()] == [done, hold()]
+    assert await storage.holds.get(state.thread_key, "") is None
+    assert await storage.holds.state("19:other@thread.v2") is None
+
+
+async def test_no_blob_is_listed_as_under_legal_hold_before_a_flag_is_set(storage: Storage):
+    await storage.blobs.create("messages/t/m/1-received.json", b"{}")
+
+    assert [name async for name in storage.blobs.legal_holds()] == []
+    assert [name async for name in storage.blobs.legal_holds("messages/")] == []
