@@ -82,7 +82,13 @@ class Services:
         """Disposing of threads past ARCHIVE_RETENTION_DAYS that are not held."""
         from archiver.governance.disposal import Disposal
 
-        return Disposal(self.storage, self.trail, retention_days=self.settings.retention_days)
+        receipts = self.checkpointer if self.settings.seal_key is not None else None
+        return Disposal(
+            self.storage,
+            self.trail,
+            retention_days=self.settings.retention_days,
+            receipts=receipts,
+        )
 
     @cached_property
     def signer(self) -> Signer:

@@ -20,13 +20,14 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from archiver.core.disposals import blank, claimed, cleared, confirmed, planned
 from archiver.core.errors import ConcurrentUpdate, Immutable, NotFound, StorageUnavailable
 from archiver.core.fields import format_timestamp
 from archiver.core.holds import Hold
 from archiver.core.principals import Principal
+from archiver.core.seals import Link, is_seal_name
 from archiver.core.threads import ThreadRow
 from archiver.governance.custody import book, holders
 from archiver.governance.deletion import Deletion, listed
@@ -64,9 +65,13 @@ class Disposal:
         *,
         retention_days: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        receipts: Receipts | None = None,
     ) -> None:
+        """`receipts` signs a receipt of each disposal before anything is deleted (with a
+        seal key: a checkpoint lets a thread's seals go only with one)."""
         self._storage = storage
         self._trail = trail
+        self._receipts = receipts
         self._retention = timedelta(days=retention_days)
         self._clock = clock
         self._deletion = Deletion(storage)
@@ -113,6 +118,13 @@ class Disposal:
             return plan
         target = {"threadId": thread_id}
         names = frozenset(blob["name"] for blob in plan.blobs)
+        if self._receipts is not None:
+            await self._receipts.receipt(
+                thread_id=thread_id,
+                thread_key=thread_key,
+                head=_head(plan.blobs, thread_key),
+                blobs=len(plan.blobs),
+            )
         try:
             for blob in plan.blobs:
                 await self._storage.blobs.delete(blob["name"])
@@ -245,6 +257,24 @@ class Disposal:
                 continue
             return
         raise StorageUnavailable(f"the hold row {thread_key} kept changing")
+
+
+class Receipts(Protocol):
+    """Who signs a receipt of a disposal (the checkpointer, with the seal key)."""
+
+    async def receipt(
+        self, *, thread_id: str, thread_key: str, head: Link | None, blobs: int
+    ) -> object:
+        """Sign and store the receipt of a disposal about to be carried out."""
+
+
+def _head(blobs: Sequence[dict[str, Any]], thread_key: str) -> Link | None:
+    """The thread's newest seal in the plan, by name and SHA-256."""
+    seals = sorted(b["name"] for b in blobs if is_seal_name(b["name"], thread_key))
+    if not seals:
+        return None
+    [newest] = [b for b in blobs if b["name"] == seals[-1]]
+    return Link(name=newest["name"], sha256=str(newest["sha256"]))
 
 
 def _why(held: Sequence[Hold]) -> str:

@@ -111,14 +111,15 @@ class Checkpointer:
         return Checkpointing(checkpoint=checkpoint, refused=tuple(refused))
 
     async def receipt(
-        self, *, thread_id: str, thread_key: str, head: Seal | None, blobs: int
+        self, *, thread_id: str, thread_key: str, head: Link | None, blobs: int
     ) -> Receipt:
-        """Sign and store the receipt of a disposal about to be carried out."""
+        """Sign and store the receipt of a disposal about to be carried out: `head` is
+        the thread's newest seal (name and SHA-256), `blobs` how many will go."""
         own = await self._signer.public_key()
         receipt = Receipt(
             thread_id=thread_id,
             thread_key=thread_key,
-            head=None if head is None else head_link(head),
+            head=head,
             blobs=blobs,
             disposed_at=self._clock(),
             key_id=own.key_id,
@@ -252,11 +253,6 @@ async def _ancestor(storage: Storage, seal: Seal, old: Head) -> Seal | str:
         f"the chain of thread {old.thread_id} no longer holds {old.seal}, "
         "which the last checkpoint recorded as its newest seal"
     )
-
-
-def head_link(seal: Seal) -> Link:
-    """The receipt's record of a seal: its name and SHA-256."""
-    return Link(name=seal.name, sha256=content_sha256(seal.document()))
 
 
 async def _audit_listing(

@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import rfc8785
@@ -22,6 +22,7 @@ from archiver.core.merkle import tree_hash
 from archiver.core.notes import parse_note
 from archiver.core.principals import TIMER
 from archiver.core.signatures import PemSigner, PublicKey
+from archiver.governance.disposal import Disposal
 from archiver.governance.trail import AuditTrail
 from archiver.sealing.checkpointcheck import CheckpointReport, check_checkpoint
 from archiver.sealing.checkpointer import Checkpointer
@@ -293,3 +294,31 @@ async def test_a_note_a_witness_kept_is_checked_word_for_word(storage: Storage):
 
     assert (await archivist.check(given=kept)).altered == []
     assert "checkpoint fails" in found(await archivist.check(given=doctored))["checkpoint 0"]
+
+
+async def test_a_thread_disposed_of_under_retention_leaves_the_checkpoint_with_its_receipt(
+    storage: Storage,
+):
+    archivist, threads = await checkpointed(storage)
+    disposal = Disposal(
+        storage,
+        archivist.trail,
+        retention_days=1,
+        clock=lambda: datetime(2030, 1, 1, tzinfo=UTC),
+        receipts=archivist.checkpointer,
+    )
+
+    disposed = [d async for d in disposal.run(TIMER)]
+    report = await archivist.check()
+    written = await archivist.checkpointer.write()
+
+    assert {d.outcome for d in disposed} == {"disposed"}
+    assert report.altered == []
+    assert sorted(report.disposed) == sorted(threads)
+    assert written.refused == ()
+    assert written.checkpoint is not None
+    assert sorted(k for k, _ in written.checkpoint.increment.disposed) == sorted(
+        encode_key(t, field="threadId") for t in threads
+    )
+    assert written.checkpoint.note.threads.size == 0
+    assert (await archivist.check()).altered == []
