@@ -23,8 +23,8 @@ from archiver.capture.health import health
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import AcsUnavailable, StorageUnavailable
+from archiver.core.governance.principals import APP, TIMER
 from archiver.core.http import HttpRequest, HttpResponse
-from archiver.core.principals import APP, TIMER
 from archiver.core.settings import Settings
 from archiver.deadletters.replay import replay_created
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from archiver.access.refusals import Refusals
     from archiver.acs.reconciliation import Chat, Reconciler
-    from archiver.core.signatures import Signer
+    from archiver.core.evidence.signatures import Signer
     from archiver.governance.disposal import Disposal
     from archiver.governance.holds import Holds
     from archiver.governance.trail import AuditTrail

@@ -29,8 +29,8 @@ from archiver.capture.archive import Archive
 from archiver.core.envelopes import split_body
 from archiver.core.errors import StorageUnavailable
 from archiver.core.events import classify
+from archiver.core.evidence.signatures import PemSigner, PublicKey
 from archiver.core.settings import Settings
-from archiver.core.signatures import PemSigner, PublicKey
 from archiver.hosts.azurite import Endpoints, free_ports, start, stop
 from archiver.sealing.checkpointcheck import check_checkpoint
 from archiver.sealing.checkpointer import Checkpointer

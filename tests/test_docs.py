@@ -330,8 +330,8 @@ def test_every_file_the_docs_name_exists():
 
 
 def test_the_openssl_commands_the_docs_show_make_a_seal_key_and_its_public_half(tmp_path):
+    from archiver.core.evidence.signatures import public_key_from_pem
     from archiver.core.sealsettings import private_key, read_seal_key
-    from archiver.core.signatures import public_key_from_pem
 
     shown = [c for c in COMMANDS if kind(c) == "openssl"]
     for command in shown:

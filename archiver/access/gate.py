@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.errors import ArchiverError, Forbidden, Unauthenticated
+from archiver.core.governance.principals import FUNCTION_KEY, Principal
 from archiver.core.http import HttpRequest, status_of
-from archiver.core.principals import FUNCTION_KEY, Principal
 
 if TYPE_CHECKING:
     from archiver.access.keys import SigningKeys

@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from archiver.access.tally import MOST_ADDRESSES, MOST_CALLERS, Tally
-from archiver.core.audit import AuditRecord, AuditSink, refusals_record
 from archiver.core.errors import StorageError
+from archiver.core.governance.audit import AuditRecord, AuditSink, refusals_record
+from archiver.core.governance.principals import Principal
 from archiver.core.http import HttpRequest
-from archiver.core.principals import Principal
 
 log = logging.getLogger("archiver")
 # After a minute closes, so refusals answered at its last instant are counted in it.

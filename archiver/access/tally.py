@@ -10,8 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from archiver.core.audit import ANONYMOUS, OTHERS, Refused, minute_of
-from archiver.core.principals import Principal
+from archiver.core.governance.audit import ANONYMOUS, OTHERS, Refused, minute_of
+from archiver.core.governance.principals import Principal
 
 # Distinct callers a minute, in one process, before the rest are counted as the others.
 MOST_CALLERS = 100

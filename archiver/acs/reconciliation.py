@@ -41,9 +41,9 @@ from archiver.capture.archive import Archive
 from archiver.capture.report import Outcome
 from archiver.core.errors import AcsDenied, ThreadNotInAcs
 from archiver.core.fields import format_timestamp
+from archiver.core.governance.principals import TIMER, Principal
 from archiver.core.keys import decode_key
 from archiver.core.layout import MESSAGES_PREFIX, message_blob_name
-from archiver.core.principals import TIMER, Principal
 from archiver.core.records import Action, MessageVersion, Party, Quarantined
 from archiver.core.threads import Patch, ThreadRow
 from archiver.governance.trail import AuditTrail

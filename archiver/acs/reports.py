@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archiver.acs.completeness import Gaps
-from archiver.core.principals import Principal
+from archiver.core.governance.principals import Principal
 from archiver.governance.trail import AuditTrail
 
 

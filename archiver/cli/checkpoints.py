@@ -20,8 +20,8 @@ from archiver.bootstrap import Services, build
 from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
 from archiver.cli.trust import Keys, given_keys, trusted_keys, verify_exit
-from archiver.core.checkpoints import checkpoint_name, parse_checkpoint
 from archiver.core.errors import ConfigurationError, NotFound, UnknownContainer
+from archiver.core.evidence.checkpoints import checkpoint_name, parse_checkpoint
 from archiver.sealing.checkpointcheck import CheckpointReport, check_checkpoint
 from archiver.sealing.checkpointer import Checkpointing
 

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from archiver.bootstrap import Services, build
 from archiver.cli.exits import Exit
 from archiver.cli.options import cli_principal, load_settings, moment, settings_option
-from archiver.core.audit import REFUSALS
 from archiver.core.errors import ConfigurationError
 from archiver.core.fields import format_timestamp
-from archiver.core.holds import Hold, Scope
+from archiver.core.governance.audit import REFUSALS
+from archiver.core.governance.holds import Hold, Scope
 from archiver.core.settings import Settings
 from archiver.governance.holds import Change
 

@@ -12,7 +12,7 @@ from typing import Any
 import jwt
 
 from archiver.core.fields import parse_timestamp
-from archiver.core.principals import Principal
+from archiver.core.governance.principals import Principal
 from archiver.core.settings import Settings, read_local_settings
 
 

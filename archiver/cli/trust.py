@@ -13,7 +13,7 @@ from pathlib import Path
 from archiver.bootstrap import Services
 from archiver.cli.exits import Exit
 from archiver.core.errors import ConfigurationError
-from archiver.core.signatures import PublicKey, keyring, public_key_from_pem
+from archiver.core.evidence.signatures import PublicKey, keyring, public_key_from_pem
 from archiver.sealing.inspection import published_keys
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from archiver.core.audit import is_audit_name
+from archiver.core.governance.audit import is_audit_name
 from archiver.core.keys import decode_key
 from archiver.core.layout import (
     MESSAGES_PREFIX,
@@ -73,14 +73,14 @@ class TranscriptBlob:
 
 @dataclass(frozen=True, kw_only=True)
 class SealBlob:
-    """A seal of a thread, or a public key seals are checked with (archiver.core.seals)."""
+    """A seal of a thread, or a public key seals are checked with (archiver.core.evidence.seals)."""
 
     name: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class AuditBlob:
-    """A record of the access audit trail (archiver.core.audit)."""
+    """A record of the access audit trail (archiver.core.governance.audit)."""
 
     name: str
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver.core.errors import ConfigurationError
-from archiver.core.signatures import PublicKey, public_key_from_pem
+from archiver.core.evidence.signatures import PublicKey, public_key_from_pem
 
 SETTING = "ARCHIVE_SEAL_KEY"
 TRUSTED_SETTING = "ARCHIVE_SEAL_TRUSTED_KEYS"

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from archiver.core.accesssettings import AccessSettings, read_access
 from archiver.core.acssettings import DEFAULT_INACTIVE_DAYS, AcsSettings, read_acs
 from archiver.core.errors import ConfigurationError
+from archiver.core.evidence.signatures import PublicKey
 from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
-from archiver.core.signatures import PublicKey
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 DEFAULT_CONTAINER = "chat-archive"

@@ -76,7 +76,7 @@ class ThreadRow:
     verified_at: datetime | None = None
     complete: bool | None = None
     gaps: str | None = None
-    # The thread's newest seal (archiver.core.seals), by name and the SHA-256 of its blob:
+    # The thread's newest seal (archiver.core.evidence.seals), by name and the SHA-256 of its blob:
     # a second record of the chain's head, so that removing the newest seal shows.
     seal: str | None = None
     seal_sha256: str | None = None

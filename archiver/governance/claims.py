@@ -13,9 +13,9 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
-from archiver.core.disposals import blank, refuse_if_disposing, touched
 from archiver.core.errors import ConcurrentUpdate, OnHold, StorageUnavailable
-from archiver.core.holds import Hold, Scope
+from archiver.core.governance.disposals import blank, refuse_if_disposing, touched
+from archiver.core.governance.holds import Hold, Scope
 from archiver.governance.custody import book, participants
 from archiver.storage.ports import KnownHold, Storage
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
-from archiver.core.disposals import ThreadState
-from archiver.core.holds import Hold, Scope, holding, participants_of
+from archiver.core.governance.disposals import ThreadState
+from archiver.core.governance.holds import Hold, Scope, holding, participants_of
 from archiver.core.inventory import ThreadBlob, entry
 from archiver.core.layout import THREADS_PREFIX
 from archiver.core.threads import ThreadRow

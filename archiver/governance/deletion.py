@@ -14,10 +14,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
-from archiver.core.disposals import of_thread
 from archiver.core.errors import ConcurrentUpdate, StorageUnavailable
+from archiver.core.evidence.seals import covered_prefixes, seals_prefix
+from archiver.core.governance.disposals import of_thread
 from archiver.core.layout import LatestRow
-from archiver.core.seals import covered_prefixes, seals_prefix
 from archiver.storage.ports import Storage
 
 ATTEMPTS = 8

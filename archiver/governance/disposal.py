@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from archiver.core.disposals import blank, claimed, cleared, confirmed, planned
 from archiver.core.errors import ConcurrentUpdate, Immutable, NotFound, StorageUnavailable
+from archiver.core.evidence.seals import Link, is_seal_name
 from archiver.core.fields import format_timestamp
-from archiver.core.holds import Hold
-from archiver.core.principals import Principal
-from archiver.core.seals import Link, is_seal_name
+from archiver.core.governance.disposals import blank, claimed, cleared, confirmed, planned
+from archiver.core.governance.holds import Hold
+from archiver.core.governance.principals import Principal
 from archiver.core.threads import ThreadRow
 from archiver.governance.custody import book, holders
 from archiver.governance.deletion import Deletion, listed

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from archiver.core.disposals import blank, of_thread, touched
 from archiver.core.errors import ConcurrentUpdate, NotFound, StorageUnavailable
-from archiver.core.holds import Scope
+from archiver.core.evidence.seals import covered_prefixes, seals_prefix
+from archiver.core.governance.disposals import blank, of_thread, touched
+from archiver.core.governance.holds import Scope
 from archiver.core.keys import encode_key
-from archiver.core.seals import covered_prefixes, seals_prefix
 from archiver.governance.custody import book, holders, threads_of
 from archiver.storage.ports import Storage
 

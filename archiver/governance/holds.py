@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from archiver.core.disposals import ThreadState, refuse_if_disposing
 from archiver.core.errors import (
     ArchiverError,
     ConcurrentUpdate,
@@ -25,9 +24,18 @@ from archiver.core.errors import (
     StorageUnavailable,
     UnknownThread,
 )
-from archiver.core.holds import Hold, Scope, checked, not_held, placed, released, scope_key
+from archiver.core.governance.disposals import ThreadState, refuse_if_disposing
+from archiver.core.governance.holds import (
+    Hold,
+    Scope,
+    checked,
+    not_held,
+    placed,
+    released,
+    scope_key,
+)
+from archiver.core.governance.principals import Principal
 from archiver.core.layout import MESSAGES_PREFIX
-from archiver.core.principals import Principal
 from archiver.governance.claims import settle
 from archiver.governance.custody import book, holders, threads_of
 from archiver.governance.flags import Flagging, Flags

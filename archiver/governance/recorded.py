@@ -20,8 +20,8 @@ from archiver.core.errors import (
     StorageError,
     UnknownThread,
 )
-from archiver.core.holds import Scope
-from archiver.core.principals import Principal
+from archiver.core.governance.holds import Scope
+from archiver.core.governance.principals import Principal
 from archiver.governance.trail import AuditTrail
 
 log = logging.getLogger("archiver")

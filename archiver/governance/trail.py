@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from archiver.core.audit import AUDIT_PREFIX, AuditRecord, day_prefix
 from archiver.core.errors import AlreadyStored
 from archiver.core.fields import parse_timestamp
-from archiver.core.principals import Principal
+from archiver.core.governance.audit import AUDIT_PREFIX, AuditRecord, day_prefix
+from archiver.core.governance.principals import Principal
 from archiver.storage.ports import Storage
 
 

@@ -27,9 +27,9 @@ from archiver.access.gate import Gate
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.errors import InvalidQuery
 from archiver.core.fields import format_timestamp, parse_timestamp
-from archiver.core.holds import Hold, Scope
+from archiver.core.governance.holds import Hold, Scope
+from archiver.core.governance.principals import ADMIN_ROLE, READ_ROLE, Principal
 from archiver.core.http import HttpRequest, HttpResponse, json_response
-from archiver.core.principals import ADMIN_ROLE, READ_ROLE, Principal
 from archiver.governance.holds import Change, Holds
 from archiver.governance.recorded import aimed
 from archiver.governance.trail import AuditTrail

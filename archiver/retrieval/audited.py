@@ -21,6 +21,7 @@ from archiver.core.errors import (
     IdentityUnavailable,
     StorageError,
 )
+from archiver.core.governance.principals import Principal
 from archiver.core.http import (
     RETRY_AFTER_SECONDS,
     HttpRequest,
@@ -28,7 +29,6 @@ from archiver.core.http import (
     error_response,
     problem,
 )
-from archiver.core.principals import Principal
 from archiver.governance.trail import AuditTrail
 
 log = logging.getLogger("archiver")

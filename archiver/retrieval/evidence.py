@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archiver.core.errors import DamagedArchive, InvalidEvent, InvalidQuery, NotFound
+from archiver.core.evidence.seals import Seal, parse_seal
+from archiver.core.evidence.signatures import PublicKey
 from archiver.core.fields import parse_timestamp
 from archiver.core.inventory import MessageBlob, entry
 from archiver.core.keys import encode_key
 from archiver.core.layout import MESSAGES_PREFIX, content_sha256
-from archiver.core.seals import Seal, parse_seal
-from archiver.core.signatures import PublicKey
 from archiver.core.versions import Stamp
 from archiver.retrieval.readback import READ_AHEAD
 from archiver.retrieval.sealedthread import (

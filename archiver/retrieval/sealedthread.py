@@ -24,11 +24,11 @@ from typing import Any
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import NotFound
 from archiver.core.events import classify
+from archiver.core.evidence.seals import Seal
 from archiver.core.fields import parse_timestamp
 from archiver.core.inventory import ThreadBlob, entry
 from archiver.core.layout import TRANSCRIPTS_PREFIX, content_sha256
 from archiver.core.records import ThreadEvent
-from archiver.core.seals import Seal
 from archiver.core.threads import Member, ThreadRow, join, patches
 from archiver.retrieval.readback import READ_AHEAD
 from archiver.retrieval.transcript import FORMAT, THREAD_FIELDS, thread_section

@@ -16,12 +16,12 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from archiver.core.audit import AUDIT_PREFIX
-from archiver.core.checkpoints import Head, State, parse_checkpoint, replay
 from archiver.core.errors import InvalidQuery, NotFound
+from archiver.core.evidence.checkpoints import Head, State, parse_checkpoint, replay
+from archiver.core.evidence.notes import Note, parse_note
+from archiver.core.evidence.signatures import PublicKey
+from archiver.core.governance.audit import AUDIT_PREFIX
 from archiver.core.layout import content_sha256
-from archiver.core.notes import Note, parse_note
-from archiver.core.signatures import PublicKey
 from archiver.sealing.checkpointer import audit_time, moved
 from archiver.sealing.checkpointlog import CheckpointLog, unsigned
 from archiver.sealing.holdings import hashes, seal_names

@@ -18,13 +18,13 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from archiver.core.audit import AUDIT_PREFIX, day_prefix
-from archiver.core.checkpoints import Checkpoint, Head, Increment, State, next_note
 from archiver.core.errors import AlreadyStored, DamagedArchive, NotFound
+from archiver.core.evidence.checkpoints import Checkpoint, Head, Increment, State, next_note
+from archiver.core.evidence.receipts import Receipt, signed_receipt
+from archiver.core.evidence.seals import Covered, Link, Seal, parse_seal
+from archiver.core.evidence.signatures import PublicKey, Signer, keyring
+from archiver.core.governance.audit import AUDIT_PREFIX, day_prefix
 from archiver.core.layout import SEALS_PREFIX, content_sha256
-from archiver.core.receipts import Receipt, signed_receipt
-from archiver.core.seals import Covered, Link, Seal, parse_seal
-from archiver.core.signatures import PublicKey, Signer, keyring
 from archiver.sealing.checkpointlog import CheckpointLog
 from archiver.sealing.holdings import hashes, seal_names
 from archiver.sealing.judgement import consistency

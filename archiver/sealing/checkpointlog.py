@@ -13,17 +13,17 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from archiver.core.checkpoints import (
+from archiver.core.errors import DamagedArchive, UnknownContainer
+from archiver.core.evidence.checkpoints import (
     CHECKPOINTS_PREFIX,
     Checkpoint,
     State,
     parse_checkpoint,
     replay,
 )
-from archiver.core.errors import DamagedArchive, UnknownContainer
-from archiver.core.notes import Note
-from archiver.core.receipts import Receipt, parse_receipt, receipts_prefix
-from archiver.core.signatures import PublicKey
+from archiver.core.evidence.notes import Note
+from archiver.core.evidence.receipts import Receipt, parse_receipt, receipts_prefix
+from archiver.core.evidence.signatures import PublicKey
 from archiver.storage.ports import BlobArchive, Storage
 
 READERS = 16

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from archiver.core.errors import NotFound
-from archiver.core.layout import content_sha256
-from archiver.core.seals import (
+from archiver.core.evidence.seals import (
     Covered,
     Seal,
     covered_prefixes,
@@ -17,6 +16,7 @@ from archiver.core.seals import (
     parse_seal,
     seals_prefix,
 )
+from archiver.core.layout import content_sha256
 from archiver.storage.ports import Storage, StoredBlob
 
 READERS = 32  # blobs read at once when they must be hashed

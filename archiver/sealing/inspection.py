@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any
 
 from archiver.core.errors import ConfigurationError, NotFound
+from archiver.core.evidence.seals import KEYS_PREFIX, LEGACY_KEYS_PREFIX
+from archiver.core.evidence.signatures import PublicKey, public_key_from_pem
 from archiver.core.keys import decode_key, encode_key
 from archiver.core.layout import SEALS_PREFIX, content_sha256
-from archiver.core.seals import KEYS_PREFIX, LEGACY_KEYS_PREFIX
-from archiver.core.signatures import PublicKey, public_key_from_pem
 from archiver.sealing.holdings import READERS, holdings, seal_names
 from archiver.sealing.judgement import Evidence, Judgement, judge
 from archiver.storage.catalog import thread_ids

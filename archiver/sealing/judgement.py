@@ -22,10 +22,10 @@ from typing import Any
 
 from archiver.core.documents import version_of
 from archiver.core.errors import DamagedArchive
+from archiver.core.evidence.seals import Covered, Seal, parse_seal, seal_name
+from archiver.core.evidence.signatures import PublicKey
 from archiver.core.inventory import MessageBlob, entry
 from archiver.core.layout import LatestRow, content_sha256, latest_row
-from archiver.core.seals import Covered, Seal, parse_seal, seal_name
-from archiver.core.signatures import PublicKey
 from archiver.core.threads import ThreadRow
 from archiver.core.versions import Stamp
 from archiver.storage.ports import StoredBlob

@@ -15,7 +15,7 @@ from azure.keyvault.keys.crypto.aio import CryptographyClient
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from archiver.core.errors import ConfigurationError, StorageUnavailable
-from archiver.core.signatures import PublicKey
+from archiver.core.evidence.signatures import PublicKey
 
 
 class KeyVaultSigner:

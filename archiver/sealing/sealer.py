@@ -27,10 +27,7 @@ from archiver.capture.ledger import Ledger
 from archiver.capture.threadwrites import ThreadRows
 from archiver.capture.turns import Turns
 from archiver.core.errors import AlreadyStored, DamagedArchive
-from archiver.core.keys import encode_key
-from archiver.core.layout import content_sha256
-from archiver.core.principals import TIMER, Principal
-from archiver.core.seals import (
+from archiver.core.evidence.seals import (
     Seal,
     altered_since,
     key_name,
@@ -39,7 +36,10 @@ from archiver.core.seals import (
     signed,
     unchanged,
 )
-from archiver.core.signatures import PublicKey, Signer, keyring
+from archiver.core.evidence.signatures import PublicKey, Signer, keyring
+from archiver.core.governance.principals import TIMER, Principal
+from archiver.core.keys import encode_key
+from archiver.core.layout import content_sha256
 from archiver.core.threads import Patch, ThreadRow
 from archiver.governance.trail import AuditTrail
 from archiver.sealing.holdings import covered, holdings

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from archiver.core.errors import ConfigurationError
+from archiver.core.evidence.signatures import PemSigner, Signer
 from archiver.core.sealsettings import SETTING, SealKey, private_key
-from archiver.core.signatures import PemSigner, Signer
 
 
 def signer_for(key: SealKey | None, *, credential: Any = None) -> Signer:

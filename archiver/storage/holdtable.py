@@ -15,8 +15,8 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
-from archiver.core.disposals import ThreadState
-from archiver.core.holds import PARTICIPANT_SCOPE, Hold, Scope
+from archiver.core.governance.disposals import ThreadState
+from archiver.core.governance.holds import PARTICIPANT_SCOPE, Hold, Scope
 from archiver.core.keys import decode_key
 from archiver.storage.entities import THREAD_ROW_KEY
 from archiver.storage.ports import KnownHold, KnownState

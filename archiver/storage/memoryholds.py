@@ -10,9 +10,9 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
-from archiver.core.disposals import ThreadState
 from archiver.core.errors import ConcurrentUpdate
-from archiver.core.holds import Hold
+from archiver.core.governance.disposals import ThreadState
+from archiver.core.governance.holds import Hold
 from archiver.storage.ports import KnownHold, KnownState
 
 

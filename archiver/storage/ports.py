@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from archiver.core.disposals import ThreadState
-from archiver.core.holds import Hold
+from archiver.core.governance.disposals import ThreadState
+from archiver.core.governance.holds import Hold
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite

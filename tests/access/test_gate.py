@@ -13,8 +13,8 @@ import pytest
 from archiver.access.gate import EVENT_GRID_APP_ID, Gate
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.errors import Forbidden, IdentityUnavailable, Unauthenticated
+from archiver.core.governance.principals import ADMIN_ROLE, READ_ROLE, Principal
 from archiver.core.http import HttpRequest
-from archiver.core.principals import ADMIN_ROLE, READ_ROLE, Principal
 from tests.openid import AUDIENCE, CLIENT_APP, EVENT_GRID_APP, TENANT, OpenIdProvider, new_key
 
 REFRESH_SECONDS = 0.5

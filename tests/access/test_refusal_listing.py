@@ -11,8 +11,8 @@ import json
 import pytest
 
 from archiver.access.refusals import Refusals
+from archiver.core.governance.principals import Principal
 from archiver.core.http import HttpRequest
-from archiver.core.principals import Principal
 from archiver.core.settings import Settings
 from archiver.governance.trail import AuditTrail
 from archiver.storage.azure import AzureStorage

@@ -25,9 +25,9 @@ from archiver.access.refusals import Refusals
 from archiver.access.tally import MOST_ADDRESSES, MOST_CALLERS
 from archiver.bootstrap import Services, build
 from archiver.capture.webhook import Webhook
-from archiver.core.audit import REFUSALS
 from archiver.core.envelopes import RawEvent
 from archiver.core.fields import parse_timestamp
+from archiver.core.governance.audit import REFUSALS
 from archiver.core.settings import Settings
 from archiver.governance.trail import AuditTrail
 from archiver.hosts import azurite as emulator

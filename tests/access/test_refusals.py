@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from archiver.access.refusals import Refusals
-from archiver.core.audit import ANONYMOUS, REFUSALS, Refused, refusals_record
+from archiver.core.governance.audit import ANONYMOUS, REFUSALS, Refused, refusals_record
 from archiver.core.http import HttpRequest
 from archiver.governance.trail import AuditTrail
 from archiver.storage.ports import Storage

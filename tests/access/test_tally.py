@@ -7,8 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from archiver.access.tally import MOST_ADDRESS_CHARACTERS, MOST_ADDRESSES, Tally
-from archiver.core.audit import ANONYMOUS, OTHERS, REFUSALS, refusals_record
-from archiver.core.principals import Principal
+from archiver.core.governance.audit import ANONYMOUS, OTHERS, REFUSALS, refusals_record
+from archiver.core.governance.principals import Principal
 
 MINUTE = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 EVE = Principal(kind="entra", object_id="0b7c-eve", name="Eve", roles=frozenset({"X"}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.core.merkle import leaf_hash, tree_hash
+from archiver.core.evidence.merkle import leaf_hash, tree_hash
 
 pytestmark = pytest.mark.pure
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from archiver.capture.archive import Archive
-from archiver.core.disposals import ThreadState
 from archiver.core.envelopes import RawEvent
 from archiver.core.events import classify
-from archiver.core.holds import Hold, Scope
+from archiver.core.governance.disposals import ThreadState
+from archiver.core.governance.holds import Hold, Scope
+from archiver.core.governance.principals import Principal
 from archiver.core.keys import encode_key
-from archiver.core.principals import Principal
 from archiver.governance.disposal import Disposal, Disposed
 from archiver.governance.holds import Holds
 from archiver.governance.trail import AuditTrail

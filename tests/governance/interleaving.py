@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from archiver.core.disposals import ThreadState
+from archiver.core.governance.disposals import ThreadState
 from archiver.storage.ports import BlobArchive, DeadLetterBox, HoldTable, MessageTable, ThreadTable
 from archiver.storage.ports import Storage as Port
 

@@ -10,7 +10,7 @@ from archiver.capture.archive import Archive
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import Immutable
 from archiver.core.events import classify
-from archiver.core.holds import Scope
+from archiver.core.governance.holds import Scope
 from archiver.core.keys import encode_key
 from archiver.retrieval.readback import latest, thread_of
 from archiver.storage.ports import Storage, Window

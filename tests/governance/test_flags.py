@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from archiver.bootstrap import build
 from archiver.cli.main import main
 from archiver.core.errors import Immutable
-from archiver.core.holds import Scope
-from archiver.core.signatures import PemSigner
+from archiver.core.evidence.signatures import PemSigner
+from archiver.core.governance.holds import Scope
 from archiver.sealing.sealer import Sealer
 from archiver.storage.memory import MemoryStorage
 from tests.builders import CAROL, message_event, new_message_id

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from archiver.core.errors import InvalidQuery, OnHold, StorageUnavailable, UnknownThread
-from archiver.core.holds import Scope
+from archiver.core.governance.holds import Scope
 from archiver.governance.trail import AuditTrail
 from archiver.storage.ports import Storage
 from tests.governance.archives import (

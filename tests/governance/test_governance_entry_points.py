@@ -11,9 +11,9 @@ import os
 import pytest
 from azure.functions.timer import TimerRequest
 
-from archiver.core.holds import Scope
+from archiver.core.governance.holds import Scope
+from archiver.core.governance.principals import TIMER
 from archiver.core.keys import encode_key
-from archiver.core.principals import TIMER
 from archiver.core.settings import Settings
 from archiver.storage.azure import AzureStorage
 from tests.builders import CAROL, message_event

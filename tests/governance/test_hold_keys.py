@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archiver.core.disposals import of_thread
 from archiver.core.errors import InvalidQuery
-from archiver.core.holds import PARTICIPANT_SCOPE, Hold, Scope, scope_key
+from archiver.core.governance.disposals import of_thread
+from archiver.core.governance.holds import PARTICIPANT_SCOPE, Hold, Scope, scope_key
 
 ids = st.text(min_size=1, max_size=20)  # short enough to be a key however it encodes
 

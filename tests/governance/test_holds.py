@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from archiver.core.errors import InvalidQuery, StorageUnavailable
-from archiver.core.holds import Scope
+from archiver.core.governance.holds import Scope
 from archiver.governance.trail import AuditTrail
 from archiver.storage.ports import Storage
 from tests.builders import ALICE, CAROL, message_event, thread_event

@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import rfc8785
 
-from archiver.core.audit import AuditRecord
-from archiver.core.checkpoints import parse_checkpoint
+from archiver.core.evidence.checkpoints import parse_checkpoint
+from archiver.core.evidence.merkle import tree_hash
+from archiver.core.evidence.notes import parse_note
+from archiver.core.evidence.signatures import PemSigner, PublicKey
+from archiver.core.governance.audit import AuditRecord
+from archiver.core.governance.principals import TIMER
 from archiver.core.keys import encode_key
-from archiver.core.merkle import tree_hash
-from archiver.core.notes import parse_note
-from archiver.core.principals import TIMER
-from archiver.core.signatures import PemSigner, PublicKey
 from archiver.governance.disposal import Disposal
 from archiver.governance.trail import AuditTrail
 from archiver.sealing.checkpointcheck import CheckpointReport, check_checkpoint

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 
-from archiver.core.signatures import ES256, PublicKey
+from archiver.core.evidence.signatures import ES256, PublicKey
 from archiver.sealing.inspection import inspect
 from archiver.sealing.keyvault import KeyVaultSigner
 from archiver.sealing.sealer import Sealer

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver.core.errors import ConfigurationError
+from archiver.core.evidence.signatures import PublicKey
 from archiver.core.keys import encode_key
 from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
 from archiver.core.settings import Settings
-from archiver.core.signatures import PublicKey
 from archiver.storage.azure import AzureStorage
 from tests.chats import archive, chat
 from tests.conftest import archive_settings, imported_function_app, run_archiver

@@ -15,11 +15,11 @@ import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from archiver.core.evidence.merkle import tree_hash
+from archiver.core.evidence.seals import key_name, parse_seal, seals_prefix
+from archiver.core.evidence.signatures import PemSigner, PublicKey
 from archiver.core.inventory import MessageBlob, entry
 from archiver.core.keys import encode_key
-from archiver.core.merkle import tree_hash
-from archiver.core.seals import key_name, parse_seal, seals_prefix
-from archiver.core.signatures import PemSigner, PublicKey
 from archiver.sealing.inspection import inspect, published_keys
 from archiver.sealing.judgement import Judgement
 from archiver.sealing.sealer import Sealer

@@ -15,8 +15,8 @@ from archiver.acs.client import create_identity
 from archiver.bootstrap import build
 from archiver.core.acssettings import AcsSettings
 from archiver.core.errors import InvalidQuery
+from archiver.core.evidence.signatures import PublicKey
 from archiver.core.keys import encode_key
-from archiver.core.signatures import PublicKey
 from archiver.retrieval.evidence import check_transcript
 from archiver.retrieval.export import Export, transcript
 from archiver.retrieval.rsmf.export import RsmfFile, rsmf_files

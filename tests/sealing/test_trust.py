@@ -18,11 +18,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver.core.documents import version_of
+from archiver.core.evidence.seals import Seal, key_name, next_seal, parse_seal, signed
+from archiver.core.evidence.signatures import ED25519, PemSigner, PublicKey
 from archiver.core.inventory import MessageBlob
 from archiver.core.keys import encode_key
 from archiver.core.layout import content_sha256, latest_row
-from archiver.core.seals import Seal, key_name, next_seal, parse_seal, signed
-from archiver.core.signatures import ED25519, PemSigner, PublicKey
 from archiver.core.threads import ThreadRow
 from archiver.retrieval.evidence import check_transcript
 from archiver.retrieval.export import Export, transcript

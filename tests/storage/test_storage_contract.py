@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archiver.core.disposals import ThreadState
 from archiver.core.errors import (
     AlreadyStored,
     ConcurrentUpdate,
@@ -17,7 +16,8 @@ from archiver.core.errors import (
     NotFound,
     RowConflict,
 )
-from archiver.core.holds import Hold, Scope
+from archiver.core.governance.disposals import ThreadState
+from archiver.core.governance.holds import Hold, Scope
 from archiver.core.layout import LatestRow
 from archiver.core.records import Action
 from archiver.core.threads import Member, ThreadRow

@@ -25,10 +25,10 @@ from email.policy import SMTP
 from typing import Any
 
 from archiver.core.errors import DamagedArchive, InvalidQuery
+from archiver.core.evidence.seals import Seal
+from archiver.core.evidence.signatures import PublicKey
 from archiver.core.fields import parse_timestamp
 from archiver.core.inventory import MessageBlob, entry
-from archiver.core.seals import Seal
-from archiver.core.signatures import PublicKey
 from archiver.core.versions import Stamp
 from archiver.retrieval.evidence import Proof, proven_seal
 from archiver.retrieval.rsmf.export import RsmfFile, Thread, files_of

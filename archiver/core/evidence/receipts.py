@@ -16,8 +16,8 @@ from typing import Any
 import rfc8785
 
 from archiver.core.errors import DamagedArchive
+from archiver.core.evidence.seals import Link
 from archiver.core.fields import format_timestamp, parse_timestamp
-from archiver.core.seals import Link
 
 FORMAT = "acs-chat-archiver/disposal@1"
 RECEIPTS_PREFIX = "disposals/"

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from archiver.core.fields import format_timestamp
+from archiver.core.governance.principals import Principal
 from archiver.core.jsontext import dumps
-from archiver.core.principals import Principal
 
 AUDIT_PREFIX = "audit/"
 REFUSALS = "refusals"  # the action of one caller's refused requests in one minute

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from archiver.core.errors import OnHold
-from archiver.core.holds import Hold
+from archiver.core.governance.holds import Hold
 from archiver.core.inventory import MessageBlob, ThreadBlob, entry
 from archiver.core.layout import (
     MESSAGES_PREFIX,

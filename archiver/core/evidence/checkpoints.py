@@ -24,11 +24,11 @@ from typing import Any
 import rfc8785
 
 from archiver.core.errors import DamagedArchive
+from archiver.core.evidence.merkle import leaf_hash, root_of
+from archiver.core.evidence.notes import Note, Tree, parse_note
+from archiver.core.evidence.seals import Covered
 from archiver.core.fields import format_timestamp, parse_timestamp
 from archiver.core.layout import content_sha256
-from archiver.core.merkle import leaf_hash, root_of
-from archiver.core.notes import Note, Tree, parse_note
-from archiver.core.seals import Covered
 
 FORMAT = "acs-chat-archiver/checkpoint@1"
 CHECKPOINTS_PREFIX = "checkpoints/"

@@ -24,6 +24,7 @@ from typing import Any
 import rfc8785
 
 from archiver.core.errors import DamagedArchive
+from archiver.core.evidence.merkle import tree_hash
 from archiver.core.fields import format_timestamp, parse_timestamp
 from archiver.core.layout import (
     MESSAGES_PREFIX,
@@ -32,7 +33,6 @@ from archiver.core.layout import (
     TRANSCRIPTS_PREFIX,
     content_sha256,
 )
-from archiver.core.merkle import tree_hash
 
 FORMAT = "acs-chat-archiver/seal@1"
 # Public keys are published at the top of the container, where no thread's folder can
