@@ -48,16 +48,7 @@ def read_seal_key(values: Mapping[str, str]) -> SealKey | None:
         return None
     if text.startswith("https://"):
         return SealKey(key_vault_uri=_key_vault_uri(text))
-    if "-----BEGIN" in text:
-        pem = text.replace("\\n", "\n").encode()
-    else:
-        try:
-            pem = Path(text).read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(
-                f"{SETTING} must be a PEM private key, a path to one, or a Key Vault key URI; "
-                f"the file could not be read ({exc.strerror})"
-            ) from None
+    pem = _pem(text, f"{SETTING} must be a PEM private key, a path to one, or a Key Vault key URI")
     pem = pem.strip() + b"\n"
     private_key(pem)
     return SealKey(pem=pem)
@@ -69,16 +60,7 @@ def read_trusted_keys(values: Mapping[str, str]) -> tuple[PublicKey, ...]:
     text = values.get(TRUSTED_SETTING, "").strip()
     if not text:
         return ()
-    if "-----BEGIN" in text:
-        pem = text.replace("\\n", "\n").encode()
-    else:
-        try:
-            pem = Path(text).read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(
-                f"{TRUSTED_SETTING} must be PEM public keys or a path to a file of them; "
-                f"the file could not be read ({exc.strerror})"
-            ) from None
+    pem = _pem(text, f"{TRUSTED_SETTING} must be PEM public keys or a path to a file of them")
     blocks = _PEM_BLOCK.findall(pem)
     leftover = _PEM_BLOCK.sub(b"", pem).strip()
     if not blocks or leftover:
@@ -87,6 +69,16 @@ def read_trusted_keys(values: Mapping[str, str]) -> tuple[PublicKey, ...]:
         public_key_from_pem(block, source=f"{TRUSTED_SETTING} (key {index + 1})")
         for index, block in enumerate(blocks)
     )
+
+
+def _pem(text: str, rule: str) -> bytes:
+    """PEM given as text (newlines or `\\n` escapes) or as the path to a file of it."""
+    if "-----BEGIN" in text:
+        return text.replace("\\n", "\n").encode()
+    try:
+        return Path(text).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"{rule}; the file could not be read ({exc.strerror})") from None
 
 
 def private_key(pem: bytes) -> Ed25519PrivateKey:
