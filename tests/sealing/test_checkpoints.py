@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import rfc8785
 
+from archiver.core.errors import InvalidQuery
 from archiver.core.evidence.checkpoints import parse_checkpoint
 from archiver.core.evidence.merkle import tree_hash
 from archiver.core.evidence.notes import parse_note
@@ -322,3 +323,44 @@ async def test_a_thread_disposed_of_under_retention_leaves_the_checkpoint_with_i
     )
     assert written.checkpoint.note.threads.size == 0
     assert (await archivist.check()).altered == []
+
+
+async def test_a_replaced_head_seal_is_named_against_the_checkpoint(
+    storage: Storage, request: pytest.FixtureRequest
+):
+    archivist, threads = await checkpointed(storage)
+    [head] = await seal_names(storage, encode_key(threads[0], field="threadId"))
+    content = await storage.blobs.read(head)
+
+    await tamperer(storage, request).overwrite(head, content.replace(b'"blobs":', b'"blobs" :'))
+
+    assert "seal replaced" in found(await archivist.check())[head]
+
+
+async def test_a_witness_note_the_chain_does_not_hold_or_holds_otherwise_is_named(
+    storage: Storage,
+):
+    archivist, _ = await checkpointed(storage)
+    [name] = [n async for n in storage.container(archivist.container).names("checkpoints/")]
+    ours = parse_checkpoint(await storage.container(archivist.container).read(name), name=name)
+    # Signed by the seal key, but not the chain's: a fork, and a number it never reached.
+    forked = replace(ours.note, made_at=ours.note.made_at + timedelta(seconds=1))
+    forked = replace(forked, signature=KEY.sign(forked.body().encode()))
+    unknown = replace(ours.note, number=7)
+    unknown = replace(unknown, signature=KEY.sign(unknown.body().encode()))
+
+    assert found(await archivist.check(given=forked.text().encode())) == {
+        "checkpoint 0": {"checkpoint forked"}
+    }
+    assert (
+        "checkpoint missing"
+        in found(await archivist.check(given=unknown.text().encode()))["checkpoint 7"]
+    )
+
+
+async def test_checking_an_archive_that_has_no_checkpoint_is_refused_plainly(storage: Storage):
+    await archived(storage)
+    archivist = Archivist(storage)
+
+    with pytest.raises(InvalidQuery, match="there is no checkpoint to check against"):
+        await archivist.check()
