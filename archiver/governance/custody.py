@@ -47,7 +47,10 @@ async def book(storage: Storage) -> Book:
     holds: list[Hold] = []
     states: list[ThreadState] = []
     async for row in storage.holds.scan():
-        (states if isinstance(row, ThreadState) else holds).append(row)  # type: ignore[arg-type]
+        if isinstance(row, ThreadState):
+            states.append(row)
+        else:
+            holds.append(row)
     return Book(tuple(holds), tuple(states))
 
 

@@ -132,9 +132,9 @@ class Holds:
                 raise InvalidQuery(not_held(scope, target, matter, in_force))
 
         async def change() -> Change:
-            decide = lambda current: released(  # noqa: E731
-                current, reason=reason, by=who(principal), at=self._clock()
-            )
+            def decide(current: Hold | None) -> Hold:
+                return released(current, reason=reason, by=who(principal), at=self._clock())
+
             if matter is None:
                 hold = await self._release_legacy(target, decide)
             else:
