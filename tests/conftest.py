@@ -222,8 +222,8 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
             with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)  # not listening yet, or its first storage ping is slow: again
     raise AssertionError("the local host did not become healthy within 30 s")
 
 
