@@ -21,7 +21,11 @@ from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
 from archiver.cli.trust import Keys, given_keys, trusted_keys, verify_exit
 from archiver.core.errors import ConfigurationError, NotFound, UnknownContainer
-from archiver.core.evidence.checkpoints import checkpoint_name, parse_checkpoint
+from archiver.core.evidence.checkpoints import (
+    CHECKPOINTS_PREFIX,
+    checkpoint_name,
+    parse_checkpoint,
+)
 from archiver.sealing.checkpointcheck import CheckpointReport, check_checkpoint
 from archiver.sealing.checkpointer import Checkpointing
 
@@ -91,7 +95,7 @@ def show_checkpointing(result: Checkpointing) -> int:
 async def _show(services: Services, which: str) -> int:
     store = services.checkpoints.store
     if which == LATEST:
-        names = [name async for name in store.names("checkpoints/")]
+        names = [name async for name in store.names(CHECKPOINTS_PREFIX)]
         if not names:
             raise UnknownContainer("no checkpoint has been written yet: run `archiver checkpoint`")
         name = names[-1]

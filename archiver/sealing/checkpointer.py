@@ -76,11 +76,15 @@ class Checkpointer:
         self._log = log
         self._origin = origin
         self._trusted = tuple(trusted)
+        self._keys: dict[str, PublicKey] | None = None
         self._clock = clock
 
     async def keys(self) -> dict[str, PublicKey]:
-        """The keys checkpoints, seals and receipts are trusted by."""
-        return keyring((*await self._signer.own_keys(), *self._trusted))
+        """The keys checkpoints, seals and receipts are trusted by, read once (for a Key
+        Vault key, its versions are listed once, not on every run of this process)."""
+        if self._keys is None:
+            self._keys = keyring((*await self._signer.own_keys(), *self._trusted))
+        return self._keys
 
     async def write(self) -> Checkpointing:
         """Write the next checkpoint (see the module's rules)."""
