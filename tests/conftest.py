@@ -23,6 +23,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from archiver.core.jobsettings import JobSettings
 from archiver.core.settings import Settings, StorageSettings
 from archiver.hosts import azurite as emulator
 from archiver.storage.azure import AzureStorage
@@ -70,6 +71,7 @@ def fresh_settings(connection_string: str, **overrides: object) -> Settings:
         "threads_table": f"ChatThreads{unique}",
         "holds_table": f"ChatHolds{unique}",
         "checkpoints_container": f"chat-checkpoints-{unique}",
+        "jobs": JobSettings(activity_table=f"ChatActivity{unique}", queue=f"chat-jobs-{unique}"),
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 
@@ -169,6 +171,8 @@ def storage_environment(settings: Settings) -> dict[str, str]:
         "ARCHIVE_THREADS_TABLE": settings.threads_table,
         "ARCHIVE_HOLDS_TABLE": settings.holds_table,
         "ARCHIVE_CHECKPOINTS_CONTAINER": settings.checkpoints_container,
+        "ARCHIVE_ACTIVITY_TABLE": settings.jobs.activity_table,
+        "ARCHIVE_JOBS_QUEUE": settings.jobs.queue,
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Collection, Sequence
 
 from archiver.core.errors import ConcurrentUpdate, RowConflict, StorageUnavailable
 from archiver.core.layout import LatestRow
@@ -43,6 +43,7 @@ class Instrumented:
         self.messages = _Messages(self)
         self.threads = _Threads(self)
         self.holds = inner.holds  # not counted: the disposal specs count blobs and rows
+        self.activity = _Activity(self)
 
     @property
     def requests(self) -> Counter[str]:
@@ -67,6 +68,9 @@ class Instrumented:
 
     def container(self, name: str):
         return self.inner.container(name)
+
+    def queue(self, name: str):
+        return self.inner.queue(name)
 
     async def prepare_container(self, name: str) -> None:
         await self.hit("prepare_container")
@@ -192,3 +196,27 @@ class _Threads:
     async def delete(self, thread_key: str, *, etag: str | None = None) -> None:
         await self._owner.hit("thread.delete")
         await self._owner.inner.threads.delete(thread_key, etag=etag)
+
+
+class _Activity:
+    def __init__(self, owner: Instrumented) -> None:
+        self._owner = owner
+
+    async def record(self, partition: str, thread_keys: Collection[str]) -> None:
+        await self._owner.hit("activity.record")
+        await self._owner.inner.activity.record(partition, thread_keys)
+
+    async def thread_keys(self, first: str, last: str) -> AsyncIterator[str]:
+        await self._owner.hit("activity.thread_keys")
+        async for key in self._owner.inner.activity.thread_keys(first, last):
+            yield key
+
+    async def forget(self, partition: str, thread_key: str) -> None:
+        await self._owner.hit("activity.forget")
+        await self._owner.inner.activity.forget(partition, thread_key)
+
+    async def cursor(self, job: str) -> str | None:
+        return await self._owner.inner.activity.cursor(job)
+
+    async def move_cursor(self, job: str, hour: str) -> None:
+        await self._owner.inner.activity.move_cursor(job, hour)

@@ -7,7 +7,9 @@ row step runs whether the blob was new or a duplicate. The rows of a request are
 written together once its blobs are stored, one table transaction per thread
 (archiver.capture.latestrows). Once every blob and message row of a request is stored,
 what the request says about each thread is joined into its `ChatThreads` row
-(archiver.core.threads), again whether the events were new or not.
+(archiver.core.threads), again whether the events were new or not. Beside the blobs,
+the first request of the hour to write to a thread records that hour's activity
+(archiver.core.activity), so the daily jobs find the threads that changed by key.
 
 Within a process, a message is worked on by one request at a time: a request that finds
 another one writing a message's row (its claim) leaves that message until the other is
@@ -21,11 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from archiver.capture.activity import Activity
 from archiver.capture.latestrows import LatestRows
 from archiver.capture.ledger import Ledger
 from archiver.capture.report import Outcome, Report, record_outcomes
 from archiver.capture.threadwrites import ThreadRows
 from archiver.capture.turns import Turns
+from archiver.core.activity import hour_of
 from archiver.core.errors import AlreadyStored, StorageError, StorageUnavailable
 from archiver.core.layout import (
     LatestRow,
@@ -35,7 +39,7 @@ from archiver.core.layout import (
     quarantine_document,
     thread_document,
 )
-from archiver.core.plan import MessageWrites, Write, plan
+from archiver.core.plan import MessageWrites, Plan, Write, plan
 from archiver.core.records import Action, MessageVersion, Quarantined, Record, ThreadEvent
 from archiver.core.threads import Patch, patches
 from archiver.core.transactions import RowWrite
@@ -90,6 +94,7 @@ class Archive:
         self._threads = ThreadRows(
             storage, ledger=self._ledger, limit=self._limit, turns=self._turns
         )
+        self._activity = Activity(storage, ledger=self._ledger, limit=self._limit)
 
     async def store(self, records: Sequence[Record]) -> Report:
         """Store every record durably, or raise StorageUnavailable (nothing is lost)."""
@@ -99,12 +104,13 @@ class Archive:
             try:
                 async with asyncio.timeout(self._timeout):
                     await self._prepare()
-                    results = await asyncio.gather(
+                    active, *results = await asyncio.gather(
+                        self._activity.record(hour_of(self._clock()), _threads_of(work)),
                         self._messages(work.messages),
                         *(self._other(w) for w in work.others),
                         return_exceptions=True,
                     )
-                    _raise_first_failure(results)
+                    _raise_first_failure([active, *results])
                     joined = await asyncio.gather(
                         *(self._threads.join(p) for p in patches(records)),
                         return_exceptions=True,
@@ -113,7 +119,7 @@ class Archive:
             except TimeoutError as exc:
                 raise StorageUnavailable("storage did not finish within the request time") from exc
             for result in results:
-                assert not isinstance(result, BaseException)
+                assert isinstance(result, list)
                 for write, created in result:
                     record_outcomes(outcomes, write, created=created)
         return Report(tuple(outcomes))
@@ -252,6 +258,14 @@ def _document(
     if isinstance(record, ThreadEvent):
         return thread_document(record, archived_at=archived_at)
     return quarantine_document(record, archived_at=archived_at)
+
+
+def _threads_of(work: Plan) -> set[str]:
+    """The keys of the threads whose blobs `work` writes (quarantine is no thread's)."""
+    keys = {m.newest.thread_key for m in work.messages}
+    return keys | {
+        w.record.thread_key for w in work.others if not isinstance(w.record, Quarantined)
+    }
 
 
 def _key_of(message: MessageWrites) -> tuple[str, str]:

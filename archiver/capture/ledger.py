@@ -13,6 +13,8 @@ versions. So the archiver remembers, in a bounded memory per process:
 - the last thread row and ETag it saw for each thread: thread rows only ever gain
   facts (archiver.core.threads), so what it knows is at most out of date, never wrong, and
   a message that adds nothing new to its thread costs no thread request.
+- the threads whose activity this hour is recorded (archiver.core.activity): only the
+  first delivery to a thread in an hour records it.
 
 A fact is recorded only after storage confirmed it, so a crash or a failed request
 leaves nothing behind that a redelivery would wrongly skip. Pure data, no I/O.
@@ -42,6 +44,8 @@ class Ledger:
         self._archived: OrderedDict[str, None] = OrderedDict()
         self._rows: OrderedDict[tuple[str, str], Current] = OrderedDict()
         self._threads: OrderedDict[str, Known] = OrderedDict()
+        self._hour = ""
+        self._active: set[str] = set()
 
     def archived(self, name: str) -> bool:
         """True when the blob `name` is known stored (with its row advanced)."""
@@ -75,6 +79,19 @@ class Ledger:
     def forget_row(self, thread_key: str, message_key: str) -> None:
         """Drop what is known of a row (its ETag turned out stale or unknown)."""
         self._rows.pop((thread_key, message_key), None)
+
+    def unrecorded(self, hour: str, thread_keys: Iterable[str]) -> set[str]:
+        """Which of these threads have no activity recorded in `hour` by this process."""
+        known = self._active if hour == self._hour else set()
+        return {key for key in thread_keys if key not in known}
+
+    def note_active(self, hour: str, thread_keys: Iterable[str]) -> None:
+        """Remember that storage recorded these threads' activity in `hour` (only the
+        newest hour is kept: a thread a process saw last hour is recorded again)."""
+        if hour > self._hour:
+            self._hour, self._active = hour, set()
+        if hour == self._hour:
+            self._active.update(thread_keys)
 
     def thread(self, thread_key: str) -> Known | None:
         """The thread row and ETag last seen, or None when not known."""

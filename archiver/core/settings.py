@@ -13,15 +13,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from archiver.core.accesssettings import AccessSettings, read_access
 from archiver.core.acssettings import DEFAULT_INACTIVE_DAYS, AcsSettings, read_acs
 from archiver.core.errors import ConfigurationError
 from archiver.core.evidence.signatures import PublicKey
+from archiver.core.jobsettings import JobSettings, read_jobs
 from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
+from archiver.core.storagesettings import (
+    DEVELOPMENT_STORAGE as DEVELOPMENT_STORAGE,
+)
+from archiver.core.storagesettings import (
+    StorageSettings as StorageSettings,
+)
+from archiver.core.storagesettings import (
+    read_storage,
+    service_uri,
+)
 
-DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 DEFAULT_CONTAINER = "chat-archive"
 DEFAULT_DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
 DEFAULT_CHECKPOINTS_CONTAINER = "chat-checkpoints"
@@ -38,25 +47,6 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 20.0
 _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _T = TypeVar("_T")
-_PROXY_VARIABLES = tuple(
-    name for base in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY") for name in (base, base.lower())
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class StorageSettings:
-    """Where the archive lives: a connection string, or service URIs plus an identity."""
-
-    connection_string: str | None = DEVELOPMENT_STORAGE
-    blob_service_uri: str | None = None
-    table_service_uri: str | None = None
-    client_id: str | None = None
-    proxy_from_environment: bool = False  # HTTP(S)_PROXY is set: storage goes through it
-
-    @property
-    def uses_identity(self) -> bool:
-        """True when the archive is reached with Microsoft Entra ID, not a key."""
-        return self.connection_string is None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,12 +83,13 @@ class Settings:
     access: AccessSettings = AccessSettings()  # ARCHIVE_READ_AUTH, ARCHIVE_WEBHOOK_AUTH, ...
     retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
+    jobs: JobSettings = JobSettings()  # the daily jobs' activity table and queue
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
         """Read settings from environment-style values; raise ConfigurationError."""
         return cls(
-            storage=_storage(values),
+            storage=read_storage(values),
             container=_matching(
                 values,
                 "ARCHIVE_CONTAINER",
@@ -166,12 +157,13 @@ class Settings:
                 _CONTAINER_NAME,
                 "3-63 lower-case letters, digits and single hyphens",
             ),
-            checkpoints_blob_service_uri=_service_uri(
+            checkpoints_blob_service_uri=service_uri(
                 values, "ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri"
             ),
             access=read_access(values),
             retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
+            jobs=read_jobs(values),
         )
 
     def topic_allowed(self, topic: str | None) -> bool:
@@ -201,53 +193,6 @@ def read_local_settings(path: Path) -> dict[str, str]:
     if not isinstance(values, dict):
         raise ConfigurationError(f"{path}: 'Values' must be a JSON object")
     return {str(key): "" if value is None else str(value) for key, value in values.items()}
-
-
-def _storage(values: Mapping[str, str]) -> StorageSettings:
-    proxied = any(values.get(name) for name in _PROXY_VARIABLES)
-    blob_uri = values.get("ARCHIVE_STORAGE__blobServiceUri") or None
-    table_uri = values.get("ARCHIVE_STORAGE__tableServiceUri") or None
-    if blob_uri or table_uri:
-        for name, uri in (
-            ("ARCHIVE_STORAGE__blobServiceUri", blob_uri),
-            ("ARCHIVE_STORAGE__tableServiceUri", table_uri),
-        ):
-            if not uri:
-                raise ConfigurationError(
-                    f"{name} is required when identity-based storage is configured"
-                )
-            if urlsplit(uri).scheme not in ("https", "http") or not urlsplit(uri).netloc:
-                raise ConfigurationError(f"{name} must be an http(s) URL, got {uri!r}")
-        return StorageSettings(
-            connection_string=None,
-            blob_service_uri=blob_uri,
-            table_service_uri=table_uri,
-            client_id=values.get("ARCHIVE_STORAGE__clientId") or None,
-            proxy_from_environment=proxied,
-        )
-    connection = values.get("ARCHIVE_STORAGE", "").strip() or DEVELOPMENT_STORAGE
-    if connection != DEVELOPMENT_STORAGE and "=" not in connection:
-        raise ConfigurationError(
-            "ARCHIVE_STORAGE must be a storage connection string "
-            "(for example 'UseDevelopmentStorage=true')"
-        )
-    return StorageSettings(connection_string=connection, proxy_from_environment=proxied)
-
-
-def _service_uri(values: Mapping[str, str], name: str) -> str | None:
-    """An https service URI (None when unset); it is reached with the archive's
-    identity, so identity-based storage must be configured."""
-    uri = values.get(name, "").strip() or None
-    if uri is None:
-        return None
-    if urlsplit(uri).scheme != "https" or not urlsplit(uri).netloc:
-        raise ConfigurationError(f"{name} must be an https URL, got {uri!r}")
-    if not values.get("ARCHIVE_STORAGE__blobServiceUri"):
-        raise ConfigurationError(
-            f"{name} is reached as the archive's identity: set ARCHIVE_STORAGE__blobServiceUri "
-            "and ARCHIVE_STORAGE__tableServiceUri (identity-based storage) too"
-        )
-    return uri
 
 
 def _matching(

@@ -15,11 +15,16 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
+from azure.storage.queue.aio import QueueServiceClient
 
+from archiver.core.errors import ConfigurationError
+from archiver.core.jobsettings import DEFAULT_ACTIVITY_TABLE
 from archiver.core.settings import DEFAULT_HOLDS_TABLE, Settings
+from archiver.storage.activitytable import AzureActivityTable
 from archiver.storage.blobs import AzureBlobArchive, AzureDeadLetters
-from archiver.storage.clients import blob_client, clients
+from archiver.storage.clients import blob_client, clients, queue_client
 from archiver.storage.holdtable import AzureHoldTable
+from archiver.storage.queues import AzureJobQueue
 from archiver.storage.tables import AzureMessageTable, AzureThreadTable
 from archiver.storage.translation import translated
 
@@ -36,10 +41,16 @@ class AzureStorage:
         messages_table: str,
         threads_table: str,
         holds_table: str = DEFAULT_HOLDS_TABLE,
+        activity_table: str = DEFAULT_ACTIVITY_TABLE,
+        queue_service: QueueServiceClient | None = None,
         credential: Any = None,
         elsewhere: Mapping[str, BlobServiceClient] | None = None,
     ) -> None:
-        """`elsewhere`: containers of other accounts, by name (the checkpoints' account)."""
+        """`elsewhere`: containers of other accounts, by name (the checkpoints' account);
+        `queue_service`: the account's queues (the jobs queue), when configured."""
+        self._queue_service = queue_service
+        self._activity_name = activity_table
+        self._activity = AzureActivityTable(table_service.get_table_client(activity_table))
         self._elsewhere = dict(elsewhere or {})
         self._blob_service = blob_service
         self._table_service = table_service
@@ -75,6 +86,8 @@ class AzureStorage:
             messages_table=settings.messages_table,
             threads_table=settings.threads_table,
             holds_table=settings.holds_table,
+            activity_table=settings.jobs.activity_table,
+            queue_service=queue_client(settings.storage, credential, request_hook),
             credential=credential,
             elsewhere=elsewhere,
         )
@@ -92,6 +105,20 @@ class AzureStorage:
 
     def _service_of(self, container: str) -> BlobServiceClient:
         return self._elsewhere.get(container, self._blob_service)
+
+    def queue(self, name: str) -> AzureJobQueue:
+        """A queue of the account; ConfigurationError when no queue service is set."""
+        if self._queue_service is None:
+            raise ConfigurationError(
+                "the jobs queue is reached as the archive's identity: set "
+                "ARCHIVE_STORAGE__queueServiceUri (the Bicep does)"
+            )
+        return AzureJobQueue(self._queue_service.get_queue_client(name))
+
+    @property
+    def activity(self) -> AzureActivityTable:
+        """The activity table the daily jobs read."""
+        return self._activity
 
     def dead_letters(self, container: str) -> AzureDeadLetters:
         """The dead-letter container `container` of the same account."""
@@ -125,6 +152,7 @@ class AzureStorage:
             await self._table_service.create_table_if_not_exists(self._messages_name)
             await self._table_service.create_table_if_not_exists(self._threads_name)
             await self._table_service.create_table_if_not_exists(self._holds_name)
+            await self._table_service.create_table_if_not_exists(self._activity_name)
 
     async def ping(self) -> None:
         """Return when both services answer; raise StorageUnavailable otherwise."""
@@ -137,6 +165,8 @@ class AzureStorage:
         """Release connections and the credential."""
         await self._blob_service.close()
         await self._table_service.close()
+        if self._queue_service is not None:
+            await self._queue_service.close()
         for service in self._elsewhere.values():
             await service.close()
         if self._credential is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient, LinearRetry
+from azure.storage.queue.aio import QueueServiceClient
 
 from archiver.core.settings import DEVELOPMENT_STORAGE, StorageSettings
 
@@ -60,6 +61,24 @@ def clients(
         TableServiceClient(storage.table_service_uri, credential=credential, **table_options),
         credential,
     )
+
+
+def queue_client(
+    storage: StorageSettings, credential: Any, request_hook: Callable[[Any], None] | None = None
+) -> QueueServiceClient | None:
+    """The queue service of the archive's account (the jobs queue), with the table
+    clients' retries; None for identity-based storage without
+    ARCHIVE_STORAGE__queueServiceUri."""
+    options = _common(storage, request_hook) | {"retry_total": 2, "retry_backoff_factor": 0.4}
+    if storage.connection_string is not None:
+        connection = storage.connection_string
+        emulator = connection == DEVELOPMENT_STORAGE or "devstoreaccount1" in connection.lower()
+        return QueueServiceClient.from_connection_string(
+            connection, api_version=EMULATOR_BLOB_API_VERSION if emulator else None, **options
+        )
+    if storage.queue_service_uri is None:
+        return None
+    return QueueServiceClient(storage.queue_service_uri, credential=credential, **options)
 
 
 def blob_client(

@@ -20,6 +20,7 @@ from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite, check
 from archiver.storage.memoryblobs import MemoryBlobArchive, MemoryDeadLetters
 from archiver.storage.memoryholds import MemoryHoldTable
+from archiver.storage.memoryjobs import MemoryActivityTable, MemoryJobQueue
 from archiver.storage.ports import Current, Known, Page, Window
 
 
@@ -214,6 +215,8 @@ class MemoryStorage:
         self._holds = MemoryHoldTable()
         self.boxes: dict[str, MemoryDeadLetters] = {}
         self.containers: dict[str, MemoryBlobArchive] = {}
+        self.queues: dict[str, MemoryJobQueue] = {}
+        self._activity = MemoryActivityTable()
 
     def container(self, name: str) -> MemoryBlobArchive:
         """Another container (created on first use)."""
@@ -222,6 +225,15 @@ class MemoryStorage:
     async def prepare_container(self, name: str) -> None:
         """Create the container `name` when missing."""
         self.container(name)
+
+    def queue(self, name: str) -> MemoryJobQueue:
+        """A queue (created on first use)."""
+        return self.queues.setdefault(name, MemoryJobQueue(name))
+
+    @property
+    def activity(self) -> MemoryActivityTable:
+        """The activity table."""
+        return self._activity
 
     def dead_letters(self, container: str) -> MemoryDeadLetters:
         """The dead-letter container `container` (created by putting blobs in it)."""

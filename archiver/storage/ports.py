@@ -17,6 +17,7 @@ from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite
 from archiver.core.versions import Stamp
+from archiver.storage.jobports import ActivityTable, JobQueue
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,13 @@ class Storage(Protocol):
 
     async def prepare_container(self, name: str) -> None:
         """Create the container `name` when missing; safe to call again."""
+
+    @property
+    def activity(self) -> ActivityTable:
+        """The activity table the daily jobs read (archiver.core.activity)."""
+
+    def queue(self, name: str) -> JobQueue:
+        """A queue of the account (the jobs queue and its poison queue)."""
 
     def dead_letters(self, container: str) -> DeadLetterBox:
         """The dead-letter container `container` of the same account."""

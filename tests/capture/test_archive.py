@@ -144,8 +144,15 @@ async def test_per_user_copies_cost_the_writes_of_one_version_and_its_new_thread
         "quarantined": 0,
         "ignored": 0,
     }
-    # The thread was unknown to this process: its row is read (there is none), inserted.
-    assert counted.requests == {"create": 1, "insert": 1, "thread.get": 1, "thread.insert": 1}
+    # The thread was unknown to this process: its row is read (there is none), inserted,
+    # and its activity this hour recorded.
+    assert counted.requests == {
+        "activity.record": 1,
+        "create": 1,
+        "insert": 1,
+        "thread.get": 1,
+        "thread.insert": 1,
+    }
 
 
 async def test_an_edit_costs_one_blob_one_read_and_one_conditional_row_write(storage: Storage):
@@ -157,7 +164,13 @@ async def test_an_edit_costs_one_blob_one_read_and_one_conditional_row_write(sto
     await deliver(archive_on(counted), *fan_out(RECIPIENTS, action="edited", message_id=message_id))
 
     # The thread row is read once and already says the edit's activity (within 15 minutes).
-    assert counted.requests == {"create": 1, "current": 1, "replace": 1, "thread.get": 1}
+    assert counted.requests == {
+        "activity.record": 1,
+        "create": 1,
+        "current": 1,
+        "replace": 1,
+        "thread.get": 1,
+    }
 
 
 async def test_a_redelivered_version_costs_one_refused_create_and_one_row_read(
@@ -169,7 +182,7 @@ async def test_a_redelivered_version_costs_one_refused_create_and_one_row_read(
 
     await deliver(archive_on(counted), *events)
 
-    assert counted.requests == {"create": 1, "current": 1, "thread.get": 1}
+    assert counted.requests == {"activity.record": 1, "create": 1, "current": 1, "thread.get": 1}
 
 
 async def test_a_request_writes_each_message_row_once_however_many_versions_it_holds(
@@ -208,6 +221,7 @@ async def test_a_message_first_archived_elsewhere_is_read_before_its_row_is_writ
 
     assert report.summary()["archived"] == 2
     assert counted.requests == {
+        "activity.record": 1,
         "create": 2,
         "insert": 1,
         "current": 1,
@@ -404,7 +418,13 @@ async def test_new_messages_of_one_thread_cost_their_blobs_and_one_table_transac
     report = await deliver(archive_on(counted), *events)
 
     assert report.summary()["archived"] == 40
-    assert counted.requests == {"create": 40, "transact": 1, "thread.get": 1, "thread.insert": 1}
+    assert counted.requests == {
+        "activity.record": 1,
+        "create": 40,
+        "transact": 1,
+        "thread.get": 1,
+        "thread.insert": 1,
+    }
     for event in events:
         row = await latest(storage, event["data"]["messageId"])
         assert row is not None

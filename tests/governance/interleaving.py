@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from archiver.core.governance.disposals import ThreadState
+from archiver.storage.jobports import ActivityTable, JobQueue
 from archiver.storage.ports import BlobArchive, DeadLetterBox, HoldTable, MessageTable, ThreadTable
 from archiver.storage.ports import Storage as Port
 
@@ -39,6 +40,7 @@ class Interleaved:
         self.messages = cast(MessageTable, _Part(self, "messages", inner.messages))
         self.threads = cast(ThreadTable, _Part(self, "threads", inner.threads))
         self.holds = cast(HoldTable, _Part(self, "holds", inner.holds))
+        self.activity = cast(ActivityTable, _Part(self, "activity", inner.activity))
 
     def before(self, operation: str, action: Action, *, when: Match = lambda *_: True) -> _Hook:
         """Run `action` once, just before the first `operation` whose arguments match."""
@@ -65,6 +67,9 @@ class Interleaved:
 
     def container(self, name: str) -> BlobArchive:
         return self.inner.container(name)
+
+    def queue(self, name: str) -> JobQueue:
+        return self.inner.queue(name)
 
     async def prepare_container(self, name: str) -> None:
         await self.inner.prepare_container(name)
