@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
@@ -22,9 +23,10 @@ from archiver.bootstrap import Runtime, Services, quiet_sdk_logging
 from archiver.capture.health import health
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.envelopes import RawEvent
-from archiver.core.errors import AcsUnavailable, StorageUnavailable
-from archiver.core.governance.principals import APP, TIMER
+from archiver.core.errors import StorageUnavailable
+from archiver.core.governance.principals import APP
 from archiver.core.http import HttpRequest, HttpResponse
+from archiver.core.jobs import Kind, parse_job
 from archiver.core.settings import Settings
 from archiver.deadletters.replay import replay_created
 
@@ -46,6 +48,7 @@ DISPOSAL_SCHEDULE = "0 0 5 * * *"
 Endpoint = Callable[[Services, HttpRequest], Awaitable[HttpResponse]]
 HOLD = ["GET", "PUT", "DELETE"]  # the hold routes' methods: list, place, release
 Trigger = Callable[[Services, RawEvent], Awaitable[None]]
+QueueTrigger = Callable[[Services, str], Awaitable[None]]
 
 
 async def _archive(services: Services, event: RawEvent) -> None:
@@ -68,8 +71,23 @@ async def _replay(services: Services, event: RawEvent) -> None:
         log.warning("Left the dead letter %s/%s where it is: %s", container, name, why)
 
 
+async def _run_job(services: Services, text: str) -> None:
+    job = parse_job(text)
+    counts = await services.work.run(job)
+    log.info("Job done: %s %s, %d threads: %s", job.job, job.run, len(job.threads), counts)
+
+
+async def _poisoned(services: Services, text: str) -> None:
+    log.warning("Job poisoned: failed five times, not retried: %s", text[:2000])
+    await services.trail.record(
+        "job.poisoned", APP, outcome="failed", details={"message": text[:2000]}
+    )
+
+
 # What each Event Grid trigger does with one event, by function name, whichever host calls it.
 TRIGGERS: dict[str, Trigger] = {"archive_event": _archive, "replay_dead_letter": _replay}
+# What each queue trigger does with one message's text, likewise.
+QUEUE_TRIGGERS: dict[str, QueueTrigger] = {"run_job": _run_job, "report_poisoned_job": _poisoned}
 
 # What each HTTP function answers, by function name, whichever host calls it.
 ENDPOINTS: dict[str, Endpoint] = {
@@ -173,70 +191,51 @@ async def replay_dead_letter(event: func.EventGridEvent) -> None:
 
 @app.timer_trigger(schedule=INACTIVE_SCHEDULE, arg_name="timer", run_on_startup=False)
 async def archive_inactive_threads(timer: func.TimerRequest) -> None:
-    """Archive threads inactive for ARCHIVE_INACTIVE_DAYS from ACS (when ACS_ is set)."""
-    settings = runtime.settings
-    acs = settings.acs
-    if acs is None or acs.archiver_user_id is None or settings.inactive_days == 0:
-        log.info(
-            "Archiving inactive threads from ACS is off "
-            "(ACS_ENDPOINT or ACS_ARCHIVER_USER_ID unset, or ARCHIVE_INACTIVE_DAYS=0)"
-        )
-        return
-    try:
-        async for report in runtime.services().reconciler.inactive(settings.inactive_days):
-            if report.refused:
-                log.warning("Not archived from ACS: %s: %s", report.thread_id, report.refused)
-            else:
-                log.info(
-                    "Archived %s from %s: %d versions repaired, transcripts %s",
-                    report.thread_id,
-                    report.source,
-                    len(report.repaired),
-                    ", ".join(report.transcripts),
-                )
-    except AcsUnavailable as exc:
-        log.error("ACS was unavailable; the next run goes on: %s", exc)
+    """Enqueue the threads inactive for ARCHIVE_INACTIVE_DAYS, to archive from ACS."""
+    await _start(Kind.TRANSCRIBE)
 
 
 @app.timer_trigger(schedule=SEAL_SCHEDULE, arg_name="timer", run_on_startup=False)
 async def seal_threads(timer: func.TimerRequest) -> None:
-    """Seal every thread changed since its last seal, then write the checkpoint (when
-    ARCHIVE_SEAL_KEY is set)."""
+    """Enqueue the threads changed since the last run (every thread on Sundays) to seal,
+    then the checkpoint (when ARCHIVE_SEAL_KEY is set)."""
     if runtime.settings.seal_key is None:
-        log.info("Sealing is off (ARCHIVE_SEAL_KEY unset)")
-        await _hold_flags()
-        return
-    from archiver.sealing.rounds import sealing_round
-
-    services = runtime.services()
-    await sealing_round(services.sealer, services.checkpointer, log, between=_hold_flags)
-
-
-async def _hold_flags() -> None:
-    """Every blob of a held thread, new seals included, has its legal-hold flag, and no
-    thread held by no matter keeps one (ARCHIVE_BLOB_LEGAL_HOLDS)."""
-    if runtime.settings.blob_legal_holds:
-        try:
-            log.info("Legal-hold flags: %s", await runtime.services().holds.enforce_flags())
-        except StorageUnavailable as exc:
-            log.error("Storage was unavailable; the next run sets the flags: %s", exc)
+        await runtime.services().hold_flags()
+    await _start(Kind.SEAL)
 
 
 @app.timer_trigger(schedule=DISPOSAL_SCHEDULE, arg_name="timer", run_on_startup=False)
 async def dispose_expired_threads(timer: func.TimerRequest) -> None:
-    """Dispose of threads past ARCHIVE_RETENTION_DAYS that are not on hold (0: never)."""
-    if runtime.settings.retention_days == 0:
-        log.info("Disposal is off (ARCHIVE_RETENTION_DAYS is 0: threads are kept forever)")
-        return
-    counts = {"disposed": 0, "held": 0, "kept": 0}
+    """Enqueue the threads whose retention (ARCHIVE_RETENTION_DAYS) ended, to dispose of."""
+    await _start(Kind.DISPOSE)
+
+
+@app.queue_trigger(
+    arg_name="message", queue_name="%ARCHIVE_JOBS_QUEUE%", connection="ARCHIVE_STORAGE"
+)
+async def run_job(message: func.QueueMessage) -> None:
+    """One job of the daily runs: a batch of threads sealed, disposed of or transcribed, or
+    the checkpoint. Raising leaves it on the queue; the fifth failure poisons it."""
+    await QUEUE_TRIGGERS["run_job"](runtime.services(), message.get_body().decode())
+
+
+@app.queue_trigger(
+    arg_name="message", queue_name="%ARCHIVE_JOBS_QUEUE%-poison", connection="ARCHIVE_STORAGE"
+)
+async def report_poisoned_job(message: func.QueueMessage) -> None:
+    """A job that failed five times: logged ("Job poisoned:", alerted) and recorded."""
+    await QUEUE_TRIGGERS["report_poisoned_job"](runtime.services(), message.get_body().decode())
+
+
+async def _start(kind: Kind) -> None:
+    from archiver.jobs.starts import start  # not on the webhook's cold start
+
+    services = runtime.services()
+    queue = services.storage.queue(runtime.settings.jobs.queue)
     try:
-        async for result in runtime.services().disposal.run(TIMER):
-            counts[result.outcome] = counts.get(result.outcome, 0) + 1
-            if result.outcome == "kept":
-                log.warning("Not disposed of: %s: %s", result.thread_id, result.why)
+        await start(kind, services.runs, queue, runtime.settings, log, today=datetime.now(UTC))
     except StorageUnavailable as exc:
-        log.error("Storage was unavailable; the next run finishes what this began: %s", exc)
-    log.info("Disposal done: %(disposed)d disposed, %(held)d held, %(kept)d kept", counts)
+        log.error("Storage was unavailable; the next run starts from the same cursor: %s", exc)
 
 
 async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> func.HttpResponse:

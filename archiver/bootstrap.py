@@ -18,7 +18,7 @@ from archiver.access.gate import Gate
 from archiver.capture.archive import Archive
 from archiver.capture.intake import Intake, Observer
 from archiver.capture.webhook import Webhook
-from archiver.core.errors import ConfigurationError
+from archiver.core.errors import ConfigurationError, StorageUnavailable
 from archiver.core.settings import Settings
 from archiver.storage.ports import Storage
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from archiver.governance.disposal import Disposal
     from archiver.governance.holds import Holds
     from archiver.governance.trail import AuditTrail
+    from archiver.jobs.runs import Runs
+    from archiver.jobs.work import Work
     from archiver.retrieval.api import ReadApi
     from archiver.sealing.checkpointer import Checkpointer
     from archiver.sealing.checkpointlog import CheckpointLog
@@ -131,6 +133,41 @@ class Services:
             origin=archive_origin(self.settings),
             trusted=self.settings.trusted_keys,
         )
+
+    @cached_property
+    def runs(self) -> Runs:
+        """Runs of the daily jobs: the threads each visits, in batches."""
+        from archiver.jobs.runs import Runs
+        from archiver.jobs.selection import Selection
+
+        return Runs(Selection(self.storage), batch=self.settings.jobs.batch)
+
+    @cached_property
+    def work(self) -> Work:
+        """Doing the jobs of the queue (the `run_job` function)."""
+        from archiver.jobs.selection import Selection
+        from archiver.jobs.work import Crew, Work
+
+        crew = Crew(
+            sealer=lambda: self.sealer,
+            checkpointer=lambda: self.checkpointer,
+            disposal=lambda: self.disposal,
+            reconciler=lambda: self.reconciler,
+            hold_flags=self.hold_flags,
+            selection=Selection(self.storage),
+            inactive_days=self.settings.inactive_days,
+        )
+        return Work(crew, logging.getLogger("archiver"))
+
+    async def hold_flags(self) -> None:
+        """Every blob of a held thread, new seals included, has its legal-hold flag, and
+        no thread held by no matter keeps one (ARCHIVE_BLOB_LEGAL_HOLDS)."""
+        if self.settings.blob_legal_holds:
+            log = logging.getLogger("archiver")
+            try:
+                log.info("Legal-hold flags: %s", await self.holds.enforce_flags())
+            except StorageUnavailable as exc:
+                log.error("Storage was unavailable; the next run sets the flags: %s", exc)
 
     def _chat(self) -> AbstractAsyncContextManager[Chat]:
         if self.settings.acs is None:

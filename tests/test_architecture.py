@@ -24,6 +24,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"sealing"}),
     frozenset({"retrieval", "verification", "telemetry"}),
     frozenset({"acs", "deadletters"}),
+    frozenset({"jobs"}),
     frozenset({"bootstrap"}),
     frozenset({"function_app"}),
     frozenset({"hosts"}),
@@ -34,7 +35,7 @@ LAYERS: tuple[frozenset[str], ...] = (
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 TOOLING = frozenset({"hosts", "sim", "cli", "__main__"})
 # Pure: no Azure SDK, no HTTP framework, no environment.
-PURE = ("core", "capture", "governance", "retrieval", "verification", "deadletters")
+PURE = ("core", "capture", "governance", "retrieval", "verification", "deadletters", "jobs")
 
 
 def modules() -> dict[str, Path]:

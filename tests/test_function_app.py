@@ -73,6 +73,8 @@ def promised() -> dict[str, dict[str, Any]]:
         level = {"function key": "FUNCTION", "anonymous": "ANONYMOUS"}.get(auth)
         if where.startswith("Event Grid trigger"):
             named[where.split("`")[1]] = {"type": "eventGridTrigger"}
+        elif where.startswith("Queue trigger"):
+            named[where.split("`")[1]] = {"type": "queueTrigger"}
         elif where.startswith("Timer"):
             hour, minute = re.search(r"Daily at (\d\d):(\d\d) UTC", what).groups()  # type: ignore[union-attr]
             named[where.split("`")[1]] = {

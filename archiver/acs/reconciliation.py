@@ -19,7 +19,7 @@ longer list (deleted) gets its transcript from the archive instead.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -107,12 +107,15 @@ class Reconciler:
             await record_run(self._trail, report, principal)
         return report
 
-    async def inactive(self, days: int, principal: Principal = TIMER) -> AsyncIterator[Reconciled]:
+    async def inactive(
+        self, days: int, principal: Principal = TIMER, *, threads: Collection[str] | None = None
+    ) -> AsyncIterator[Reconciled]:
         """Archive the threads without activity for `days` whose activity no transcript
         covers yet, least recently active first, at most MAX_THREADS_PER_RUN. A thread
-        ACS refuses is reported (`refused`) and skipped; AcsUnavailable ends the run."""
+        ACS refuses is reported (`refused`) and skipped; AcsUnavailable ends the run.
+        `threads`: only these (a batch of the jobs queue), each looked up by key."""
         due = self._clock() - timedelta(days=days)
-        candidates = [row async for row in self._storage.threads.scan() if _due(row, due)]
+        candidates = [row async for row in self._rows(threads) if _due(row, due)]
         candidates.sort(key=lambda row: (row.last_activity, row.thread_key))
         if not candidates:
             return
@@ -123,6 +126,15 @@ class Reconciler:
                 except (AcsDenied, ThreadNotInAcs) as refused:
                     report = Reconciled(row.thread_id, source="none", refused=str(refused))
                 yield await self._audited(report, principal)
+
+    async def _rows(self, threads: Collection[str] | None) -> AsyncIterator[ThreadRow]:
+        if threads is None:
+            async for row in self._storage.threads.scan():
+                yield row
+            return
+        for thread_id in sorted(threads):
+            if (known := await self._storage.threads.get(key_of(thread_id))) is not None:
+                yield known.row
 
     async def _one(self, chat: Chat, thread_id: str) -> Reconciled:
         thread_key = key_of(thread_id)

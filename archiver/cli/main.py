@@ -19,6 +19,7 @@ from archiver.cli import (
     checkpoints,
     export,
     governance,
+    jobs,
     local,
     replay,
     seals,
@@ -98,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         "only against keys found in the archive (nothing proved).",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_CommandParser)
-    groups = (local, export, replay, acs, simulation, seals, checkpoints, governance, verify)
+    groups = (local, export, replay, acs, simulation, seals, checkpoints, jobs, governance, verify)
     for group in groups:
         group.add_commands(commands)
     return parser

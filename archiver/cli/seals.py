@@ -22,6 +22,7 @@ from archiver.cli.exits import Exit
 from archiver.cli.options import cli_principal, load_settings, settings_option
 from archiver.cli.trust import Keys, given_keys, trusted_keys, verify_exit
 from archiver.core.errors import ConfigurationError
+from archiver.core.jobs import Kind
 from archiver.retrieval.evidence import Proof, check_transcript
 from archiver.retrieval.rsmf.proof import check_rsmf
 from archiver.sealing.checkpointer import Checkpointing
@@ -41,12 +42,19 @@ def add_commands(commands: Any) -> None:
         "altered since its last seal is refused (exit 1), never sealed over.",
         epilog="examples:\n"
         "  python -m archiver seal --thread '19:abc@thread.v2'\n"
+        "  python -m archiver seal --changed\n"
         "  python -m archiver seal --all",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     which = seal.add_mutually_exclusive_group(required=True)
     which.add_argument("--thread", action="append", metavar="ID", help="a thread (repeat)")
     which.add_argument("--all", action="store_true", help="every thread in the archive")
+    which.add_argument(
+        "--changed",
+        action="store_true",
+        help="the threads written since the last --changed run or sealing timer "
+        "(every thread on the first), as the timer seals them",
+    )
     settings_option(seal)
     seal.set_defaults(run=_seal)
 
@@ -86,8 +94,12 @@ def _seal(arguments: argparse.Namespace) -> int:
         try:
             sealer = services.sealer
             principal = cli_principal(services.settings)
-            if arguments.all:
-                results = [result async for result in _shown(sealer.seal_all(principal))]
+            if arguments.changed or arguments.all:
+                # Both leave the timer's cursor: the next run seals what changed since.
+                visit = await services.runs.visit(Kind.SEAL, sweep=arguments.all)
+                sealing = sealer.seal_all(principal, threads=visit.thread_ids)
+                results = [result async for result in _shown(sealing)]
+                await services.runs.settle(visit)
             else:
                 results = [await sealer.seal(t, principal) for t in arguments.thread]
             flags = await services.holds.enforce_flags()  # the new seals of held threads too
@@ -100,7 +112,7 @@ def _seal(arguments: argparse.Namespace) -> int:
             await services.close()
 
     results, checkpointing = asyncio.run(run())
-    if not arguments.all:
+    if arguments.thread:
         for result in results:
             _show(result)
     refused = [r for r in results if r.refused]

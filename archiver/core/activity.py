@@ -26,8 +26,6 @@ HOUR_FORMAT = "%Y%m%d%H"
 CURSORS = "~cursor"  # RowKey: the job; `hour`: the first hour its next run reads
 AGAIN = "~again:"  # + job: the threads that job visits on every run until it settles them
 MARGIN = timedelta(minutes=10)
-# A first run (no cursor) reads this far back; older threads are the full sweep's.
-FIRST_LOOK_BACK = timedelta(days=2)
 
 
 def hour_of(moment: datetime) -> str:
@@ -37,9 +35,13 @@ def hour_of(moment: datetime) -> str:
 
 def parse_hour(hour: str) -> datetime:
     """The start of an activity partition's hour; ValueError if it is not one."""
+    problem = ValueError(f"not an activity hour (YYYYmmddHH): {hour!r}")
     if len(hour) != 10 or not hour.isdigit():
-        raise ValueError(f"not an activity hour (YYYYmmddHH): {hour!r}")
-    return datetime.strptime(hour, HOUR_FORMAT).replace(tzinfo=UTC)
+        raise problem
+    try:
+        return datetime.strptime(hour, HOUR_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        raise problem from None
 
 
 @dataclass(frozen=True)
@@ -59,20 +61,17 @@ class Window:
         return self.first > self.last
 
 
-def since_cursor(cursor: str | None, now: datetime) -> Window:
-    """What a sealing run reads: from its cursor (or FIRST_LOOK_BACK ago) to this hour."""
-    first = cursor if cursor is not None else hour_of(now - FIRST_LOOK_BACK)
-    return Window(first, hour_of(now))
+def since_cursor(cursor: str, now: datetime) -> Window:
+    """What a sealing run reads: from its cursor to this hour. (A job without a cursor,
+    on its first run, sweeps every thread instead.)"""
+    return Window(cursor, hour_of(now))
 
 
-def due(cursor: str | None, now: datetime, age: timedelta) -> Window:
+def due(cursor: str, now: datetime, age: timedelta) -> Window:
     """What a job for things `age` old reads: the arrivals between `age` before its last
     run (the cursor, an hour of the run) and `age` before now. A thread that arrived in
     those hours and has been quiet since is due; one active later is in a later hour."""
-    last = hour_of(now - age)
-    if cursor is None:
-        return Window(hour_of(now - age - FIRST_LOOK_BACK), last)
-    return Window(hour_of(parse_hour(cursor) - age), last)
+    return Window(hour_of(parse_hour(cursor) - age), hour_of(now - age))
 
 
 def next_cursor(started: datetime) -> str:

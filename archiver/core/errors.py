@@ -106,6 +106,11 @@ class InvalidEvent(ArchiverError):
     """One event cannot be archived as a chat record; it goes to quarantine."""
 
 
+class InvalidJob(ArchiverError):
+    """A jobs-queue message that is not a job this archiver runs (poisoned, never retried
+    into success)."""
+
+
 class AcsError(ArchiverError):
     """The ACS API did not give what was asked; the message says what to do."""
 

@@ -17,17 +17,26 @@ recorded. `dry_run` claims and deletes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from archiver.core.errors import ConcurrentUpdate, Immutable, NotFound, StorageUnavailable
-from archiver.core.evidence.seals import Link, is_seal_name
-from archiver.core.fields import format_timestamp
-from archiver.core.governance.disposals import blank, claimed, cleared, confirmed, planned
-from archiver.core.governance.holds import Hold
+from archiver.core.evidence.seals import Link
+from archiver.core.governance.disposals import (
+    active_again,
+    blank,
+    claimed,
+    cleared,
+    confirmed,
+    held_by,
+    moved_since,
+    newest_seal,
+    planned,
+)
 from archiver.core.governance.principals import Principal
+from archiver.core.keys import encode_key
 from archiver.core.threads import ThreadRow
 from archiver.governance.custody import book, holders
 from archiver.governance.deletion import Deletion, listed
@@ -76,31 +85,52 @@ class Disposal:
         self._clock = clock
         self._deletion = Deletion(storage)
 
-    async def run(self, principal: Principal, *, dry_run: bool = False) -> AsyncIterator[Disposed]:
+    async def run(
+        self,
+        principal: Principal,
+        *,
+        dry_run: bool = False,
+        threads: Collection[str] | None = None,
+    ) -> AsyncIterator[Disposed]:
         """Each thread due (or held, and so skipped), in key order; claims left by an
-        interrupted run come first."""
+        interrupted run come first. `threads`: only these (a batch of the jobs queue),
+        each looked up by key; otherwise every thread."""
         if self._retention <= timedelta(0):
             return
         cutoff = self._clock() - self._retention
         found = await book(self._storage)
+        keys = None if threads is None else {encode_key(t, field="threadId") for t in threads}
         resumed = set()
         for state in found.states:
-            if state.claimed_at is not None and not dry_run:
+            if (
+                state.claimed_at is not None
+                and not dry_run
+                and (keys is None or state.thread_key in keys)
+            ):
                 resumed.add(state.thread_key)
                 yield await self._dispose(state.thread_key, state.thread_id, principal, cutoff)
-        async for row in self._storage.threads.scan():
+        async for row in self._rows(keys):
             if row.thread_key in resumed or row.last_activity is None:
                 continue
             if row.last_activity >= cutoff:
                 continue
             if held := found.of(row):
-                yield Disposed(thread_id=row.thread_id, outcome="held", why=_why(held))
+                yield Disposed(thread_id=row.thread_id, outcome="held", why=held_by(held))
                 continue
             if dry_run:
                 blobs = await listed(self._storage, row.thread_key, row.thread_id)
                 yield Disposed(thread_id=row.thread_id, outcome="would dispose", blobs=len(blobs))
                 continue
             yield await self._dispose(row.thread_key, row.thread_id, principal, cutoff)
+
+    async def _rows(self, keys: Collection[str] | None) -> AsyncIterator[ThreadRow]:
+        if keys is None:
+            async for row in self._storage.threads.scan():
+                yield row
+            return
+        for key in sorted(keys):
+            if (known := await self._storage.threads.get(key)) is not None:
+                yield known.row
 
     async def _dispose(
         self, thread_key: str, thread_id: str, principal: Principal, cutoff: datetime
@@ -122,7 +152,7 @@ class Disposal:
             await self._receipts.receipt(
                 thread_id=thread_id,
                 thread_key=thread_key,
-                head=_head(plan.blobs, thread_key),
+                head=newest_seal(plan.blobs, thread_key),
                 blobs=len(plan.blobs),
             )
         try:
@@ -182,13 +212,15 @@ class Disposal:
             state = known.row
             thread = await self._storage.threads.get(state.thread_key)
             row = None if thread is None else thread.row
-            if row is not None and _moved(row, cutoff):
-                return await self._back_off(state.thread_key, state.thread_id, _active(row))
+            if row is not None and moved_since(row, cutoff):
+                return await self._back_off(state.thread_key, state.thread_id, active_again(row))
             held = await holders(
                 self._storage, state.thread_key, state.thread_id, row=row, thorough=True
             )
             if held:
-                return await self._back_off(state.thread_key, state.thread_id, _why(held), "held")
+                return await self._back_off(
+                    state.thread_key, state.thread_id, held_by(held), "held"
+                )
             row_confirmed = confirmed(state, at=self._clock())
             try:
                 etag = await self._storage.holds.replace(row_confirmed, etag=known.etag)
@@ -216,8 +248,8 @@ class Disposal:
             except NotFound:
                 pass  # the record of a plan never carried out: plan again
         thread = await self._storage.threads.get(state.thread_key)
-        if thread is not None and _moved(thread.row, cutoff):
-            return await self._back_off(state.thread_key, state.thread_id, _active(thread.row))
+        if thread is not None and moved_since(thread.row, cutoff):
+            return await self._back_off(state.thread_key, state.thread_id, active_again(thread.row))
         blobs = tuple(await listed(self._storage, state.thread_key, state.thread_id))
         details = {"blobs": list(blobs), "retentionDays": self._retention.days}
         target = {"threadId": state.thread_id}
@@ -266,25 +298,3 @@ class Receipts(Protocol):
         self, *, thread_id: str, thread_key: str, head: Link | None, blobs: int
     ) -> object:
         """Sign and store the receipt of a disposal about to be carried out."""
-
-
-def _head(blobs: Sequence[dict[str, Any]], thread_key: str) -> Link | None:
-    """The thread's newest seal in the plan, by name and SHA-256."""
-    seals = sorted(b["name"] for b in blobs if is_seal_name(b["name"], thread_key))
-    if not seals:
-        return None
-    [newest] = [b for b in blobs if b["name"] == seals[-1]]
-    return Link(name=newest["name"], sha256=str(newest["sha256"]))
-
-
-def _why(held: Sequence[Hold]) -> str:
-    return "; ".join(f"{hold.label}: {hold.reason}" for hold in held)
-
-
-def _moved(row: ThreadRow, cutoff: datetime) -> bool:
-    """True when the thread's last activity is no longer before the cutoff."""
-    return row.last_activity is not None and row.last_activity >= cutoff
-
-
-def _active(row: ThreadRow) -> str:
-    return f"active again (last activity {format_timestamp(row.last_activity)})"

@@ -6,7 +6,8 @@ on `/api/{route}` for its methods, through the same `function_app.ENDPOINTS` ent
 function calls, with the function key required unless the function is anonymous or the
 app checks its caller's Entra ID token (`function_app.TOKEN_CHECKED`); every
 Event Grid trigger gets `/runtime/webhooks/eventgrid?functionName={name}`, the URL
-Core Tools gives it, invoked once per event.
+Core Tools gives it, invoked once per event; every queue trigger polls its queue
+(archiver.hosts.queuetriggers), so two local hosts share the jobs as two instances do.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from archiver.core.http import HttpRequest, HttpResponse, json_response, problem
 from archiver.core.settings import read_flag
 from archiver.hosts import viewer
 from archiver.hosts.feed import Feed
+from archiver.hosts.queuetriggers import poll, queue_functions
 
 log = logging.getLogger("archiver")
 ROUTE_PREFIX = "/api/"  # host.json's extensions.http.routePrefix, as Core Tools defaults it
@@ -242,6 +244,14 @@ async def serve(
     app = create_app(services, function_key=options.function_key, feed=feed)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    import function_app
+
+    queued = queue_functions(
+        triggers(function_app.app),
+        function_app.QUEUE_TRIGGERS,
+        {"ARCHIVE_JOBS_QUEUE": services.settings.jobs.queue},
+    )
+    pollers = [asyncio.ensure_future(poll(services, function, stop)) for function in queued]
     try:
         await web.TCPSite(runner, host, port).start()
         log.info("Serving the archiver on http://%s:%s (POST /api/events)", host, port)
@@ -250,5 +260,7 @@ async def serve(
         await stop.wait()
         log.info("Stopping")
     finally:
+        stop.set()
+        await asyncio.gather(*pollers, return_exceptions=True)
         await runner.cleanup()
         await services.close()

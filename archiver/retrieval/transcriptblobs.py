@@ -2,6 +2,7 @@
 
 Each archiving run of a thread writes both, named by the run's time, create-only: a
 transcript is never overwritten, and a second run of the same second finds it there.
+The thread's activity hour is recorded first, so the next sealing run seals them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from datetime import datetime
 
+from archiver.core.activity import hour_of
 from archiver.core.errors import AlreadyStored
 from archiver.core.layout import transcript_blob_name
 from archiver.retrieval.formats import Format
@@ -24,6 +26,7 @@ async def write_transcripts(
 ) -> tuple[str, ...]:
     """Store the JSON and CSV transcripts `chunks` renders; return their names."""
     await storage.prepare()
+    await storage.activity.record(hour_of(at), {thread_key})
     written = []
     for form in FORMS:
         name = transcript_blob_name(thread_key, at, str(form))

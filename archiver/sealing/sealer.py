@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -147,11 +147,13 @@ class Sealer:
         await self._rows.join(Patch(row))
         return Sealing(thread_id=thread_id, seal=seal)
 
-    async def seal_all(self, principal: Principal = TIMER) -> AsyncIterator[Sealing]:
-        """Seal every thread the archive holds, a few at a time, in order."""
+    async def seal_all(
+        self, principal: Principal = TIMER, *, threads: Iterable[str] | None = None
+    ) -> AsyncIterator[Sealing]:
+        """Seal every thread the archive holds (or `threads`), a few at a time, in order."""
         pending: list[asyncio.Task[Sealing]] = []
         try:
-            async for thread_id in thread_ids(self._storage):
+            async for thread_id in _each(thread_ids(self._storage) if threads is None else threads):
                 pending.append(asyncio.ensure_future(self.seal(thread_id, principal)))
                 if len(pending) >= 8:
                     yield await pending.pop(0)
@@ -189,3 +191,12 @@ class Sealer:
         with contextlib.suppress(AlreadyStored):
             await self._storage.blobs.create(key_name(key.key_id), key.pem())
         self._published = True
+
+
+async def _each(items: AsyncIterable[str] | Iterable[str]) -> AsyncIterator[str]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

@@ -62,5 +62,8 @@ class JobQueue(Protocol):
     async def delete(self, delivery: Delivery) -> None:
         """Delete a received message (done with it); one already gone is fine."""
 
+    async def release(self, delivery: Delivery) -> None:
+        """Make a received message visible again now (it failed: to be retried)."""
+
     async def length(self) -> int:
         """About how many messages the queue holds."""

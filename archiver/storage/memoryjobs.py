@@ -98,6 +98,12 @@ class MemoryJobQueue:
         if message is not None and message.pop_receipt == delivery.pop_receipt:
             del self.messages[delivery.message_id]
 
+    async def release(self, delivery: Delivery) -> None:
+        """Make the message visible now if `delivery` is still its latest receipt."""
+        message = self.messages.get(delivery.message_id)
+        if message is not None and message.pop_receipt == delivery.pop_receipt:
+            message.visible_at = time.monotonic()
+
     async def length(self) -> int:
         """How many messages the queue holds."""
         return len(self.messages)

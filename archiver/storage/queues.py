@@ -69,6 +69,16 @@ class AzureJobQueue:
         ):
             await self._queue.delete_message(delivery.message_id, delivery.pop_receipt)
 
+    async def release(self, delivery: Delivery) -> None:
+        """Make a received message visible again now; one already gone is fine."""
+        with (
+            translated(f"releasing a message of the queue {self.name}"),
+            contextlib.suppress(ResourceNotFoundError),
+        ):
+            await self._queue.update_message(
+                delivery.message_id, delivery.pop_receipt, visibility_timeout=0
+            )
+
     async def length(self) -> int:
         """About how many messages the queue holds."""
         with translated(f"reading the queue {self.name}"):

@@ -26,6 +26,7 @@ COMMANDS = [
     "archive-thread",
     "create-identity",
     "seal",
+    "jobs",
     "hold",
     "dispose",
     "audit",

@@ -89,3 +89,16 @@ async def test_a_delayed_job_is_not_received_before_its_delay(storage: Storage):
 
     assert [d.text for d in received] == ["now"]
     assert await queue.length() == 2
+
+
+async def test_a_released_job_is_received_again_at_once(storage: Storage):
+    queue = storage.queue(f"jobs-{uuid.uuid4().hex[:12]}")
+    await queue.prepare()
+    await queue.send("retry me")
+    [first] = await queue.receive(limit=1, visibility_seconds=300)
+
+    await queue.release(first)
+
+    assert [
+        (d.text, d.dequeue_count) for d in await queue.receive(limit=1, visibility_seconds=1)
+    ] == [("retry me", 2)]

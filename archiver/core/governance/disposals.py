@@ -14,10 +14,14 @@ thread's blobs, and the hold an older archiver wrote in it (the legacy matter). 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from archiver.core.errors import OnHold
+from archiver.core.evidence.seals import Link, is_seal_name
+from archiver.core.fields import format_timestamp
 from archiver.core.governance.holds import Hold
 from archiver.core.inventory import MessageBlob, ThreadBlob, entry
 from archiver.core.layout import (
@@ -27,6 +31,7 @@ from archiver.core.layout import (
     TRANSCRIPTS_PREFIX,
     is_transcript_name,
 )
+from archiver.core.threads import ThreadRow
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,3 +134,27 @@ def of_thread(name: str, *, thread_id: str, thread_key: str) -> bool:
 
 def _seal_of(thread_key: str) -> re.Pattern[str]:
     return re.compile(rf"{re.escape(SEALS_PREFIX)}{re.escape(thread_key)}/\d{{8}}T\d{{6}}Z\.json")
+
+
+def held_by(held: Sequence[Hold]) -> str:
+    """Which matters hold a thread, and why, in one line."""
+    return "; ".join(f"{hold.label}: {hold.reason}" for hold in held)
+
+
+def moved_since(row: ThreadRow, cutoff: datetime) -> bool:
+    """True when the thread's last activity is no longer before the cutoff."""
+    return row.last_activity is not None and row.last_activity >= cutoff
+
+
+def active_again(row: ThreadRow) -> str:
+    """Why a due thread is kept after all: it was active since."""
+    return f"active again (last activity {format_timestamp(row.last_activity)})"
+
+
+def newest_seal(blobs: Sequence[dict[str, Any]], thread_key: str) -> Link | None:
+    """The thread's newest seal in the plan, by name and SHA-256."""
+    seals = sorted(b["name"] for b in blobs if is_seal_name(b["name"], thread_key))
+    if not seals:
+        return None
+    [newest] = [b for b in blobs if b["name"] == seals[-1]]
+    return Link(name=newest["name"], sha256=str(newest["sha256"]))

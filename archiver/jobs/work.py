@@ -1,0 +1,114 @@
+"""One job of the queue done: a batch of threads sealed, disposed of or transcribed, or
+the checkpoint written (archiver.core.jobs says what a job is).
+
+A job that cannot be done now (storage or ACS unavailable) raises, so the queue delivers
+it again, and after five failures the host moves it to the poison queue, where
+`report_poisoned_job` logs it ("Job poisoned:", alerted) and records it. A message that
+is no job raises InvalidJob and goes the same way. What a job decides per thread is
+logged as the timers logged it, so the alerts read the same lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from archiver.core.governance.principals import TIMER
+from archiver.core.jobs import Job, Kind
+from archiver.jobs.selection import DISPOSE, Selection
+from archiver.sealing.rounds import checkpoint_step, report_sealing
+
+if TYPE_CHECKING:
+    from archiver.acs.reconciliation import Reconciler
+    from archiver.governance.disposal import Disposal
+    from archiver.sealing.checkpointer import Checkpointer
+    from archiver.sealing.sealer import Sealer
+
+SEALING_CONCURRENCY = 8  # threads of a batch sealed at once, as the full sweep does
+
+
+@dataclass(frozen=True, kw_only=True)
+class Crew:
+    """What the jobs are done with, each built on first use (a sealer needs the seal key,
+    a reconciler ACS)."""
+
+    sealer: Callable[[], Sealer]
+    checkpointer: Callable[[], Checkpointer]
+    disposal: Callable[[], Disposal]
+    reconciler: Callable[[], Reconciler]
+    hold_flags: Callable[[], Awaitable[None]]
+    selection: Selection
+    inactive_days: int
+
+
+class Work:
+    """Does jobs; the counts of what each did."""
+
+    def __init__(self, crew: Crew, log: logging.Logger) -> None:
+        self._crew = crew
+        self._log = log
+
+    async def run(self, job: Job) -> dict[str, int]:
+        """Do `job`; raise what makes the queue deliver it again."""
+        if job.job is Kind.SEAL:
+            return await self._seal(job)
+        if job.job is Kind.DISPOSE:
+            return await self._dispose(job)
+        if job.job is Kind.TRANSCRIBE:
+            return await self._transcribe(job)
+        await self._crew.hold_flags()
+        await checkpoint_step(self._crew.checkpointer(), self._log)
+        return {"checkpoints": 1}
+
+    async def _seal(self, job: Job) -> dict[str, int]:
+        sealer = self._crew.sealer()
+        limit = asyncio.Semaphore(SEALING_CONCURRENCY)
+
+        async def one(thread_id: str) -> str:
+            async with limit:
+                result = await sealer.seal(thread_id)
+            report_sealing(result, self._log)
+            return result.outcome
+
+        outcomes = await asyncio.gather(*(one(t) for t in job.threads))
+        return _counts(outcomes)
+
+    async def _dispose(self, job: Job) -> dict[str, int]:
+        outcomes: dict[str, str] = {}
+        async for result in self._crew.disposal().run(TIMER, threads=job.threads):
+            outcomes[result.thread_id] = result.outcome
+            if result.outcome == "kept":
+                self._log.warning("Not disposed of: %s: %s", result.thread_id, result.why)
+        for thread_id in job.threads:
+            # Held or failed: visited by every disposal run until it settles.
+            again = outcomes.get(thread_id) in ("held", "kept")
+            await self._crew.selection.again(DISPOSE, thread_id, again=again)
+        return _counts(outcomes.values())
+
+    async def _transcribe(self, job: Job) -> dict[str, int]:
+        outcomes = []
+        reconciler = self._crew.reconciler()
+        async for report in reconciler.inactive(self._crew.inactive_days, threads=job.threads):
+            if report.refused:
+                self._log.warning("Not archived from ACS: %s: %s", report.thread_id, report.refused)
+                outcomes.append("refused")
+            else:
+                self._log.info(
+                    "Archived %s from %s: %d versions repaired, transcripts %s",
+                    report.thread_id,
+                    report.source,
+                    len(report.repaired),
+                    ", ".join(report.transcripts),
+                )
+                outcomes.append("archived")
+        return _counts(outcomes)
+
+
+def _counts(outcomes: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
