@@ -233,6 +233,7 @@ async def _start(kind: Kind) -> None:
     services = runtime.services()
     queue = services.storage.queue(runtime.settings.jobs.queue)
     try:
+        await queue.prepare()  # the Bicep creates it; locally, the first run does
         await start(kind, services.runs, queue, runtime.settings, log, today=datetime.now(UTC))
     except StorageUnavailable as exc:
         log.error("Storage was unavailable; the next run starts from the same cursor: %s", exc)

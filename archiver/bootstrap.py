@@ -10,6 +10,7 @@ import functools
 import logging
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -140,7 +141,9 @@ class Services:
         from archiver.jobs.runs import Runs
         from archiver.jobs.selection import Selection
 
-        return Runs(Selection(self.storage), batch=self.settings.jobs.batch)
+        jobs = self.settings.jobs
+        delay = timedelta(minutes=jobs.checkpoint_delay_minutes)
+        return Runs(Selection(self.storage), batch=jobs.batch, checkpoint_delay=delay)
 
     @cached_property
     def work(self) -> Work:

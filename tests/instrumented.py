@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Sequence
+from datetime import datetime, timedelta
 
 from archiver.core.errors import ConcurrentUpdate, RowConflict, StorageUnavailable
 from archiver.core.layout import LatestRow
@@ -214,6 +215,10 @@ class _Activity:
     async def forget(self, partition: str, thread_key: str) -> None:
         await self._owner.hit("activity.forget")
         await self._owner.inner.activity.forget(partition, thread_key)
+
+    async def claim(self, partition: str, key: str, *, now: datetime, hold: timedelta) -> bool:
+        await self._owner.hit("activity.claim")
+        return await self._owner.inner.activity.claim(partition, key, now=now, hold=hold)
 
     async def cursor(self, job: str) -> str | None:
         return await self._owner.inner.activity.cursor(job)

@@ -141,6 +141,8 @@ def _show(result: Sealing) -> None:
         )
     elif result.unchanged:
         print(f"unchanged {result.thread_id}: its last seal covers it")
+    elif result.busy:
+        print(f"busy {result.thread_id}: another sealer is sealing it now; run again later")
     else:
         for reason in result.refused:
             print(f"REFUSED {result.thread_id}: {reason}")

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 HOUR_FORMAT = "%Y%m%d%H"
 CURSORS = "~cursor"  # RowKey: the job; `hour`: the first hour its next run reads
+SEALING = "~sealing"  # RowKey: a thread being sealed; `until`: when its lease ends
 AGAIN = "~again:"  # + job: the threads that job visits on every run until it settles them
 MARGIN = timedelta(minutes=10)
 

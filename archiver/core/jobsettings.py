@@ -15,6 +15,9 @@ DEFAULT_JOBS_QUEUE = "chat-jobs"
 # few seconds of work, and 25 thread ids stay far inside a message's 64 KiB.
 DEFAULT_BATCH = 25
 MAX_BATCH = 200
+# The checkpoint job waits this long after a sealing run's batches are enqueued, so that
+# they are sealed before it is written.
+DEFAULT_CHECKPOINT_DELAY_MINUTES = 30
 _QUEUE_NAME = re.compile(r"^(?=.{3,57}$)[a-z0-9]+(-[a-z0-9]+)*$")  # room for "-poison"
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
@@ -26,6 +29,7 @@ class JobSettings:
     activity_table: str = DEFAULT_ACTIVITY_TABLE
     queue: str = DEFAULT_JOBS_QUEUE
     batch: int = DEFAULT_BATCH
+    checkpoint_delay_minutes: int = DEFAULT_CHECKPOINT_DELAY_MINUTES
 
     @property
     def poison_queue(self) -> str:
@@ -34,8 +38,8 @@ class JobSettings:
 
 
 def read_jobs(values: Mapping[str, str]) -> JobSettings:
-    """ARCHIVE_ACTIVITY_TABLE, ARCHIVE_JOBS_QUEUE and ARCHIVE_JOBS_BATCH; raise
-    ConfigurationError naming the setting."""
+    """ARCHIVE_ACTIVITY_TABLE, ARCHIVE_JOBS_QUEUE, ARCHIVE_JOBS_BATCH and
+    ARCHIVE_JOBS_CHECKPOINT_DELAY; raise ConfigurationError naming the setting."""
     table = values.get("ARCHIVE_ACTIVITY_TABLE", "").strip() or DEFAULT_ACTIVITY_TABLE
     if not _TABLE_NAME.match(table):
         raise ConfigurationError(
@@ -54,4 +58,12 @@ def read_jobs(values: Mapping[str, str]) -> JobSettings:
         raise ConfigurationError(
             f"ARCHIVE_JOBS_BATCH must be a whole number from 1 to {MAX_BATCH}, got {text!r}"
         )
-    return JobSettings(activity_table=table, queue=queue, batch=batch)
+    text = values.get("ARCHIVE_JOBS_CHECKPOINT_DELAY", "").strip()
+    delay = int(text) if text.isdigit() else DEFAULT_CHECKPOINT_DELAY_MINUTES if not text else -1
+    if not 0 <= delay <= 24 * 60:
+        raise ConfigurationError(
+            f"ARCHIVE_JOBS_CHECKPOINT_DELAY must be minutes from 0 to 1440, got {text!r}"
+        )
+    return JobSettings(
+        activity_table=table, queue=queue, batch=batch, checkpoint_delay_minutes=delay
+    )

@@ -3,9 +3,10 @@ then either enqueued (the timers, in Azure: `run_job` does each batch, on as man
 instances as the queue's length asks for) or done here, one after another (the
 command line). Either way the cursor moves once every job is enqueued or done.
 
-A sealing run ends with a checkpoint job: enqueued with a delay (CHECKPOINT_DELAY), so
-the batches are sealed before it is written; one that is not by then is in the next
-day's checkpoint, which is no less true, only later.
+A sealing run ends with a checkpoint job: enqueued with a delay
+(ARCHIVE_JOBS_CHECKPOINT_DELAY, 30 minutes), so the batches are sealed before it is
+written; one that is not by then is in the next day's checkpoint, which is no less true,
+only later.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from archiver.jobs.selection import DISPOSE, SEAL, TRANSCRIBE, Selection, Visit
 from archiver.jobs.work import Work
 from archiver.storage.jobports import JobQueue
 
-CHECKPOINT_DELAY = timedelta(minutes=30)
 _CURSOR = {Kind.SEAL: SEAL, Kind.DISPOSE: DISPOSE, Kind.TRANSCRIBE: TRANSCRIBE}
 
 
@@ -30,10 +30,12 @@ class Runs:
         selection: Selection,
         *,
         batch: int,
+        checkpoint_delay: timedelta = timedelta(minutes=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._selection = selection
         self._batch = batch
+        self._delay = checkpoint_delay
         self._clock = clock
 
     async def visit(
@@ -66,7 +68,7 @@ class Runs:
         """Send the run's jobs to `queue` (the checkpoint delayed), then move the cursor."""
         found = self.jobs(kind, visit)
         for job in found:
-            delay = CHECKPOINT_DELAY if job.job is Kind.CHECKPOINT else timedelta(0)
+            delay = self._delay if job.job is Kind.CHECKPOINT else timedelta(0)
             await queue.send(job.text(), delay_seconds=int(delay.total_seconds()))
         await self._selection.settle(visit)
         return found

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from archiver.core.errors import StorageUnavailable
 from archiver.core.governance.principals import TIMER
 from archiver.core.jobs import Job, Kind
 from archiver.jobs.selection import DISPOSE, Selection
@@ -74,6 +75,9 @@ class Work:
             return result.outcome
 
         outcomes = await asyncio.gather(*(one(t) for t in job.threads))
+        if (busy := outcomes.count("busy")) > 0:
+            # Sealed elsewhere meanwhile (this batch delivered twice): again, later.
+            raise StorageUnavailable(f"{busy} threads of {job.run} were being sealed elsewhere")
         return _counts(outcomes)
 
     async def _dispose(self, job: Job) -> dict[str, int]:

@@ -28,7 +28,7 @@ async def sealing_round(
     """Seal every thread (or take `results`, the sealing of some), run `between` (if
     given), write the checkpoint; the counts of each outcome. Storage being unavailable
     ends the step it stopped, never the round."""
-    counts = {"sealed": 0, "unchanged": 0, "refused": 0}
+    counts = {"sealed": 0, "unchanged": 0, "refused": 0, "busy": 0}
     try:
         async for result in sealer.seal_all() if results is None else results:
             counts[result.outcome] += 1
@@ -36,7 +36,9 @@ async def sealing_round(
     except StorageUnavailable as exc:
         log.error("Storage was unavailable; the next run goes on: %s", exc)
     log.info(
-        "Sealing done: %(sealed)d sealed, %(unchanged)d unchanged, %(refused)d refused", counts
+        "Sealing done: %(sealed)d sealed, %(unchanged)d unchanged, %(refused)d refused, "
+        "%(busy)d sealed elsewhere meanwhile",
+        counts,
     )
     if between is not None:
         await between()

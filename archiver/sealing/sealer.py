@@ -21,11 +21,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from archiver.capture.ledger import Ledger
 from archiver.capture.threadwrites import ThreadRows
 from archiver.capture.turns import Turns
+from archiver.core.activity import SEALING
 from archiver.core.errors import AlreadyStored, DamagedArchive
 from archiver.core.evidence.seals import (
     Seal,
@@ -46,6 +47,10 @@ from archiver.sealing.holdings import covered, holdings
 from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage
 
+# A thread's seal takes a few requests; a sealer that dies holding the lease holds it
+# this long at most.
+LEASE = timedelta(minutes=5)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Sealing:
@@ -55,10 +60,13 @@ class Sealing:
     seal: Seal | None = None  # written now
     unchanged: bool = False  # the last seal covers the thread as it is
     refused: tuple[str, ...] = ()  # the thread was altered since its last seal
+    busy: bool = False  # another sealer holds the thread's lease: try again later
 
     @property
     def outcome(self) -> str:
-        """ "sealed", "unchanged" or "refused"."""
+        """ "sealed", "unchanged", "refused" or "busy"."""
+        if self.busy:
+            return "busy"
         return "sealed" if self.seal else "unchanged" if self.unchanged else "refused"
 
 
@@ -89,8 +97,17 @@ class Sealer:
 
     async def seal(self, thread_id: str, principal: Principal = TIMER) -> Sealing:
         """Seal the thread as it is now (see the module's rules); a seal written or a
-        thread refused is recorded in the audit trail."""
-        result = await self._seal(thread_id)
+        thread refused is recorded in the audit trail. Only one sealer at a time seals a
+        thread (a lease in ChatActivity): two would each chain a seal to the same last one,
+        a fork; the one that finds the lease taken returns `busy`."""
+        thread_key = encode_key(thread_id, field="threadId")
+        activity = self._storage.activity
+        if not await activity.claim(SEALING, thread_key, now=self._clock(), hold=LEASE):
+            return Sealing(thread_id=thread_id, busy=True)
+        try:
+            result = await self._seal(thread_id)
+        finally:
+            await activity.forget(SEALING, thread_key)
         if self._trail is not None and not result.unchanged:
             details: dict[str, object] = {"refused": list(result.refused)}
             if result.seal is not None:

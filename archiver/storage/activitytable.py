@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Collection
+from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
@@ -55,6 +61,32 @@ class AzureActivityTable:
             contextlib.suppress(ResourceNotFoundError),
         ):
             await self._table.delete_entity(partition, thread_key)
+
+    async def claim(self, partition: str, key: str, *, now: datetime, hold: timedelta) -> bool:
+        """Insert the lease row, or replace an ended one by its ETag; False if another
+        holder's lease runs or another claimant won."""
+        entity = {"PartitionKey": partition, "RowKey": key, "until": (now + hold).isoformat()}
+        with translated(f"claiming {partition}/{key}"):
+            with contextlib.suppress(ResourceExistsError):
+                await self._table.create_entity(entity)
+                return True
+            try:
+                found = await self._table.get_entity(partition, key)
+            except ResourceNotFoundError:
+                return False  # released meanwhile: the next claim takes it
+            until = found.get("until")
+            if isinstance(until, str) and datetime.fromisoformat(until) > now:
+                return False
+            try:
+                await self._table.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=found.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except (ResourceModifiedError, ResourceNotFoundError):
+                return False
+            return True
 
     async def cursor(self, job: str) -> str | None:
         """The first hour `job`'s next run reads."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -24,6 +25,11 @@ class ActivityTable(Protocol):
 
     async def forget(self, partition: str, thread_key: str) -> None:
         """Delete the row; one that is not there is fine."""
+
+    async def claim(self, partition: str, key: str, *, now: datetime, hold: timedelta) -> bool:
+        """Take the row `partition`/`key` as a lease until `now + hold`: True when it was
+        free or its lease had ended, False while another holder's lease runs. Two
+        claimants at once: exactly one wins (insert, or an ETag-checked replace)."""
 
     async def cursor(self, job: str) -> str | None:
         """The first hour `job`'s next run reads (None before its first run)."""

@@ -6,6 +6,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from archiver.storage.jobports import Delivery
 
@@ -16,6 +17,7 @@ class MemoryActivityTable:
     def __init__(self) -> None:
         self.rows: set[tuple[str, str]] = set()
         self.cursors: dict[str, str] = {}
+        self.leases: dict[tuple[str, str], datetime] = {}
 
     async def record(self, partition: str, thread_keys: Collection[str]) -> None:
         """Upsert a row for each thread key in `partition`."""
@@ -30,6 +32,15 @@ class MemoryActivityTable:
     async def forget(self, partition: str, thread_key: str) -> None:
         """Delete the row, if there is one."""
         self.rows.discard((partition, thread_key))
+
+    async def claim(self, partition: str, key: str, *, now: datetime, hold: timedelta) -> bool:
+        """Take the lease if it is free or ended."""
+        until = self.leases.get((partition, key))
+        if until is not None and until > now and (partition, key) in self.rows:
+            return False
+        self.leases[(partition, key)] = now + hold
+        self.rows.add((partition, key))
+        return True
 
     async def cursor(self, job: str) -> str | None:
         """The first hour `job`'s next run reads."""

@@ -25,7 +25,7 @@ from archiver.core.governance.holds import Scope
 from archiver.sealing.sealer import Sealer
 from archiver.storage.memory import MemoryStorage
 from tests.builders import CAROL, message_event, new_message_id
-from tests.conftest import imported_function_app
+from tests.conftest import drain_jobs, imported_function_app
 from tests.governance.archives import ADMIN, archived, custodian_threads, deliver, holds, key
 
 KEY = Ed25519PrivateKey.generate()
@@ -110,6 +110,7 @@ def private_pem() -> str:
 ENVIRONMENT = {
     "ARCHIVE_STORAGE": "UseDevelopmentStorage=true",
     "ARCHIVE_BLOB_LEGAL_HOLDS": "true",
+    "ARCHIVE_JOBS_CHECKPOINT_DELAY": "0",
     "ARCHIVE_SEAL_KEY": private_pem(),
 }
 
@@ -131,6 +132,7 @@ async def test_the_seal_timer_flags_the_new_seals_and_blobs_of_held_threads(monk
         services = build(app.runtime.settings, storage=storage)
         monkeypatch.setattr(app.runtime, "services", lambda: services)
         await app.seal_threads(TimerRequest())
+        await drain_jobs(app)  # the batch, then the checkpoint job, which sets the flags
 
     assert any(n.startswith("seals/") for n in of(storage, thread))
     assert of(storage, thread) <= storage.blobs.flagged

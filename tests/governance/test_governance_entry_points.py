@@ -18,7 +18,7 @@ from archiver.core.settings import Settings
 from archiver.storage.azure import AzureStorage
 from tests.builders import CAROL, message_event
 from tests.chats import archive, chat
-from tests.conftest import archive_settings, imported_function_app, run_archiver
+from tests.conftest import archive_settings, drain_jobs, imported_function_app, run_archiver
 from tests.governance.archives import SHAPE, deliver
 
 
@@ -141,7 +141,7 @@ async def test_a_hold_on_an_unknown_thread_exits_3_and_releasing_one_not_held_ex
     assert "threadId is too long" in too_long.stderr
 
 
-async def test_the_timer_disposes_of_expired_threads_and_skips_held_ones(
+async def test_the_timer_enqueues_expired_threads_and_run_job_disposes_of_all_but_the_held(
     settings: Settings, caplog
 ):
     held, *others = await archived(settings)
@@ -153,11 +153,15 @@ async def test_the_timer_disposes_of_expired_threads_and_skips_held_ones(
             Scope.THREAD, held, matter="CASE-1", reason="Hold", principal=TIMER
         )
         await app.dispose_expired_threads(TimerRequest())
+        await drain_jobs(app)
         left = [n async for n in services.storage.blobs.names("messages/")]
         await app.runtime.close()
 
     assert {n.split("/")[1] for n in left} == {encode_key(held, field="threadId")}
-    assert f"Disposal done: {len(others)} disposed, 1 held, 0 kept" in caplog.text
+    [done] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Job done")]
+    assert f"{len(others) + 1} threads:" in done
+    assert "'held': 1" in done
+    assert f"'disposed': {len(others)}" in done
 
 
 async def test_the_timer_does_nothing_when_retention_is_off(settings: Settings, caplog):

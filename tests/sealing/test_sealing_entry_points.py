@@ -19,7 +19,7 @@ from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
 from archiver.core.settings import Settings
 from archiver.storage.azure import AzureStorage
 from tests.chats import archive, chat
-from tests.conftest import archive_settings, imported_function_app, run_archiver
+from tests.conftest import archive_settings, drain_jobs, imported_function_app, run_archiver
 from tests.sealing.tampering import Tamperer
 from tests.sealing.test_seals import SEED, SHAPE
 
@@ -216,7 +216,9 @@ def _run(settings: Settings, key_path: str | None, *arguments: str):
             os.environ["ARCHIVE_SEAL_KEY"] = saved
 
 
-async def test_the_timer_function_seals_every_thread_once(settings: Settings, caplog):
+async def test_the_timer_enqueues_every_thread_and_run_job_seals_each_once(
+    settings: Settings, caplog
+):
     key = Ed25519PrivateKey.generate()
     threads = await archived(settings)
     environment = archive_settings(settings) | {
@@ -225,13 +227,16 @@ async def test_the_timer_function_seals_every_thread_once(settings: Settings, ca
 
     with imported_function_app(environment) as app, caplog.at_level(logging.INFO, "archiver"):
         await app.seal_threads(TimerRequest())
-        await app.seal_threads(TimerRequest())
+        first = await drain_jobs(app)
+        await app.seal_threads(TimerRequest())  # within the hour: the same threads again
+        second = await drain_jobs(app)
         seals = [n async for n in app.runtime.services().storage.blobs.names("seals/")]
         await app.runtime.close()
 
     assert len(seals) == len(threads)
-    assert f"Sealing done: {len(threads)} sealed, 0 unchanged, 0 refused" in caplog.text
-    assert f"Sealing done: 0 sealed, {len(threads)} unchanged, 0 refused" in caplog.text
+    assert (first, second) == (2, 2)  # one batch of threads, then the checkpoint job
+    assert f"{len(threads)} threads: {{'sealed': {len(threads)}}}" in caplog.text
+    assert f"{len(threads)} threads: {{'unchanged': {len(threads)}}}" in caplog.text
     assert f"Checkpoint 0 written: {len(threads)} threads, 0 audit records" in caplog.text
     assert "Checkpoint 1 written" not in caplog.text  # the second round changed nothing
 

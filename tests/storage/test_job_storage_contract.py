@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from archiver.core.activity import AGAIN
 from archiver.storage.ports import Storage
@@ -102,3 +103,21 @@ async def test_a_released_job_is_received_again_at_once(storage: Storage):
     assert [
         (d.text, d.dequeue_count) for d in await queue.receive(limit=1, visibility_seconds=1)
     ] == [("retry me", 2)]
+
+
+async def test_a_lease_goes_to_one_claimant_until_it_ends_or_is_released(storage: Storage):
+    now = datetime(2026, 12, 3, 4, 15, tzinfo=UTC)
+    hold = timedelta(minutes=5)
+    activity = storage.activity
+
+    first, second = await asyncio.gather(
+        activity.claim("~sealing", "t-a", now=now, hold=hold),
+        activity.claim("~sealing", "t-a", now=now, hold=hold),
+    )
+    during = await activity.claim("~sealing", "t-a", now=now + timedelta(minutes=4), hold=hold)
+    after = await activity.claim("~sealing", "t-a", now=now + timedelta(minutes=6), hold=hold)
+    await activity.forget("~sealing", "t-a")
+    released = await activity.claim("~sealing", "t-a", now=now + timedelta(minutes=7), hold=hold)
+
+    assert sorted([first, second]) == [False, True]
+    assert (during, after, released) == (False, True, True)
