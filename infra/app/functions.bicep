@@ -204,13 +204,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
       }
-      // The newest Python Flex Consumption offers: it runs 3.10, 3.11, 3.12 and 3.13, 3.13
-      // supported until 2029-10-30, as Microsoft's Az.Functions help lists them for
-      // `Get-AzFunctionAppFlexConsumptionRuntime -Runtime Python` (Azure/azure-powershell,
-      // src/Functions/Functions/help/Get-AzFunctionAppFlexConsumptionRuntime.md). 3.14 is
-      // not generally available. What 3.13 changes for an app (runtime versioning with
-      // azure-functions-runtime, dependency isolation on) is Microsoft's "Changes and
-      // guidance for Python 3.13+ in Azure Functions" (docs: Deploy, The runtime).
+      // The newest Python Flex Consumption offers (3.10 to 3.13; 3.13 until 2029-10-30), as
+      // Get-AzFunctionAppFlexConsumptionRuntime -Runtime Python lists them in Microsoft's
+      // Az.Functions help (Azure/azure-powershell); 3.14 is not generally available. Why,
+      // and what 3.13 changes for the app: docs, Deploy, The runtime.
       runtime: { name: 'python', version: '3.13' }
     }
   }
