@@ -213,9 +213,12 @@ module functions 'app/functions.bicep' = {
     deploymentContainerName: storage.outputs.deploymentContainerName
     archiveBlobEndpoint: storage.outputs.archiveBlobEndpoint
     archiveTableEndpoint: storage.outputs.archiveTableEndpoint
+    archiveQueueEndpoint: storage.outputs.archiveQueueEndpoint
     archiveContainerName: storage.outputs.archiveContainerName
     messagesTableName: storage.outputs.messagesTableName
     threadsTableName: storage.outputs.threadsTableName
+    activityTableName: storage.outputs.activityTableName
+    jobsQueueName: storage.outputs.jobsQueueName
     deadLetterContainerName: storage.outputs.deadLetterContainerName
     checkpointBlobEndpoint: storage.outputs.checkpointBlobEndpoint
     checkpointContainerName: storage.outputs.checkpointContainerName
@@ -255,6 +258,8 @@ module rbac 'app/rbac.bicep' = {
     hostAccountName: storage.outputs.hostAccountName
     archiveAccountName: storage.outputs.archiveAccountName
     deadLetterContainerName: storage.outputs.deadLetterContainerName
+    jobsQueueName: storage.outputs.jobsQueueName
+    poisonQueueName: storage.outputs.poisonQueueName
     checkpointAccountName: storage.outputs.checkpointAccountName
     checkpointContainerName: storage.outputs.checkpointContainerName
     appInsightsName: monitoring.outputs.appInsightsName

@@ -2,9 +2,9 @@
 
 checkov (scripts/check-infra) covers what its rules know; these specifications cover what
 they do not: identity-only storage, dead-lettering, the subscribed event types and their
-one source, least-privilege roles (the seal key's and the checkpoints' included), the
-webhook's own key, network isolation, WORM checkpoints, and the app settings the code
-actually reads.
+one source, least-privilege roles (the seal key's, the checkpoints' and the jobs queues'
+included), the webhook's own key, network isolation, WORM checkpoints, the jobs queue and
+its poison alert, and the app settings the code and the Functions host actually read.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ ROLE_IDS = {
     "storageBlobDataReader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
     "storageTableDataContributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
     "storageTableDataReader": "76199698-9eea-4c19-bc75-cec21354c6b6",
+    "storageQueueDataContributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
     "monitoringMetricsPublisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
 # The custom roles (rbac.bicep): no built-in Key Vault role is as narrow as the seal key's,
@@ -73,8 +74,27 @@ CUSTOM_ROLES: dict[str, tuple[list[str], list[str]]] = {
 }
 # The signed checkpoints' container: ARCHIVE_CHECKPOINTS_CONTAINER's default (issue 24).
 CHECKPOINTS_CONTAINER = "chat-checkpoints"
-# App settings this deployment sets that archiver/core does not read yet: the checkpoint
-# settings the lead wires in (issue 24). Remove each once the settings module reads it.
+# The jobs fan-out (issue 27): the queue the timers enqueue on and run_job takes, its
+# poison queue (the Functions host's `{queue}-poison`), and the activity table.
+JOBS_QUEUE = "chat-jobs"
+POISON_QUEUE = "chat-jobs-poison"
+ACTIVITY_TABLE = "ChatActivity"
+# The Python versions Flex Consumption runs, generally available (Microsoft's Az.Functions
+# help for Get-AzFunctionAppFlexConsumptionRuntime; docs: Deploy, The runtime).
+FLEX_PYTHON = ("3.10", "3.11", "3.12", "3.13")
+QUEUES = "Microsoft.Storage/storageAccounts/queueServices"
+# What report_poisoned_job logs for a job the host gave up on (function_app.py).
+POISONED = "Job poisoned:"
+# App settings this deployment sets that archiver/core does not read yet: the jobs
+# settings the lead wires in (issue 27). Remove each once the settings module reads it.
+NOT_YET_READ = {
+    "ARCHIVE_STORAGE__queueServiceUri",
+    "ARCHIVE_JOBS_QUEUE",
+    "ARCHIVE_ACTIVITY_TABLE",
+}
+# ARCHIVE_STORAGE settings only the Functions host reads, for the queue triggers'
+# identity-based connection ARCHIVE_STORAGE: its credential kind (clientId names which).
+READ_BY_THE_HOST = {"ARCHIVE_STORAGE__credential"}
 # What the seal_threads timer logs for a thread it refuses to seal (function_app.py).
 NOT_CHECKPOINTED = "Not checkpointed, altered since the last checkpoint"
 ALTERED = "Not sealed, altered since its last seal"
@@ -177,7 +197,7 @@ def test_every_signal_the_operations_page_names_has_an_alert_that_pages():
     assert topic["DeadLetteredCount"]["threshold"] == 0
     assert topic["DroppedEventCount"]["threshold"] == 0
     assert topic["DeliveryAttemptFailCount"]["threshold"] == "deliveryFailuresIn30Minutes"
-    assert set(logs) == {"quarantined", "lag", "altered"}
+    assert set(logs) == {"quarantined", "lag", "altered", "job-poisoned"}
     assert '"archive.quarantined"' in logs["quarantined"]["query"]
     assert '"archive.lag"' in logs["lag"]["query"]
     assert logs["lag"]["threshold"] == "lagP95Seconds"
@@ -204,6 +224,24 @@ def test_a_thread_altered_since_its_last_seal_pages_at_the_highest_severity():
     assert dotted(rule["windowSize"]) == "alert.window"
     assert rule["criteria"]["allOf"][0]["operator"] == "GreaterThan"
     assert rule["actions"] == {"actionGroups": [{"operator": _accessor("pager", "id")}]}
+
+
+def test_a_job_given_up_on_pages_from_the_trace_report_poisoned_job_logs():
+    logs = {a["name"]: a for a in _array(template("app/alerts.bicep")["variables"]["logAlerts"])}
+    poisoned = logs["job-poisoned"]
+    rule = body(resources("app/alerts.bicep")["metricQuery"])
+
+    # The rule is named chat-archive-<name>, like every log alert.
+    assert rule["name"] == "chat-archive-${alert.name}"
+    assert poisoned["query"] == (
+        f'traces | where message startswith "{POISONED}" | summarize measured = count()'
+    )
+    # Work was left undone (a batch of threads not sealed, disposed of or transcribed) and
+    # nothing retries it: as grave as a dead-lettered event, below a lost one.
+    assert (poisoned["severity"], poisoned["threshold"]) == (1, 0)
+    assert poisoned["window"] == "PT1H"  # a trace ingested late is still in the window
+    assert "Poisoned jobs" in poisoned["description"]
+    assert "## Poisoned jobs" in (PROJECT / "docs" / "operations.md").read_text("utf-8")
 
 
 def _accessor(symbol: str, member: str) -> dict[str, Any]:
@@ -476,6 +514,47 @@ def test_the_archive_has_its_container_table_and_dead_letter_container():
     assert default("app/storage.bicep", "messagesTableName") == DEFAULT_MESSAGES_TABLE
 
 
+def test_the_archive_account_holds_the_jobs_queue_its_poison_queue_and_the_activity_table():
+    storage = resources("app/storage.bicep")
+    variables = template("app/storage.bicep")["variables"]
+    outputs = template("app/storage.bicep")["outputs"]
+    wired = template("main.bicep")["modules"]["storage"]["config"]["params"]
+
+    assert body(storage["archiveQueues"])["parent"] == "archive"
+    assert body(storage["archiveQueues"])["name"] == "default"
+    assert (body(storage["jobsQueue"])["parent"], body(storage["jobsQueue"])["name"]) == (
+        "archiveQueues",
+        "jobsQueueName",
+    )
+    assert (body(storage["poisonQueue"])["parent"], body(storage["poisonQueue"])["name"]) == (
+        "archiveQueues",
+        "poisonQueueName",
+    )
+    assert default("app/storage.bicep", "jobsQueueName") == JOBS_QUEUE
+    # Not a parameter: the poison queue is the Functions host's `{queue}-poison`, always.
+    assert "poisonQueueName" not in template("app/storage.bicep")["parameters"]
+    assert variables["poisonQueueName"]["value"] == "${jobsQueueName}-poison"
+    assert JOBS_QUEUE + "-poison" == POISON_QUEUE
+    assert body(storage["activityTable"])["parent"] == "archiveTables"
+    assert body(storage["activityTable"])["name"] == "activityTableName"
+    assert default("app/storage.bicep", "activityTableName") == ACTIVITY_TABLE
+    # Every queue of the deployment is one of these two, in the archive account.
+    assert [symbol for _, symbol, _ in declared(f"{QUEUES}/queues")] == [
+        "jobsQueue",
+        "poisonQueue",
+    ]
+    assert dotted(outputs["archiveQueueEndpoint"]["value"]) == (
+        "archive.properties.primaryEndpoints.queue"
+    )
+    for name, symbol in (
+        ("jobsQueueName", "jobsQueue"),
+        ("poisonQueueName", "poisonQueue"),
+        ("activityTableName", "activityTable"),
+    ):
+        assert dotted(outputs[name]["value"]) == f"{symbol}.name"
+        assert name not in wired  # main.bicep keeps the defaults
+
+
 def test_worm_is_off_by_default_and_sets_a_time_based_policy_when_on():
     worm = body(resources("app/storage.bicep")["archive"])["properties"][
         "immutableStorageWithVersioning"
@@ -669,6 +748,24 @@ def test_with_network_isolation_every_data_endpoint_the_app_uses_has_a_private_e
     )
 
 
+def test_with_network_isolation_the_jobs_queue_is_reached_through_its_private_endpoint():
+    network = template(NETWORK)
+    endpoints = network["variables"]["endpoints"]["value"]
+    [queue] = [e for e in endpoints if e["group"] == "queue"]
+    wired = template("main.bicep")["modules"]["functions"]["config"]["params"]
+
+    # The app's queue endpoint is the archive account's usual name, which the linked
+    # privatelink.queue zone resolves to the archive-queue endpoint's private address.
+    assert (queue["name"], dotted(queue["resourceId"])) == ("archive-queue", "archive.id")
+    assert network["variables"]["zoneNames"]["value"]["queue"] == (
+        "privatelink.queue.${environment().suffixes.storage}"
+    )
+    assert "queue" in network["variables"]["zoneGroups"]["value"]
+    assert app_settings()["ARCHIVE_STORAGE__queueServiceUri"] == "archiveQueueEndpoint"
+    assert dotted(wired["archiveQueueEndpoint"]) == "storage.outputs.archiveQueueEndpoint"
+    assert isolated_defaults()["app/storage.bicep"]["publicNetworkAccess"] == "'Disabled'"
+
+
 def test_with_network_isolation_the_app_is_vnet_integrated_and_its_inbound_stays_public():
     network = template(NETWORK)
     [app_subnet, endpoint_subnet] = body(resources(NETWORK)["vnet"])["properties"]["subnets"]
@@ -777,6 +874,8 @@ def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
     assert granted() == {
         ("appPrincipalId", "storageBlobDataContributor", "archive"),
         ("appPrincipalId", "storageTableDataContributor", "archive"),
+        ("appPrincipalId", "storageQueueDataContributor", "jobsQueue"),
+        ("appPrincipalId", "storageQueueDataContributor", "poisonQueue"),
         ("appPrincipalId", "storageBlobDataOwner", "host"),
         ("appPrincipalId", "monitoringMetricsPublisher", "appInsights"),
         ("appPrincipalId", "sealSigner", "sealKey"),
@@ -836,6 +935,33 @@ def test_the_person_who_ran_azd_may_only_read_the_seal_key_and_only_when_named()
         "item_to_test": "userPrincipalId"
     }
     assert body(user)["properties"]["principalType"] == "userPrincipalType"
+
+
+def test_the_app_may_send_take_and_release_jobs_on_its_two_queues_and_no_other():
+    rbac = template("app/rbac.bicep")["resources"]
+    on_queues = {
+        (who, role, scope) for who, role, scope in granted() if role.startswith("storageQueue")
+    }
+    wired = template("main.bicep")["modules"]["rbac"]["config"]["params"]
+
+    # The trigger's documented pair (Queue Data Reader, Message Processor) cannot put a
+    # failed message back (Update Message), nor can it enqueue or move a message to the
+    # poison queue (Put Message): Contributor is the one built-in role that can.
+    assert on_queues == {
+        ("appPrincipalId", "storageQueueDataContributor", "jobsQueue"),
+        ("appPrincipalId", "storageQueueDataContributor", "poisonQueue"),
+    }
+    assert rbac["archiveQueues"]["existing"]
+    assert rbac["archiveQueues"]["config"] == {"parent": "archive", "name": "default"}
+    for symbol, name in (("jobsQueue", "jobsQueueName"), ("poisonQueue", "poisonQueueName")):
+        assert rbac[symbol]["existing"], symbol
+        assert rbac[symbol]["type"] == f"{QUEUES}/queues"
+        assert rbac[symbol]["config"] == {"parent": "archiveQueues", "name": name}
+        assert dotted(wired[name]) == f"storage.outputs.{name}"
+    for symbol in ("appJobsQueue", "appPoisonQueue"):
+        assert body(resources("app/rbac.bicep")[symbol])["properties"]["principalType"] == (
+            "ServicePrincipal"
+        )
 
 
 def test_the_topic_may_write_only_to_the_dead_letter_container():
@@ -918,14 +1044,19 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
     read_by_code = set(re.findall(r'"(ARCHIVE_[A-Za-z_]+)"', settings_source))
     archive_settings = {name for name in app_settings() if name.startswith("ARCHIVE_")}
 
-    assert archive_settings <= read_by_code
+    assert archive_settings - NOT_YET_READ - READ_BY_THE_HOST <= read_by_code
+    assert not READ_BY_THE_HOST & read_by_code
     assert archive_settings == {
         "ARCHIVE_STORAGE__blobServiceUri",
         "ARCHIVE_STORAGE__tableServiceUri",
+        "ARCHIVE_STORAGE__queueServiceUri",
         "ARCHIVE_STORAGE__clientId",
+        "ARCHIVE_STORAGE__credential",
         "ARCHIVE_CONTAINER",
         "ARCHIVE_MESSAGES_TABLE",
         "ARCHIVE_THREADS_TABLE",
+        "ARCHIVE_ACTIVITY_TABLE",
+        "ARCHIVE_JOBS_QUEUE",
         "ARCHIVE_ALLOWED_TOPICS",
         "ARCHIVE_INACTIVE_DAYS",
         "ARCHIVE_DEAD_LETTER_CONTAINER",
@@ -947,10 +1078,13 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
     example = {
         "archiveBlobEndpoint": "https://starchx.blob.core.windows.net/",
         "archiveTableEndpoint": "https://starchx.table.core.windows.net/",
+        "archiveQueueEndpoint": "https://starchx.queue.core.windows.net/",
         "identityClientId": "00000000-0000-0000-0000-000000000001",
         "archiveContainerName": DEFAULT_CONTAINER,
         "messagesTableName": DEFAULT_MESSAGES_TABLE,
         "threadsTableName": DEFAULT_THREADS_TABLE,
+        "activityTableName": ACTIVITY_TABLE,
+        "jobsQueueName": JOBS_QUEUE,
         "acsResourceId": "/subscriptions/s/resourceGroups/g/providers/"
         "Microsoft.Communication/communicationServices/acs",
         "acsEndpoint": "https://acs.communication.azure.com",
@@ -998,6 +1132,22 @@ def _named(value: Any) -> str:
     return str(value)
 
 
+def test_the_queue_triggers_reach_the_archives_queues_as_the_apps_identity():
+    settings = app_settings()
+    wired = template("main.bicep")["modules"]["functions"]["config"]["params"]
+
+    # run_job and report_poisoned_job take ARCHIVE_STORAGE as their connection: the host
+    # builds it from these, as a managed identity named by its client id, never a key.
+    assert settings["ARCHIVE_STORAGE__queueServiceUri"] == "archiveQueueEndpoint"
+    assert settings["ARCHIVE_STORAGE__credential"] == "managedidentity"
+    assert settings["ARCHIVE_STORAGE__clientId"] == "identityClientId"
+    assert "ARCHIVE_STORAGE" not in settings
+    assert settings["ARCHIVE_JOBS_QUEUE"] == "jobsQueueName"
+    assert settings["ARCHIVE_ACTIVITY_TABLE"] == "activityTableName"
+    for parameter in ("archiveQueueEndpoint", "jobsQueueName", "activityTableName"):
+        assert dotted(wired[parameter]) == f"storage.outputs.{parameter}"
+
+
 def test_the_host_and_telemetry_sign_in_with_the_apps_identity_never_with_a_key():
     settings = app_settings()
 
@@ -1021,15 +1171,21 @@ def test_no_template_reads_a_storage_key_or_any_key_but_the_webhooks():
         assert set(keys_read) <= {"events"}, path
 
 
-def test_the_app_runs_python_3_11_on_flex_consumption_as_its_identity():
+def test_the_app_runs_the_newest_python_flex_consumption_offers_as_its_identity():
     functions = resources("app/functions.bicep")
     site = body(functions["app"])
+    text = (INFRA / "app" / "functions.bicep").read_text(encoding="utf-8")
 
     assert body(functions["plan"])["sku"] == {"tier": "FlexConsumption", "name": "FC1"}
     assert site["properties"]["functionAppConfig"]["runtime"] == {
         "name": "python",
-        "version": "3.11",
+        "version": max(FLEX_PYTHON, key=lambda version: tuple(map(int, version.split(".")))),
     }
+    # The decision names its source, in the template and on the Deploy page.
+    assert "Get-AzFunctionAppFlexConsumptionRuntime" in text
+    assert "Get-AzFunctionAppFlexConsumptionRuntime" in (PROJECT / "docs" / "deploy.md").read_text(
+        encoding="utf-8"
+    )
     assert site["identity"]["type"] == "UserAssigned"
     assert site["properties"]["httpsOnly"] is True
     assert site["tags"]["function"]["parameters"]["arg_2"] == {"'azd-service-name'": "archiver"}

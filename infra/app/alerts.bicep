@@ -1,7 +1,8 @@
 // Alerts that page, and a workbook to look at: Event Grid's delivery metrics on the ACS
 // system topic, the archive's own metrics in Application Insights (archiver/telemetry),
-// threads altered since their last seal, and the Function App's failures. Every alert goes to one action group, which mails
-// `alertEmail` (none when it is empty: add receivers in the portal).
+// threads altered since their last seal, jobs given up on (poisoned), and the Function
+// App's failures. Every alert goes to one action group, which mails `alertEmail` (none
+// when it is empty: add receivers in the portal).
 
 @description('Region of the log alerts and the workbook.')
 param location string
@@ -156,6 +157,18 @@ var logAlerts = [
     severity: 0
     description: 'A thread was altered since its last seal or the last checkpoint, and was not sealed or checkpointed over: the trace names it. Find what changed with archiver verify --checkpoint latest (docs: Seals and proof).'
     query: 'traces | where message startswith "Not sealed, altered since its last seal" or message startswith "Not checkpointed, altered since the last checkpoint" | summarize measured = count()'
+    threshold: 0
+    window: 'PT1H'
+  }
+  // A job message on the jobs queue failed maxDequeueCount times (host.json), so the host
+  // moved it to the poison queue, and report_poisoned_job logged it: the threads of that
+  // batch were not sealed, disposed of or transcribed. Nothing retries it by itself. An
+  // hour's window, as for altered, so a warning ingested late is still seen.
+  {
+    name: 'job-poisoned'
+    severity: 1
+    description: 'A job (seal, dispose, transcribe, verify or checkpoint a batch of threads) failed on every delivery and was given up on: the trace names the job and its threads, and the audit trail records it. Find why in the exceptions of run_job, fix it, and run the job again (docs: Operations, Poisoned jobs).'
+    query: 'traces | where message startswith "Job poisoned:" | summarize measured = count()'
     threshold: 0
     window: 'PT1H'
   }

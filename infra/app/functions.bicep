@@ -1,6 +1,7 @@
-// The Function App on a Flex Consumption plan (Python 3.11, Linux). It holds no secret:
-// every connection (host storage, archive, telemetry, the seal key) signs in with the
-// user-assigned identity, and the app settings are exactly those archiver/settings.py reads.
+// The Function App on a Flex Consumption plan (Python 3.13, Linux). It holds no secret:
+// every connection (host storage, archive, jobs queue, telemetry, the seal key) signs in
+// with the user-assigned identity, and the app settings are exactly those
+// archiver/core/settings.py reads, and the few the Functions host reads for the triggers.
 
 @description('Name of the Flex Consumption plan.')
 param planName string
@@ -32,6 +33,9 @@ param archiveBlobEndpoint string
 @description('Table endpoint of the archive account.')
 param archiveTableEndpoint string
 
+@description('Queue endpoint of the archive account, where the jobs queue is.')
+param archiveQueueEndpoint string
+
 @description('Archive blob container.')
 param archiveContainerName string
 
@@ -40,6 +44,12 @@ param messagesTableName string
 
 @description('One row per thread.')
 param threadsTableName string
+
+@description('One row per thread per UTC hour it was written to, read by the jobs by key.')
+param activityTableName string
+
+@description('Queue the timers enqueue jobs on; run_job is triggered by it (and report_poisoned_job by its poison queue).')
+param jobsQueueName string
 
 @description('Container Event Grid dead-letters into; the replay_dead_letter function replays what lands there.')
 param deadLetterContainerName string
@@ -143,9 +153,16 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ARCHIVE_STORAGE__blobServiceUri', value: archiveBlobEndpoint }
         { name: 'ARCHIVE_STORAGE__tableServiceUri', value: archiveTableEndpoint }
         { name: 'ARCHIVE_STORAGE__clientId', value: identityClientId }
+        // The queue triggers (run_job on the jobs queue, report_poisoned_job on its poison
+        // queue) take ARCHIVE_STORAGE as their connection: the host reads the queue
+        // endpoint, and needs credential beside clientId to sign in as this identity.
+        { name: 'ARCHIVE_STORAGE__queueServiceUri', value: archiveQueueEndpoint }
+        { name: 'ARCHIVE_STORAGE__credential', value: 'managedidentity' }
         { name: 'ARCHIVE_CONTAINER', value: archiveContainerName }
         { name: 'ARCHIVE_MESSAGES_TABLE', value: messagesTableName }
         { name: 'ARCHIVE_THREADS_TABLE', value: threadsTableName }
+        { name: 'ARCHIVE_ACTIVITY_TABLE', value: activityTableName }
+        { name: 'ARCHIVE_JOBS_QUEUE', value: jobsQueueName }
         { name: 'ARCHIVE_DEAD_LETTER_CONTAINER', value: deadLetterContainerName }
         // Signed checkpoints, in an account of their own (storage.bicep), reached with the
         // same identity as the archive (ARCHIVE_STORAGE__clientId). The app may only create
@@ -187,7 +204,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
       }
-      runtime: { name: 'python', version: '3.11' }
+      // The newest Python Flex Consumption offers (3.10 to 3.13; 3.13 until 2029-10-30), as
+      // Get-AzFunctionAppFlexConsumptionRuntime -Runtime Python lists them in Microsoft's
+      // Az.Functions help (Azure/azure-powershell); 3.14 is not generally available. Why,
+      // and what 3.13 changes for the app: docs, Deploy, The runtime.
+      runtime: { name: 'python', version: '3.13' }
     }
   }
 }

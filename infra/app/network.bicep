@@ -78,10 +78,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: vaultName
 }
 
-// Every data endpoint the app reaches: the archive's three services (the app uses blobs
-// and tables; the queue endpoint is closed the same way so that nothing of the archive
-// answers in public), the host's blobs (keys, leases, the deployment package: the host is
-// configured with its blob service only), the checkpoints' blobs, and the vault.
+// Every data endpoint the app reaches: the archive's three services (blobs and tables for
+// the archive, the queue for the jobs the timers fan out and the queue triggers take),
+// the host's blobs (keys, leases, the deployment package: the host is configured with its
+// blob service only), the checkpoints' blobs, and the vault.
 var endpoints = [
   { name: 'archive-blob', resourceId: archive.id, group: 'blob' }
   { name: 'archive-table', resourceId: archive.id, group: 'table' }

@@ -1,8 +1,9 @@
 // Who may do what, and nothing more:
-// - the app's identity: read and write the archive (blobs, table); own its host storage's
-//   blobs (the Functions host keeps keys and leases there); publish telemetry; sign with
-//   the seal key and read it, and nothing else in the vault; create checkpoints and read
-//   them, in their container only, never overwrite or delete one;
+// - the app's identity: read and write the archive (blobs, tables); send, receive and
+//   release messages on the jobs queue and its poison queue, those two queues only; own
+//   its host storage's blobs (the Functions host keeps keys and leases there); publish
+//   telemetry; sign with the seal key and read it, and nothing else in the vault; create
+//   checkpoints and read them, in their container only, never overwrite or delete one;
 // - the system topic's identity: write dead letters, in their container only;
 // - the person who ran azd: read the archive, the checkpoints, and the seal key's public
 //   half.
@@ -21,6 +22,12 @@ param archiveAccountName string
 
 @description('Container Event Grid writes dead letters to.')
 param deadLetterContainerName string
+
+@description('Queue the timers enqueue jobs on and run_job is triggered by.')
+param jobsQueueName string
+
+@description('Poison queue of that queue, which report_poisoned_job is triggered by.')
+param poisonQueueName string
 
 @description('Name of the checkpoint storage account.')
 param checkpointAccountName string
@@ -57,6 +64,7 @@ var roles = {
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   storageTableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
@@ -76,6 +84,21 @@ resource archiveBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01
 resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
   parent: archiveBlobs
   name: deadLetterContainerName
+}
+
+resource archiveQueues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' existing = {
+  parent: archive
+  name: 'default'
+}
+
+resource jobsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: archiveQueues
+  name: jobsQueueName
+}
+
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: archiveQueues
+  name: poisonQueueName
 }
 
 resource checkpoints 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -185,6 +208,37 @@ resource appArchiveTables 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   scope: archive
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The jobs fan-out (issue 27), on each of its two queues alone. The pair the Functions
+// documentation names for a queue trigger (Storage Queue Data Reader and Message
+// Processor) cannot do what the trigger does: the host puts a failed message back with
+// Update Message (messages/write, MicrosoftDocs/azure-docs#120932) and moves one that
+// failed maxDequeueCount times to the poison queue with Put Message (messages/add), which
+// the timers need too, to enqueue. Adding Message Sender still leaves Update Message out.
+// Storage Queue Data Contributor is the one built-in role with all of it. A custom role
+// could withhold only creating, deleting and clearing a queue, but Get Messages' delete
+// (which the trigger must have) already lets its holder empty a queue, so there is no
+// custom role here. Neither role reaches any other queue: the queues are made by
+// storage.bicep, never by the app or the host.
+resource appJobsQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(jobsQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  scope: jobsQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appPoisonQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(poisonQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  scope: poisonQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }

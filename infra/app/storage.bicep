@@ -1,7 +1,8 @@
 // Three storage accounts, all reachable only with Microsoft Entra ID (shared keys off):
 // - host: what the Functions host needs (function keys, leases) and the deployment package;
-// - archive: the chat archive (blobs + the latest-version table) and Event Grid's dead
-//   letters. Kept apart so that its roles, replication and WORM settings concern nothing else;
+// - archive: the chat archive (blobs + the latest-version table), Event Grid's dead
+//   letters, and the jobs queue the daily timers fan out over (with its poison queue).
+//   Kept apart so that its roles, replication and WORM settings concern nothing else;
 // - checkpoints: the signed checkpoints, outside the archive. Version-level WORM with a
 //   time-based retention policy, always on; the app may only create blobs there (rbac.bicep).
 //
@@ -77,6 +78,16 @@ param threadsTableName string = 'ChatThreads'
 
 @description('Blob container Event Grid writes undeliverable events to.')
 param deadLetterContainerName string = 'eventgrid-deadletter'
+
+@description('Table of one row per thread per UTC hour it was written to (ARCHIVE_ACTIVITY_TABLE): what the jobs read by key instead of scanning every thread.')
+param activityTableName string = 'ChatActivity'
+
+@description('Queue the timers enqueue batches of threads on and run_job is triggered by (ARCHIVE_JOBS_QUEUE).')
+param jobsQueueName string = 'chat-jobs'
+
+// The Functions host moves a message it failed maxDequeueCount times (host.json) to
+// `<queue>-poison`, its fixed convention; report_poisoned_job is triggered from there.
+var poisonQueueName = '${jobsQueueName}-poison'
 
 var deploymentContainerName = 'app-package-${take(uniqueString(hostAccountName), 7)}'
 
@@ -194,6 +205,28 @@ resource threadsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@20
   name: threadsTableName
 }
 
+resource activityTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: archiveTables
+  name: activityTableName
+}
+
+// The jobs queue and its poison queue, made here rather than by the app or the host: the
+// app's queue role is on these two queues alone (rbac.bicep), which cannot create a queue.
+resource archiveQueues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: archive
+  name: 'default'
+}
+
+resource jobsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueues
+  name: jobsQueueName
+}
+
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueues
+  name: poisonQueueName
+}
+
 // The signed checkpoints (issue 24), in an account of their own rather than a container of
 // the archive account:
 // - account-level version-level WORM can be declared Locked here (a container's time-based
@@ -263,9 +296,13 @@ output deploymentContainerName string = deploymentContainer.name
 output archiveAccountName string = archive.name
 output archiveBlobEndpoint string = archive.properties.primaryEndpoints.blob
 output archiveTableEndpoint string = archive.properties.primaryEndpoints.table
+output archiveQueueEndpoint string = archive.properties.primaryEndpoints.queue
 output archiveContainerName string = archiveContainer.name
 output messagesTableName string = messagesTable.name
 output threadsTableName string = threadsTable.name
+output activityTableName string = activityTable.name
+output jobsQueueName string = jobsQueue.name
+output poisonQueueName string = poisonQueue.name
 output deadLetterContainerName string = deadLetterContainer.name
 output checkpointAccountName string = checkpoints.name
 output checkpointBlobEndpoint string = checkpoints.properties.primaryEndpoints.blob
