@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -20,14 +22,16 @@ from archiver.bootstrap import build
 from archiver.cli.checkpoints import show_checkpointing
 from archiver.cli.exits import Exit
 from archiver.cli.options import cli_principal, load_settings, settings_option
+from archiver.cli.progress import ProgressBar
 from archiver.cli.trust import Keys, given_keys, trusted_keys, verify_exit
-from archiver.core.errors import ConfigurationError
+from archiver.core.errors import ConfigurationError, InvalidEvent, StorageError
 from archiver.core.jobs import Kind
+from archiver.core.keys import encode_key
 from archiver.retrieval.evidence import Proof, check_transcript
 from archiver.retrieval.rsmf.proof import check_rsmf
 from archiver.sealing.checkpointer import Checkpointing
-from archiver.sealing.inspection import inspect
-from archiver.sealing.judgement import Judgement
+from archiver.sealing.inspection import CONCURRENCY, catalogued, in_key_order
+from archiver.sealing.sealcheck import SealReport, inspect_threads
 from archiver.sealing.sealer import Sealing
 
 
@@ -69,6 +73,19 @@ def seal_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--thread", action="append", metavar="ID", help="with --seals: only this thread (repeat)"
+    )
+    parser.add_argument(
+        "--since",
+        metavar="THREAD",
+        help="with --seals: only the threads after this one in key order (the cursor a "
+        "stopped run prints, to resume it)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=CONCURRENCY,
+        metavar="N",
+        help=f"with --seals: threads checked at once ({CONCURRENCY})",
     )
     parser.add_argument(
         "--transcript",
@@ -149,40 +166,88 @@ def _show(result: Sealing) -> None:
 
 
 def verify_seals(arguments: argparse.Namespace) -> int:
-    """`verify --seals`: report every alteration by name; exit 1 if there is any."""
+    """`verify --seals`: report every alteration by name; exit 1 if there is any. A run
+    stopped by Ctrl-C or an outage prints what it found and the cursor to resume from."""
+    if arguments.concurrency < 1:
+        raise ConfigurationError(f"--concurrency must be at least 1, not {arguments.concurrency}")
+    since = arguments.since
+    if since is not None:
+        try:
+            encode_key(since, field="--since")
+        except InvalidEvent as exc:
+            raise ConfigurationError(f"--since: {exc}") from None
     given = given_keys(arguments.public_key)
     services = build(load_settings(arguments.settings))
+    report = SealReport(cursor=since)
+    trusted: list[Keys] = []
 
-    async def run() -> tuple[list[tuple[str, Judgement]], Keys]:
+    async def run() -> None:
         try:
-            keys = await trusted_keys(services, given)
-            found = [
-                item
-                async for item in inspect(services.storage, keys.keys, threads=arguments.thread)
-            ]
-            return found, keys
+            trusted.append(await trusted_keys(services, given))
+            storage = services.storage
+            if arguments.thread:
+                threads = in_key_order(arguments.thread, after=since)
+            else:
+                threads = await catalogued(storage, after=since)
+            bar = ProgressBar(len(threads), label="verify --seals", unit="threads")
+            try:
+                await inspect_threads(
+                    storage,
+                    trusted[0].keys,
+                    threads,
+                    concurrency=arguments.concurrency,
+                    progress=bar,
+                    report=report,
+                )
+            finally:
+                bar.finish()
         finally:
             await services.close()
 
     started = time.perf_counter()
-    found, keys = asyncio.run(run())
-    elapsed = time.perf_counter() - started
-    altered = sorted(f for _, judgement in found for f in judgement.altered)
+    try:
+        asyncio.run(run())
+    except (KeyboardInterrupt, StorageError):
+        if trusted:
+            _show_report(arguments, report, trusted[0], time.perf_counter() - started, done=False)
+        print(f"stopped: {_resume(report.cursor)}", file=sys.stderr)
+        raise
+    keys = trusted[0]
+    _show_report(arguments, report, keys, time.perf_counter() - started, done=True)
+    return verify_exit(altered=bool(report.findings), keys=keys)
+
+
+def _show_report(
+    arguments: argparse.Namespace, report: SealReport, keys: Keys, elapsed: float, *, done: bool
+) -> None:
+    if arguments.json:
+        shown = report.as_json() | {"keys": keys.source, "trusted": keys.trusted, "complete": done}
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+        return
+    altered = sorted(item.finding for item in report.findings)
     for finding in altered:
         print(f"{finding.what}: {finding.subject} ({finding.detail})")
-    unsealed = [name for _, judgement in found for name in judgement.unsealed]
+    unsealed = report.unsealed
     for name in unsealed[: arguments.limit]:
         print(f"unsealed: {name}")
     if len(unsealed) > arguments.limit:
         print(f"unsealed: ... and {len(unsealed) - arguments.limit} more")
-    blobs = sum(j.checked["blobs"] for _, j in found)
+    checked = report.checked
     print(
-        f"{len(found)} threads, {sum(j.checked['seals'] for _, j in found)} seals, {blobs} blobs "
+        f"{report.threads} threads, {checked['seals']} seals, {checked['blobs']} blobs "
         f"checked against {keys.source} in {elapsed:.1f} s: "
         + (f"{len(altered)} altered" if altered else "nothing altered")
-        + (f", {len(unsealed)} unsealed" if unsealed else ""),
+        + (f", {len(unsealed)} unsealed" if unsealed else "")
+        + ("" if done else " before it stopped"),
     )
-    return verify_exit(altered=bool(altered), keys=keys)
+    if report.cursor is not None:
+        print(f"cursor: {_resume(report.cursor)}")
+
+
+def _resume(cursor: str | None) -> str:
+    if cursor is None:
+        return "no thread checked yet; run it again from the start"
+    return f"checked up to {cursor}; go on with --since {shlex.quote(cursor)}"
 
 
 def verify_transcript(arguments: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
 from archiver.cli.seals import seal_options, verify_seals, verify_transcript
 from archiver.core.errors import ConfigurationError
+from archiver.sealing.inspection import CONCURRENCY
 from archiver.verification.findings import Findings, as_json, report
 from archiver.verification.snapshot import check
 
@@ -35,6 +36,7 @@ def add_commands(commands: Any) -> None:
         "  python -m archiver verify\n"
         "  python -m archiver verify --truth ground-truth.json\n"
         "  python -m archiver verify --seals --public-key seal-public.pem\n"
+        "  python -m archiver verify --seals --since '19:abc@thread.v2' --json\n"
         "  python -m archiver verify --transcript case-4471.json --public-key seal-public.pem\n"
         "  python -m archiver verify --checkpoint latest --public-key seal-public.pem",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -54,6 +56,10 @@ def add_commands(commands: Any) -> None:
 def _verify(arguments: argparse.Namespace) -> int:
     if arguments.exact and arguments.truth is None:
         raise ConfigurationError("--exact needs --truth")
+    if not arguments.seals and (
+        arguments.since is not None or arguments.concurrency != CONCURRENCY
+    ):
+        raise ConfigurationError("--since and --concurrency go with --seals")
     chosen = [arguments.seals, bool(arguments.transcript), bool(arguments.checkpoint)]
     if any(chosen):
         if arguments.truth is not None or sum(chosen) > 1:

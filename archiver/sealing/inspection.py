@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from archiver.core.errors import ConfigurationError, NotFound
@@ -19,10 +20,13 @@ from archiver.core.evidence.seals import KEYS_PREFIX, LEGACY_KEYS_PREFIX
 from archiver.core.evidence.signatures import PublicKey, public_key_from_pem
 from archiver.core.keys import decode_key, encode_key
 from archiver.core.layout import SEALS_PREFIX, content_sha256
+from archiver.core.progress import Progress
 from archiver.sealing.holdings import READERS, holdings, seal_names
 from archiver.sealing.judgement import Evidence, Judgement, judge
 from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage
+
+CONCURRENCY = 16  # threads checked at once: enough to hide each one's listings and rows
 
 
 async def published_keys(storage: Storage) -> dict[str, PublicKey]:
@@ -42,23 +46,58 @@ async def published_keys(storage: Storage) -> dict[str, PublicKey]:
 
 
 async def inspect(
-    storage: Storage, keys: Mapping[str, PublicKey], *, threads: Collection[str] | None = None
+    storage: Storage,
+    keys: Mapping[str, PublicKey],
+    *,
+    threads: Iterable[str] | None = None,
+    concurrency: int = CONCURRENCY,
+    progress: Progress | None = None,
 ) -> AsyncIterator[tuple[str, Judgement]]:
-    """Each thread (all of them when `threads` is None) and what checking it found."""
-    async for thread_id in _threads(storage, threads):
-        found = await evidence(storage, encode_key(thread_id, field="threadId"))
-        yield thread_id, judge(found, keys)
+    """Each thread (all of them, in key order, when `threads` is None) and what checking
+    it found, in the order given: `concurrency` threads are checked at once, their blobs
+    READERS at a time between them, and each is yielded only once all before it were."""
+    if concurrency < 1:
+        raise ConfigurationError(f"concurrency must be at least 1, not {concurrency}")
+    ids = await catalogued(storage) if threads is None else list(threads)
+    reads = asyncio.Semaphore(READERS)
+
+    async def one(thread_id: str) -> Judgement:
+        found = await evidence(storage, encode_key(thread_id, field="threadId"), reads=reads)
+        return judge(found, keys)
+
+    pending: deque[tuple[str, asyncio.Task[Judgement]]] = deque()
+    try:
+        for thread_id in ids:
+            pending.append((thread_id, asyncio.create_task(one(thread_id))))
+            if len(pending) >= concurrency:
+                done, task = pending.popleft()
+                yield done, await task
+                if progress is not None:
+                    progress.advance(1)
+        while pending:
+            done, task = pending.popleft()
+            yield done, await task
+            if progress is not None:
+                progress.advance(1)
+    finally:
+        # Stopped early (a failure, an interrupt, the caller gone): nothing left running.
+        for _, task in pending:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
 
 
-async def evidence(storage: Storage, thread_key: str) -> Evidence:
-    """Everything about one thread the rules need, every blob read once."""
+async def evidence(
+    storage: Storage, thread_key: str, *, reads: asyncio.Semaphore | None = None
+) -> Evidence:
+    """Everything about one thread the rules need, every blob read once, at most READERS
+    at a time (or as many as `reads`, shared with other threads, lets)."""
     held = await holdings(storage, thread_key)
     rows = [row async for row in storage.messages.scan(thread_key)]
     known = await storage.threads.get(thread_key)
     wanted = {row.blob_name for row in rows}
     actual: dict[str, str | None] = {}
     documents: dict[str, dict[str, Any]] = {}
-    limit = asyncio.Semaphore(READERS)
+    limit = reads or asyncio.Semaphore(READERS)
 
     async def read(name: str) -> None:
         async with limit:
@@ -75,8 +114,7 @@ async def evidence(storage: Storage, thread_key: str) -> Evidence:
 
     await asyncio.gather(*(read(blob.name) for blob in held.blobs))
     # A row may point at a blob no listing shows (deleted): it reads as gone.
-    for name in wanted - actual.keys():
-        await read(name)
+    await asyncio.gather(*(read(name) for name in wanted - actual.keys()))
     return Evidence(
         thread_key=thread_key,
         seals=held.seals,
@@ -88,22 +126,24 @@ async def evidence(storage: Storage, thread_key: str) -> Evidence:
     )
 
 
-async def _threads(storage: Storage, threads: Collection[str] | None) -> AsyncIterator[str]:
-    """The named threads, or every thread with blobs, a row or seals."""
-    if threads is not None:
-        for thread_id in threads:
-            yield thread_id
-        return
-    seen = set()
+async def catalogued(storage: Storage, *, after: str | None = None) -> list[str]:
+    """Every thread with blobs, a row or seals, in key order (the order a check goes in,
+    so that a run stopped after a thread resumes `after` it)."""
+    found: set[str] = set()
     async for thread_id in thread_ids(storage):
-        seen.add(thread_id)
-        yield thread_id
+        found.add(thread_id)
     async for folder in storage.blobs.prefixes(SEALS_PREFIX):
         if folder == LEGACY_KEYS_PREFIX and not await seal_names(storage, "keys"):
             continue  # 0.6's published keys, not a thread's seals
-        thread_id = decode_key(folder[len(SEALS_PREFIX) : -1])
-        if thread_id not in seen:
-            yield thread_id
+        found.add(decode_key(folder[len(SEALS_PREFIX) : -1]))
+    return in_key_order(found, after=after)
+
+
+def in_key_order(threads: Iterable[str], *, after: str | None = None) -> list[str]:
+    """The threads, each once, in the order of their keys; only those after `after`."""
+    keyed = {encode_key(thread_id, field="threadId"): thread_id for thread_id in threads}
+    since = None if after is None else encode_key(after, field="--since")
+    return [keyed[key] for key in sorted(keyed) if since is None or key > since]
 
 
 def _object(content: bytes) -> dict[str, Any] | None:

@@ -47,10 +47,16 @@ class Judgement:
     altered: list[Finding] = field(default_factory=list)
     unsealed: list[str] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)
+    # What was recorded, by (subject, kind): a thread with every blob altered is judged
+    # in time linear in its findings, not quadratic.
+    _recorded: set[tuple[str, str]] = field(
+        default_factory=set, init=False, repr=False, compare=False
+    )
 
     def add(self, subject: str, what: str, detail: str) -> None:
         """Record a finding, once per subject and kind."""
-        if not any(f.subject == subject and f.what == what for f in self.altered):
+        if (subject, what) not in self._recorded:
+            self._recorded.add((subject, what))
             self.altered.append(Finding(subject, what, detail))
 
 
