@@ -178,12 +178,14 @@ async def measure(
 
 async def _delivered(archive: Archive, records: list[Any]) -> None:
     """Store a batch as Event Grid delivers it: again after a 503 (over 100,000 blobs,
-    Azurite now and then drops a kept-alive connection the client then reuses)."""
-    for attempt in range(5):
+    Azurite now and then drops a kept-alive connection the client then reuses), for up
+    to two minutes."""
+    expires = time.monotonic() + 120
+    while True:
         try:
             await archive.store(records)
         except StorageUnavailable:
-            if attempt == 4:
+            if time.monotonic() + 1 > expires:
                 raise
             await asyncio.sleep(1)
         else:

@@ -7,12 +7,13 @@ that instruction. Nothing is skipped.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import importlib
+import json
 import os
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,12 +21,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import aiohttp
 import azure.functions as func
 import pytest
 
 from archiver.core.jobsettings import JobSettings
 from archiver.core.settings import Settings, StorageSettings
 from archiver.hosts import azurite as emulator
+from archiver.sim.delivery import Answer, Policy, Target, send
 from archiver.storage.azure import AzureStorage
 from archiver.storage.memory import MemoryStorage
 from archiver.storage.ports import Storage
@@ -236,18 +239,58 @@ def served(azurite: emulator.Endpoints, tmp_path: Path) -> Iterator[tuple[str, S
         yield url, settings
 
 
+# How long a local host may take to answer its first health check. A deadline, not a
+# wait: the loop returns at the first 200, so only a host that never comes up costs it,
+# and a busy machine (another job on the cores) is given room to start one.
+HEALTH_DEADLINE_SECONDS = 60
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    """Return once the local host answers /api/health with 200."""
-    deadline = time.monotonic() + 30
+    """Return once the local host answers /api/health with 200, asking again until a deadline."""
+    deadline = time.monotonic() + HEALTH_DEADLINE_SECONDS
     while time.monotonic() < deadline:
         assert process.poll() is None, "the local host exited early"
         try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=5) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)  # not listening yet, or its first storage ping is slow: again
-    raise AssertionError("the local host did not become healthy within 30 s")
+        except (http.client.HTTPException, OSError):  # URLError and timeouts are OSErrors
+            pass  # not listening yet, a 503 while its first storage ping fails, or slow: again
+        time.sleep(0.2)
+    raise AssertionError(
+        f"the local host did not become healthy within {HEALTH_DEADLINE_SECONDS} s"
+    )
+
+
+# The suite's stand-in for Event Grid: a delivery is sent again after a 503, a 429, any
+# other 5xx, a timeout or a broken connection (a busy machine gives each now and then),
+# with Event Grid's backoff, its time to live cut to what a test can wait.
+EVENT_GRID = Policy(time_to_live_seconds=120)
+
+
+async def delivered(url: str, body: bytes, *, headers: dict[str, str] | None = None) -> Answer:
+    """`body` posted to the webhook at `url` as Event Grid delivers it, and its last answer.
+
+    `headers` replace the Notification's Event Grid headers where given.
+    """
+    grid = Target(url=url).headers
+
+    def sent_with(attempt: int) -> dict[str, str]:
+        return grid(attempt) | (headers or {})
+
+    async with aiohttp.ClientSession() as session:
+        return await send(url, body, sent_with, EVENT_GRID, session=session)
+
+
+def printed_json(done: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a command printed; when it printed none, fail with its exit code and stderr."""
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise AssertionError(
+            f"{done.args!r} exited {done.returncode} and printed no JSON:\n"
+            f"stdout: {done.stdout[-2000:]}\nstderr: {done.stderr[-6000:]}"
+        ) from None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

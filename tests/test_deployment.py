@@ -17,7 +17,7 @@ import pytest
 
 from archiver.hosts.azurite import ACCOUNT_KEY
 from bench.package import compile_bytecode, copy_package, deployable
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, printed_json
 
 pytestmark = pytest.mark.process
 TOOLING = ("archiver/hosts/", "archiver/sim/", "archiver/cli/", "bench/", "tests/", "docs/")
@@ -70,7 +70,7 @@ def test_the_function_app_imports_and_indexes_from_the_shipped_files_alone(tmp_p
     done = run_in(tmp_path, probe)
 
     assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout)
+    found = printed_json(done)
     assert Path(found["package"]).is_relative_to(tmp_path)
     assert found["functions"] == [
         "archive_event",

@@ -130,6 +130,6 @@ def test_the_installed_command_runs_from_anywhere(wheel, tmp_path):
     assert "usage: archiver verify" in done.stdout
 
 
-def _normal(requirement: str) -> tuple[str, str]:
+def _normal(requirement: str) -> tuple[str, str, str]:
     parsed = Requirement(requirement)
-    return parsed.name.lower(), str(parsed.specifier)
+    return parsed.name.lower(), str(parsed.specifier), str(parsed.marker or "")

@@ -1,9 +1,12 @@
 """Delivering batches to a webhook the way Event Grid does.
 
 Each batch is posted until it succeeds (2xx). 400, 401, 403 and 413 are final: Event
-Grid dead-letters those events at once. Every other answer, a timeout or a broken
-connection is retried with exponential backoff and jitter, up to `max_attempts`,
-after which the events are dead-lettered as MaxDeliveryAttemptsExceeded.
+Grid dead-letters those events at once. Every other answer (503, 429, any 5xx), a timeout
+or a broken connection is retried with exponential backoff and jitter, up to
+`max_attempts` and within the events' time to live, after which the events are
+dead-lettered as MaxDeliveryAttemptsExceeded or TimeToLiveExceeded. `send` is that loop
+for one body: the test suite and the benchmark deliver with it wherever they stand in
+for Event Grid.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class Policy:
 
     concurrency: int = 4
     max_attempts: int = 30  # Event Grid's default maxDeliveryAttempts
+    time_to_live_seconds: float = 86_400.0  # Event Grid's default eventTimeToLive
     timeout_seconds: float = 30.0  # Event Grid waits 30 s for an answer
     backoff_seconds: float = 0.25
     backoff_cap_seconds: float = 8.0
@@ -127,6 +131,70 @@ async def deliver(
     return tally
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The last answer to one delivery, after `attempts` tries: status 0 when none came."""
+
+    status: int
+    outcome: str
+    body: bytes
+    attempts: int
+
+    @property
+    def delivered(self) -> bool:
+        """Whether the endpoint accepted the delivery (2xx)."""
+        return 200 <= self.status < 300
+
+    @property
+    def final(self) -> bool:
+        """Whether the endpoint refused it for good, so Event Grid tries no more."""
+        return self.status in FINAL_STATUSES
+
+
+_JITTER = random.Random()
+
+
+async def send(
+    url: str,
+    body: bytes,
+    headers: Callable[[int], dict[str, str]],
+    policy: Policy,
+    *,
+    session: aiohttp.ClientSession,
+    jitter: random.Random = _JITTER,
+    attempted: Callable[[Answer, float], None] = lambda answer, seconds: None,
+) -> Answer:
+    """Post `body` as Event Grid delivers a batch: again after any answer but a 2xx or a final
+    refusal, until the policy's attempts or time to live run out; return the last answer."""
+    expires = time.monotonic() + policy.time_to_live_seconds
+    attempts = max(1, policy.max_attempts)
+    answer = Answer(status=0, outcome="Never tried", body=b"", attempts=0)
+    for attempt in range(1, attempts + 1):
+        began = time.perf_counter()
+        try:
+            async with session.post(
+                url,
+                data=body,
+                headers=headers(attempt),
+                timeout=aiohttp.ClientTimeout(total=policy.timeout_seconds),
+            ) as response:
+                status, text = response.status, await response.read()
+            answer = Answer(status, _OUTCOMES.get(status, "Busy"), text, attempt)
+        except TimeoutError:
+            answer = Answer(0, "TimedOut", b"", attempt)
+        except aiohttp.ClientError:
+            answer = Answer(0, "SocketError", b"", attempt)
+        attempted(answer, time.perf_counter() - began)
+        if answer.delivered or answer.final or attempt == attempts:
+            return answer
+        ceiling = min(policy.backoff_cap_seconds, policy.backoff_seconds * 2 ** (attempt - 1))
+        pause = ceiling * (0.5 + jitter.random() / 2)
+        if time.monotonic() + pause > expires:
+            return answer
+        await asyncio.sleep(pause)
+    return answer
+
+
 async def _post(
     batch: Batch,
     target: Target,
@@ -135,40 +203,31 @@ async def _post(
     session: aiohttp.ClientSession,
     jitter: random.Random,
 ) -> None:
-    outcome, status = "Never tried", 0
-    attempts = max(1, policy.max_attempts)
-    for attempt in range(1, attempts + 1):
-        began = time.perf_counter()
-        try:
-            async with session.post(
-                target.url,
-                data=batch.body,
-                headers=target.headers(attempt),
-                timeout=aiohttp.ClientTimeout(total=policy.timeout_seconds),
-            ) as response:
-                await response.read()
-                status = response.status
-        except TimeoutError:
-            status, outcome = 0, "TimedOut"
-            tally.statuses["timeout"] += 1
-        except aiohttp.ClientError:
-            status, outcome = 0, "SocketError"
-            tally.statuses["connection error"] += 1
-        else:
-            tally.statuses[str(status)] += 1
-            outcome = _OUTCOMES.get(status, "Busy")
+    def attempted(answer: Answer, seconds: float) -> None:
+        unanswered = {"TimedOut": "timeout", "SocketError": "connection error"}
+        tally.statuses[str(answer.status) if answer.status else unanswered[answer.outcome]] += 1
         tally.requests += 1
-        tally.latencies.append(time.perf_counter() - began)
-        if 200 <= status < 300:
-            tally.delivered += len(batch.events)
-            return
-        if status in FINAL_STATUSES:
-            _dead_letter(tally, batch, target, "DeliveryFailed", outcome, status, attempt)
-            return
-        if attempt < attempts:
-            ceiling = min(policy.backoff_cap_seconds, policy.backoff_seconds * 2 ** (attempt - 1))
-            await asyncio.sleep(ceiling * (0.5 + jitter.random() / 2))
-    _dead_letter(tally, batch, target, "MaxDeliveryAttemptsExceeded", outcome, status, attempts)
+        tally.latencies.append(seconds)
+
+    answer = await send(
+        target.url,
+        batch.body,
+        target.headers,
+        policy,
+        session=session,
+        jitter=jitter,
+        attempted=attempted,
+    )
+    if answer.delivered:
+        tally.delivered += len(batch.events)
+        return
+    if answer.final:
+        reason = "DeliveryFailed"
+    elif answer.attempts == max(1, policy.max_attempts):
+        reason = "MaxDeliveryAttemptsExceeded"
+    else:
+        reason = "TimeToLiveExceeded"
+    _dead_letter(tally, batch, target, reason, answer.outcome, answer.status, answer.attempts)
 
 
 def _dead_letter(

@@ -29,7 +29,7 @@ from archiver.hosts import viewer
 from archiver.hosts.devhost import create_app, triggers
 from archiver.hosts.feed import Feed, Sighting
 from tests.builders import THREAD, body, message_event, new_message_id, payload
-from tests.conftest import PROJECT, archiver_command, fresh_settings
+from tests.conftest import PROJECT, archiver_command, fresh_settings, wait_until_healthy
 
 TYPING = payload("eventgrid", "chat_typing_indicator_received_in_thread")
 
@@ -240,17 +240,11 @@ async def test_the_local_host_stops_at_once_on_sigterm_with_a_viewer_open(served
 async def connected(
     session: aiohttp.ClientSession, url: str, process: subprocess.Popen[bytes]
 ) -> aiohttp.ClientResponse:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the local host exited early"
-        try:
-            response = await session.get(url)
-        except aiohttp.ClientConnectionError:
-            await asyncio.sleep(0.1)
-            continue
-        assert response.status == 200
-        return response
-    raise AssertionError("the local host did not start within 30 s")
+    """The viewer's stream, opened once the local host is healthy (asked until its deadline)."""
+    await asyncio.to_thread(wait_until_healthy, url.split("/viewer")[0], process)
+    response = await session.get(url)
+    assert response.status == 200
+    return response
 
 
 def test_the_function_app_never_serves_the_viewer_or_keeps_a_feed_even_with_the_setting_on(

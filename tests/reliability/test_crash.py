@@ -9,7 +9,6 @@ again only when it failed, so a false success would show as a missing version.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
@@ -23,6 +22,7 @@ from tests.conftest import (
     PROJECT,
     archiver_command,
     fresh_settings,
+    printed_json,
     storage_environment,
     wait_until_healthy,
 )
@@ -106,7 +106,9 @@ def test_an_archiver_killed_mid_batch_and_restarted_loses_nothing(
         if simulation.poll() is None:
             simulation.kill()
             simulation.wait()
-    summary = json.loads(output)
+    summary = printed_json(
+        subprocess.CompletedProcess(simulation.args, simulation.returncode, output, errors)
+    )
     code, findings = verify(settings, tmp_path, "--truth", str(truth), "--exact")
 
     assert kills == KILLS, "the simulation ended before every planned kill"

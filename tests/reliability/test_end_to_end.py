@@ -10,14 +10,13 @@ import json
 import os
 import random
 import subprocess
-import urllib.error
-import urllib.request
 
 import pytest
 
+from archiver.sim.delivery import Answer
 from archiver.storage.azure import AzureStorage
 from tests.builders import ALICE, BOB, CAROL, PHONE, TEAMS_USER, message_event, thread_event
-from tests.conftest import PROJECT, archiver_command
+from tests.conftest import PROJECT, archiver_command, delivered
 
 pytestmark = pytest.mark.process
 
@@ -120,35 +119,36 @@ def expected(events: list[dict]) -> tuple[set[str], dict[tuple[str, str], tuple[
     return names, newest
 
 
-def post(url: str, events: list[dict]) -> dict:
-    request = urllib.request.Request(
-        f"{url}/api/events",
-        data=json.dumps(events).encode(),
-        headers={"Content-Type": "application/json", "aeg-event-type": "Notification"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
-        summary: dict = json.load(response)
-        return summary
+async def post(url: str, events: list[dict]) -> Answer:
+    answer = await delivered(f"{url}/api/events", json.dumps(events).encode())
+    assert answer.delivered, f"answered {answer.status or answer.outcome}: {answer.body!r}"
+    return answer
 
 
 async def test_a_realistic_stream_lands_in_azurite_exactly_as_documented(served):
     url, settings = served
     events = stream()
     totals = {"received": 0, "archived": 0, "duplicates": 0, "quarantined": 0, "ignored": 0}
+    redelivered = 0
 
     for start in range(0, len(events), 40):
-        for key, count in post(url, events[start : start + 40]).items():
+        answer = await post(url, events[start : start + 40])
+        redelivered += answer.attempts - 1
+        for key, count in json.loads(answer.body).items():
             totals[key] += count
 
     names, newest = expected(events)
+    # A batch delivered again (after a 503 on a busy machine) counts what its first try
+    # wrote as duplicates; what storage holds, below, is exact either way.
+    archived = len(names) if not redelivered else totals["archived"]
     assert totals == {
         "received": len(events),
-        "archived": len(names),
-        "duplicates": len(events) - len(names),
+        "archived": archived,
+        "duplicates": len(events) - archived,
         "quarantined": 0,
         "ignored": 0,
     }
+    assert archived <= len(names)
     storage = AzureStorage.from_settings(settings)
     try:
         assert {name async for name in storage.blobs.names()} == names

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import os
 import subprocess
 import time
@@ -27,7 +26,7 @@ import pytest
 from archiver.core.settings import Settings, StorageSettings
 from archiver.hosts import azurite as emulator
 from archiver.storage.azure import AzureStorage
-from tests.conftest import PROJECT, archiver_command, fresh_settings, serving
+from tests.conftest import PROJECT, archiver_command, fresh_settings, printed_json, serving
 from tests.faultproxy import PASS_THROUGH, Fault, FaultProxy, Faults, running
 from tests.reliability.figures import FIGURES
 from tests.sim.test_simulation import simulate, verify
@@ -293,7 +292,9 @@ def test_azurite_stopped_and_restarted_mid_run_loses_no_event(tmp_path: Path):
     finally:
         emulator.stop(azurite)
 
-    summary = json.loads(out)
+    summary = printed_json(
+        subprocess.CompletedProcess(simulation.args, simulation.returncode, out, err)
+    )
     assert all(delivering), "Azurite went down while the run was delivering"
     assert simulation.returncode == 0, out + err
     assert summary["delivered"] == summary["deliveries"] == summary["events"]

@@ -11,7 +11,6 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -20,7 +19,7 @@ from archiver.core.settings import Settings
 from archiver.hosts.azurite import ACCOUNT_KEY, Endpoints
 from archiver.hosts.devhost import create_app
 from tests.builders import body, message_event, new_message_id, validation_event
-from tests.conftest import fresh_settings, serving
+from tests.conftest import delivered, fresh_settings, serving
 
 SECRET_TEXT = "Patient 4711 reports chest pain"
 FUNCTION_KEY = "fk-" + "Q7" * 20
@@ -104,19 +103,18 @@ async def test_the_default_log_holds_no_message_text_keys_or_tokens(
     ]
 
     with serving(settings, log_path, "--function-key", FUNCTION_KEY) as url:
-        async with aiohttp.ClientSession() as session:
-            refused = await session.post(
-                f"{url}/api/events?code={WRONG_KEY}", data=deliveries[0][0]
-            )
-            assert refused.status == 401
-            statuses = []
-            for payload, kind in deliveries:
-                async with session.post(
+        refused = await delivered(f"{url}/api/events?code={WRONG_KEY}", deliveries[0][0])
+        assert (refused.status, refused.attempts) == (401, 1)
+        statuses = [
+            (
+                await delivered(
                     f"{url}/api/events",
-                    data=payload,
+                    payload,
                     headers={"x-functions-key": FUNCTION_KEY, "aeg-event-type": kind},
-                ) as response:
-                    statuses.append(response.status)
+                )
+            ).status
+            for payload, kind in deliveries
+        ]
     assert statuses == [200, 200, 200, 400, 200]
 
     log = log_path.read_text(encoding="utf-8")

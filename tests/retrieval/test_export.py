@@ -22,7 +22,7 @@ from archiver.sim.conversations import Said, Shape
 from archiver.storage.ports import Storage, Window
 from tests.builders import THREAD, message_event
 from tests.chats import Chat, archive, chat, latest_entries, version_entries
-from tests.conftest import run_archiver
+from tests.conftest import printed_json, run_archiver
 from tests.instrumented import Instrumented
 
 SHAPE = Shape(threads=3, messages=25, participants=(2, 5))
@@ -274,7 +274,7 @@ async def test_the_export_command_writes_to_stdout_a_file_or_a_blob(settings, tm
     again = _run(settings, "--thread", THREAD, "--blob", "cli/one.json")
 
     assert printed.returncode == 0, printed.stderr
-    assert json.loads(printed.stdout)["body"] == "from the command line"
+    assert printed_json(printed)["body"] == "from the command line"
     assert filed.returncode == 0, filed.stderr
     assert "from the command line" in (tmp_path / "all.csv").read_text(encoding="utf-8-sig")
     assert stored.returncode == 0, stored.stderr

@@ -22,7 +22,7 @@ from aiohttp import web
 from archiver.bootstrap import build
 from archiver.hosts import azurite as emulator
 from archiver.hosts.devhost import create_app
-from archiver.sim.delivery import Policy, Tally, Target, deliver, handshake
+from archiver.sim.delivery import Policy, Tally, Target, deliver, handshake, send
 from archiver.sim.publication import Schema
 from archiver.sim.schedule import Batch, event_text
 from tests.builders import message_event, new_message_id
@@ -130,7 +130,7 @@ def batch(count: int = 3, schema: Schema = Schema.EVENTGRID) -> Batch:
     return Batch(tuple(event_text(event) for event in events))
 
 
-async def send(batches, url, session, *, schema=Schema.EVENTGRID, key=None, **policy) -> Tally:
+async def delivered(batches, url, session, *, schema=Schema.EVENTGRID, key=None, **policy) -> Tally:
     target = Target(url=url, schema=schema, function_key=key)
     return await deliver(
         batches,
@@ -145,7 +145,7 @@ async def test_a_503_is_retried_and_the_batch_delivered_once(subscriber, session
     hook = await subscriber(503, 200)
     sent = batch()
 
-    tally = await send([sent], hook.url, session)
+    tally = await delivered([sent], hook.url, session)
 
     assert [s.headers["aeg-delivery-count"] for s in hook.seen] == ["0", "1"]
     assert [s.body for s in hook.seen] == [sent.body, sent.body]
@@ -157,7 +157,7 @@ async def test_a_503_is_retried_and_the_batch_delivered_once(subscriber, session
 async def test_busy_missing_and_failing_subscribers_are_retried(subscriber, session, status):
     hook = await subscriber(status, status, 200)
 
-    tally = await send([batch()], hook.url, session)
+    tally = await delivered([batch()], hook.url, session)
 
     assert len(hook.seen) == 3
     assert (tally.delivered, tally.dead_letters) == (3, [])
@@ -175,7 +175,7 @@ async def test_a_final_status_dead_letters_every_event_at_once(
     hook = await subscriber(status, 200)
     sent = batch(3, schema)
 
-    tally = await send([sent], hook.url, session, schema=schema)
+    tally = await delivered([sent], hook.url, session, schema=schema)
 
     assert len(hook.seen) == 1, "a final status is never retried"
     assert tally.delivered == 0
@@ -195,7 +195,7 @@ async def test_a_final_status_dead_letters_every_event_at_once(
 async def test_a_subscriber_that_stalls_past_the_timeout_is_retried(subscriber, session):
     hook = await subscriber(STALL, 200)
 
-    tally = await send([batch()], hook.url, session, timeout_seconds=0.3)
+    tally = await delivered([batch()], hook.url, session, timeout_seconds=0.3)
 
     assert len(hook.seen) == 2
     assert tally.statuses == {"timeout": 1, "200": 1}
@@ -206,7 +206,9 @@ async def test_a_refused_connection_is_dead_lettered_after_max_attempts(session)
     [nobody] = emulator.free_ports(1)
     sent = batch(2)
 
-    tally = await send([sent], f"http://127.0.0.1:{nobody}/api/events", session, max_attempts=3)
+    tally = await delivered(
+        [sent], f"http://127.0.0.1:{nobody}/api/events", session, max_attempts=3
+    )
 
     assert tally.statuses == {"connection error": 3}
     assert tally.requests == 3
@@ -221,12 +223,61 @@ async def test_a_subscriber_failing_every_attempt_is_dead_lettered_with_its_last
 ):
     hook = await subscriber(500)
 
-    tally = await send([batch(1)], hook.url, session, max_attempts=4)
+    tally = await delivered([batch(1)], hook.url, session, max_attempts=4)
 
     assert len(hook.seen) == 4
     [letter] = tally.dead_letters
     assert letter["deadLetterReason"] == "MaxDeliveryAttemptsExceeded"
     assert (letter["deliveryAttempts"], letter["lastHttpStatusCode"]) == (4, 500)
+
+
+async def test_a_subscriber_busy_past_the_time_to_live_is_dead_lettered_before_max_attempts(
+    subscriber, session
+):
+    hook = await subscriber(503)
+    began = time.monotonic()
+
+    tally = await delivered(
+        [batch(1)],
+        hook.url,
+        session,
+        backoff_seconds=0.2,
+        backoff_cap_seconds=0.4,
+        max_attempts=30,
+        time_to_live_seconds=1.0,
+    )
+
+    assert time.monotonic() - began < 2
+    [letter] = tally.dead_letters
+    assert letter["deadLetterReason"] == "TimeToLiveExceeded"
+    assert 1 < letter["deliveryAttempts"] == len(hook.seen) < 30
+    assert letter["lastHttpStatusCode"] == 503
+
+
+async def test_one_body_sent_as_event_grid_sends_it_comes_back_with_the_accepting_answer(
+    subscriber, session
+):
+    hook = await subscriber(503, 429, 502, Answer(200, b'{"archived": 3}'))
+
+    answer = await send(hook.url, b"[]", Target(url=hook.url).headers, QUICK, session=session)
+
+    assert (answer.delivered, answer.status, answer.attempts) == (True, 200, 4)
+    assert answer.body == b'{"archived": 3}'
+    assert [s.headers["aeg-delivery-count"] for s in hook.seen] == ["0", "1", "2", "3"]
+
+
+async def test_one_body_refused_for_good_is_not_sent_again(subscriber, session):
+    hook = await subscriber(Answer(400, b"bad"), 200)
+
+    answer = await send(hook.url, b"[", Target(url=hook.url).headers, QUICK, session=session)
+
+    assert (answer.delivered, answer.final, answer.attempts, answer.body) == (
+        False,
+        True,
+        1,
+        b"bad",
+    )
+    assert len(hook.seen) == 1
 
 
 @pytest.mark.parametrize(
@@ -239,8 +290,8 @@ async def test_a_subscriber_failing_every_attempt_is_dead_lettered_with_its_last
 async def test_notifications_carry_event_grid_headers(subscriber, session, schema, content_type):
     hook = await subscriber(200)
 
-    await send([batch(1, schema)], hook.url, session, schema=schema, key="s3cret")
-    await send([batch(1, schema)], hook.url, session, schema=schema)
+    await delivered([batch(1, schema)], hook.url, session, schema=schema, key="s3cret")
+    await delivered([batch(1, schema)], hook.url, session, schema=schema)
 
     keyed, plain = (s.headers for s in hook.seen)
     assert keyed["aeg-event-type"] == "Notification"
@@ -252,7 +303,7 @@ async def test_notifications_carry_event_grid_headers(subscriber, session, schem
 async def test_concurrent_senders_really_post_in_parallel(subscriber, session):
     hook = await subscriber(200, together=4)
 
-    tally = await send([batch(1) for _ in range(8)], hook.url, session, concurrency=4)
+    tally = await delivered([batch(1) for _ in range(8)], hook.url, session, concurrency=4)
 
     assert hook.peak == 4, "four requests were open at the subscriber at once, never more"
     assert tally.delivered == 8
@@ -262,7 +313,7 @@ async def test_a_rate_paces_delivery(subscriber, session):
     hook = await subscriber(200)
     began = time.monotonic()
 
-    tally = await send([batch(1) for _ in range(20)], hook.url, session, rate=100.0)
+    tally = await delivered([batch(1) for _ in range(20)], hook.url, session, rate=100.0)
 
     assert time.monotonic() - began >= 0.15, "20 events at 100/s take about 0.19 s"
     assert tally.delivered == 20

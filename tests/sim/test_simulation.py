@@ -18,6 +18,7 @@ from tests.conftest import (
     PROJECT,
     archiver_command,
     fresh_settings,
+    printed_json,
     serving,
     storage_environment,
 )
@@ -49,7 +50,7 @@ def simulate(settings, url: str, truth: Path, *options: str, timeout: float = 30
         timeout=timeout,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    summary: dict = json.loads(done.stdout)
+    summary: dict = printed_json(done)
     return summary
 
 
@@ -63,7 +64,7 @@ def verify(settings, tmp_path: Path, *options: str, timeout: float = 300) -> tup
         *options,
         timeout=timeout,
     )
-    return done.returncode, json.loads(done.stdout)
+    return done.returncode, printed_json(done)
 
 
 def test_a_default_simulation_verifies_exactly(served, tmp_path):
@@ -147,7 +148,7 @@ def test_events_a_webhook_refuses_are_dead_lettered_and_fail_the_run(azurite, tm
             *("--truth", str(tmp_path / "truth.json"), "--function-key", "s3cret"),
         )
 
-    summary = json.loads(refused.stdout)
+    summary = printed_json(refused)
     dead = [json.loads(line) for line in letters.read_text().splitlines()]
     assert refused.returncode == 1
     assert summary["requests"] == summary["batches"], "401 is final: no retries"
@@ -169,7 +170,7 @@ def test_an_unreachable_webhook_is_retried_then_dead_lettered(azurite, tmp_path)
         *("--truth", str(tmp_path / "truth.json")),
     )
 
-    summary = json.loads(done.stdout)
+    summary = printed_json(done)
     assert done.returncode == 1
     assert summary["statuses"] == {"connection error": summary["batches"] * 3}
     assert summary["deadLettered"] == summary["events"]
@@ -252,3 +253,15 @@ def test_the_demo_can_stay_serving_until_stopped(azurite, tmp_path):
     process.stdout.close()
     assert exit_code == 0, "".join(lines)
     assert any(line.startswith("OK:") for line in lines)
+
+
+def test_a_command_that_prints_no_json_fails_the_spec_with_its_stderr():
+    done = subprocess.CompletedProcess(
+        ["archiver", "verify", "--json"], 1, "", "archiver: ARCHIVE_STORAGE is not set\n"
+    )
+
+    with pytest.raises(AssertionError) as failed:
+        printed_json(done)
+
+    assert "exited 1 and printed no JSON" in str(failed.value)
+    assert "archiver: ARCHIVE_STORAGE is not set" in str(failed.value)
