@@ -199,8 +199,11 @@ def storage_environment(settings: Settings) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serving(settings: Settings, log_path: Path, *options: str) -> Iterator[str]:
-    """`python -m archiver serve` in its own process; yields its base URL.
+def serving(
+    settings: Settings, log_path: Path, *options: str, extra: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`python -m archiver serve` in its own process (with `extra` settings in its
+    environment); yields its base URL.
 
     On exit it is stopped with SIGTERM and must exit cleanly.
     """
@@ -216,7 +219,7 @@ def serving(settings: Settings, log_path: Path, *options: str) -> Iterator[str]:
             *options,
         ),
         cwd=PROJECT,
-        env=storage_environment(settings),
+        env=storage_environment(settings) | (extra or {}),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
