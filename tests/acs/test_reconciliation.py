@@ -30,7 +30,7 @@ from archiver.sim.judge import verify
 from archiver.verification.snapshot import check
 from tests.acs_standin import AcsStandin, threads_from
 from tests.chats import Chat, archive, chat, latest_entries
-from tests.conftest import archive_settings, fresh_settings, imported_function_app
+from tests.conftest import archive_settings, drain_jobs, fresh_settings, imported_function_app
 
 SHAPE = Shape(threads=3, messages=40, participants=(2, 6), delete_threads=0.0)
 
@@ -406,7 +406,7 @@ async def test_without_acs_settings_the_command_says_which_setting(settings):
     )
 
 
-async def test_the_timer_function_archives_inactive_threads_from_acs(world):
+async def test_the_timer_enqueues_inactive_threads_and_run_job_archives_them_from_acs(world):
     acs = world.settings.acs
     assert acs is not None
     environment = archive_settings(world.settings) | {
@@ -423,6 +423,7 @@ async def test_the_timer_function_archives_inactive_threads_from_acs(world):
 
     with imported_function_app(environment) as app:
         await app.archive_inactive_threads(TimerRequest())
+        await drain_jobs(app)
         rows = [row async for row in app.runtime.services().storage.threads.scan()]
         names = [n async for n in app.runtime.services().storage.blobs.names("transcripts/")]
         audited = [r async for r in app.runtime.services().trail.records()]
