@@ -44,6 +44,8 @@ INACTIVE_SCHEDULE = "0 30 3 * * *"
 SEAL_SCHEDULE = "0 15 4 * * *"
 # Daily at 05:00 UTC: threads past ARCHIVE_RETENTION_DAYS that are not held are disposed of.
 DISPOSAL_SCHEDULE = "0 0 5 * * *"
+# Saturdays at 06:00 UTC: every thread's seals, blobs and rows checked, in batches.
+VERIFY_SCHEDULE = "0 0 6 * * 6"
 
 Endpoint = Callable[[Services, HttpRequest], Awaitable[HttpResponse]]
 HOLD = ["GET", "PUT", "DELETE"]  # the hold routes' methods: list, place, release

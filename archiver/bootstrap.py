@@ -159,6 +159,7 @@ class Services:
             hold_flags=self.hold_flags,
             selection=Selection(self.storage),
             inactive_days=self.settings.inactive_days,
+            storage=self.storage,
         )
         return Work(crew, logging.getLogger("archiver"))
 

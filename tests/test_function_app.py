@@ -76,10 +76,13 @@ def promised() -> dict[str, dict[str, Any]]:
         elif where.startswith("Queue trigger"):
             named[where.split("`")[1]] = {"type": "queueTrigger"}
         elif where.startswith("Timer"):
-            hour, minute = re.search(r"Daily at (\d\d):(\d\d) UTC", what).groups()  # type: ignore[union-attr]
+            found = re.search(r"(Daily|Saturdays) at (\d\d):(\d\d) UTC", what)
+            assert found is not None, where
+            days, hour, minute = found.groups()
+            weekday = "*" if days == "Daily" else "6"
             named[where.split("`")[1]] = {
                 "type": "timerTrigger",
-                "schedule": f"0 {int(minute)} {int(hour)} * * *",
+                "schedule": f"0 {int(minute)} {int(hour)} * * {weekday}",
             }
         else:
             routes = re.findall(r"`(?:(\w+) )?(/api/[^`]*|\.\.\.[^`]*)`", where)

@@ -87,17 +87,15 @@ QUEUES = "Microsoft.Storage/storageAccounts/queueServices"
 POISONED = "Job poisoned:"
 # App settings this deployment sets that archiver/core does not read yet: the jobs
 # settings the lead wires in (issue 27). Remove each once the settings module reads it.
-NOT_YET_READ = {
-    "ARCHIVE_STORAGE__queueServiceUri",
-    "ARCHIVE_JOBS_QUEUE",
-    "ARCHIVE_ACTIVITY_TABLE",
-}
+NOT_YET_READ: set[str] = set()
 # ARCHIVE_STORAGE settings only the Functions host reads, for the queue triggers'
 # identity-based connection ARCHIVE_STORAGE: its credential kind (clientId names which).
 READ_BY_THE_HOST = {"ARCHIVE_STORAGE__credential"}
 # What the seal_threads timer logs for a thread it refuses to seal (function_app.py).
 NOT_CHECKPOINTED = "Not checkpointed, altered since the last checkpoint"
 ALTERED = "Not sealed, altered since its last seal"
+# What a verify job logs for each alteration it finds (archiver/jobs/work.py).
+VERIFIED_ALTERED = "Verified, altered since its last seal"
 
 
 def declared(kind: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -215,10 +213,13 @@ def test_a_thread_altered_since_its_last_seal_pages_at_the_highest_severity():
 
     assert altered["query"] == (
         f'traces | where message startswith "{ALTERED}" or message startswith '
-        f'"{NOT_CHECKPOINTED}" | summarize measured = count()'
+        f'"{NOT_CHECKPOINTED}" or message startswith "{VERIFIED_ALTERED}" '
+        "| summarize measured = count()"
     )
     for watched in (ALTERED, NOT_CHECKPOINTED):
         assert re.search(rf'"{re.escape(watched)}: %s', logged), "the round logs what is watched"
+    verifying = (PROJECT / "archiver" / "jobs" / "work.py").read_text(encoding="utf-8")
+    assert re.search(rf'"{re.escape(VERIFIED_ALTERED)}: %s', verifying)
     assert (altered["severity"], altered["threshold"]) == (0, 0)
     assert altered["window"] == "PT1H"  # a trace ingested late is still in the window
     assert dotted(rule["windowSize"]) == "alert.window"

@@ -23,7 +23,7 @@ from archiver.cli.options import load_settings, settings_option
 from archiver.core.jobs import Kind
 from archiver.jobs.starts import start
 
-_STARTABLE = (Kind.SEAL, Kind.DISPOSE, Kind.TRANSCRIBE)
+_STARTABLE = (Kind.SEAL, Kind.DISPOSE, Kind.TRANSCRIBE, Kind.VERIFY)
 
 
 def add_commands(commands: Any) -> None:
@@ -42,7 +42,7 @@ def add_commands(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = jobs.add_subparsers(required=True, metavar="ACTION")
-    begin = actions.add_parser("start", help="enqueue a run of seal, dispose or transcribe")
+    begin = actions.add_parser("start", help="enqueue a run of seal, dispose, transcribe or verify")
     begin.add_argument("job", choices=[str(kind) for kind in _STARTABLE])
     begin.add_argument(
         "--all", action="store_true", help="every thread, not only the changed or due ones"

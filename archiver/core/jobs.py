@@ -5,7 +5,8 @@ A message is JSON: `{"job": kind, "run": id, "threads": [thread ids]}`. The time
 enqueue (threads in batches); the `run_job` function does each batch. Every kind is
 idempotent, so a batch delivered twice changes nothing: sealing a sealed thread finds
 it unchanged, disposing of a disposed thread finds no row, a transcribed thread is no
-longer due, a checkpoint over unchanged heads repeats the last one's heads. Pure, no I/O.
+longer due, a checkpoint over unchanged heads repeats the last one's heads, a verify
+report is written create-only once. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Kind(StrEnum):
     SEAL = "seal"  # seal each thread (archiver.sealing.sealer)
     DISPOSE = "dispose"  # dispose of each thread past retention that no matter holds
     TRANSCRIBE = "transcribe"  # archive each inactive thread from ACS, with transcripts
+    VERIFY = "verify"  # check each thread's seals, blobs and rows into a report blob
     CHECKPOINT = "checkpoint"  # no threads: write the checkpoint (after a sealing run)
 
 
@@ -43,6 +45,7 @@ class Job(BaseModel):
     job: Kind
     run: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     threads: tuple[ThreadId, ...] = Field(default=(), max_length=MAX_THREADS)
+    batch: Annotated[int, Field(ge=0)] = 0  # its place in the run: names its report
 
     def text(self) -> str:
         """The message's text, as the queue carries it."""
@@ -65,11 +68,11 @@ def batches(kind: Kind, run: str, thread_ids: Iterable[str], size: int) -> Itera
     """`thread_ids` in order, `size` a message (at least one message per run, empty or not,
     so a run always shows on the queue)."""
     batch: list[str] = []
-    sent = False
+    sent, number = False, 0
     for thread_id in thread_ids:
         batch.append(thread_id)
         if len(batch) == size:
-            yield Job(job=kind, run=run, threads=tuple(batch))
-            batch, sent = [], True
+            yield Job(job=kind, run=run, threads=tuple(batch), batch=number)
+            batch, sent, number = [], True, number + 1
     if batch or not sent:
-        yield Job(job=kind, run=run, threads=tuple(batch))
+        yield Job(job=kind, run=run, threads=tuple(batch), batch=number)

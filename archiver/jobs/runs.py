@@ -15,11 +15,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from archiver.core.jobs import Job, Kind, batches
-from archiver.jobs.selection import DISPOSE, SEAL, TRANSCRIBE, Selection, Visit
+from archiver.jobs.selection import DISPOSE, SEAL, TRANSCRIBE, VERIFY, Selection, Visit
 from archiver.jobs.work import Work
 from archiver.storage.jobports import JobQueue
 
-_CURSOR = {Kind.SEAL: SEAL, Kind.DISPOSE: DISPOSE, Kind.TRANSCRIBE: TRANSCRIBE}
+_CURSOR = {Kind.SEAL: SEAL, Kind.DISPOSE: DISPOSE, Kind.TRANSCRIBE: TRANSCRIBE, Kind.VERIFY: VERIFY}
 
 
 class Runs:

@@ -23,7 +23,7 @@ from archiver.core.keys import decode_key, encode_key
 from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage
 
-SEAL, DISPOSE, TRANSCRIBE = "seal", "dispose", "transcribe"
+SEAL, DISPOSE, TRANSCRIBE, VERIFY = "seal", "dispose", "transcribe", "verify"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Sealing sweeps every thread on Sundays (the weekly safety net) and otherwise visits the
 threads changed since its last run; disposal visits the threads whose retention day has
-come; archive-inactive the threads that went quiet `ARCHIVE_INACTIVE_DAYS` ago.
+come; archive-inactive the threads that went quiet `ARCHIVE_INACTIVE_DAYS` ago; the
+weekly verification every thread.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def off(kind: Kind, settings: Settings) -> str | None:
     """Why a run of `kind` does nothing with these settings, or None when it is on."""
     if kind is Kind.SEAL and settings.seal_key is None:
         return "Sealing is off (ARCHIVE_SEAL_KEY unset)"
+    if kind is Kind.VERIFY and settings.seal_key is None:
+        return "Verifying the seals is off (ARCHIVE_SEAL_KEY unset: no key to prove with)"
     if kind is Kind.DISPOSE and settings.retention_days == 0:
         return "Disposal is off (ARCHIVE_RETENTION_DAYS is 0: threads are kept forever)"
     acs = settings.acs
@@ -58,7 +61,7 @@ async def start(
     if (why := off(kind, settings)) is not None:
         log.info(why)
         return 0
-    sweep = sweep or (kind is Kind.SEAL and today.weekday() == SWEEP_WEEKDAY)
+    sweep = sweep or kind is Kind.VERIFY or (kind is Kind.SEAL and today.weekday() == SWEEP_WEEKDAY)
     visit = await runs.visit(kind, sweep=sweep, age=age_of(kind, settings))
     jobs = await runs.enqueue(kind, visit, queue)
     log.info(

@@ -11,16 +11,20 @@ logged as the timers logged it, so the alerts read the same lines.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from archiver.core.errors import StorageUnavailable
+from archiver.core.errors import AlreadyStored, StorageUnavailable
 from archiver.core.governance.principals import TIMER
 from archiver.core.jobs import Job, Kind
+from archiver.core.jsontext import dumps
 from archiver.jobs.selection import DISPOSE, Selection
 from archiver.sealing.rounds import checkpoint_step, report_sealing
+from archiver.sealing.sealcheck import inspect_threads
+from archiver.storage.ports import Storage
 
 if TYPE_CHECKING:
     from archiver.acs.reconciliation import Reconciler
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from archiver.sealing.sealer import Sealer
 
 SEALING_CONCURRENCY = 8  # threads of a batch sealed at once, as the full sweep does
+REPORTS_PREFIX = "reports/verify/"  # + run/batch.json: what a verify job found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +48,7 @@ class Crew:
     hold_flags: Callable[[], Awaitable[None]]
     selection: Selection
     inactive_days: int
+    storage: Storage
 
 
 class Work:
@@ -60,6 +66,8 @@ class Work:
             return await self._dispose(job)
         if job.job is Kind.TRANSCRIBE:
             return await self._transcribe(job)
+        if job.job is Kind.VERIFY:
+            return await self._verify(job)
         await self._crew.hold_flags()
         await checkpoint_step(self._crew.checkpointer(), self._log)
         return {"checkpoints": 1}
@@ -91,6 +99,27 @@ class Work:
             again = outcomes.get(thread_id) in ("held", "kept")
             await self._crew.selection.again(DISPOSE, thread_id, again=again)
         return _counts(outcomes.values())
+
+    async def _verify(self, job: Job) -> dict[str, int]:
+        """Check the batch's threads with the seal key's own keys (never the archive's)
+        into `reports/verify/{run}/{batch}.json`; an alteration is logged as the warning
+        the `altered` alert fires on."""
+        storage = self._crew.storage
+        keys = await self._crew.sealer().trusted_keys()
+        report = await inspect_threads(storage, keys, job.threads)
+        document = dumps(report.as_json()).encode()
+        with contextlib.suppress(AlreadyStored):  # delivered again: the report stands
+            await storage.blobs.create(f"{REPORTS_PREFIX}{job.run}/{job.batch:05d}.json", document)
+        for item in report.findings:
+            finding = item.finding
+            self._log.warning(
+                "Verified, altered since its last seal: %s: %s %s (%s)",
+                item.thread_id,
+                finding.what,
+                finding.subject,
+                finding.detail,
+            )
+        return {"verified": report.threads, "altered": len(report.findings)}
 
     async def _transcribe(self, job: Job) -> dict[str, int]:
         outcomes = []

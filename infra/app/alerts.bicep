@@ -156,7 +156,7 @@ var logAlerts = [
     name: 'altered'
     severity: 0
     description: 'A thread was altered since its last seal or the last checkpoint, and was not sealed or checkpointed over: the trace names it. Find what changed with archiver verify --checkpoint latest (docs: Seals and proof).'
-    query: 'traces | where message startswith "Not sealed, altered since its last seal" or message startswith "Not checkpointed, altered since the last checkpoint" | summarize measured = count()'
+    query: 'traces | where message startswith "Not sealed, altered since its last seal" or message startswith "Not checkpointed, altered since the last checkpoint" or message startswith "Verified, altered since its last seal" | summarize measured = count()'
     threshold: 0
     window: 'PT1H'
   }

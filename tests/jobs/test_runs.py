@@ -3,6 +3,7 @@ every job done twice changes nothing; on every storage adapter."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,7 @@ def work(storage: Storage, *, at: datetime, retention_days: int = 30) -> Work:
         hold_flags=no_flags,
         selection=Selection(storage, clock=lambda: at),
         inactive_days=7,
+        storage=storage,
     )
     return Work(crew, log)
 
@@ -146,3 +148,24 @@ async def test_a_forged_dispose_job_disposes_of_nothing_that_is_not_due(storage:
     assert counts == {}
     for thread_id in threads:
         assert await storage.threads.get(key(thread_id)) is not None
+
+
+async def test_a_verify_job_reports_an_alteration_once_however_often_it_is_delivered(
+    storage: Storage, caplog
+):
+    threads = await three_threads(storage)
+    doing = work(storage, at=T0 + timedelta(hours=1))
+    await doing.run(Job(job=Kind.SEAL, run="seal-1", threads=threads))
+    victim = [n async for n in storage.blobs.names(f"messages/{key(threads[1])}/")][0]
+    await storage.blobs.delete(victim)
+    job = Job(job=Kind.VERIFY, run="verify-1", threads=threads, batch=3)
+
+    with caplog.at_level(logging.WARNING, "archiver"):
+        counts = await doing.run(job)
+    report = await storage.blobs.read("reports/verify/verify-1/00003.json")
+    again = await doing.run(job)
+
+    assert counts == again == {"verified": 3, "altered": 1}
+    assert json.loads(report)["findings"][0]["subject"] == victim
+    assert await storage.blobs.read("reports/verify/verify-1/00003.json") == report
+    assert f"Verified, altered since its last seal: {threads[1]}: missing {victim}" in caplog.text
