@@ -113,7 +113,7 @@ async def measure(
             began = time.perf_counter()
             for batch in load.batches:
                 raw = split_body(batch.body)
-                await _delivered(archive, [classify(event) for event in raw])
+                await delivered(archive, [classify(event) for event in raw])
             archived = time.perf_counter() - began
             began = time.perf_counter()
             sealed = [s async for s in Sealer(storage, PemSigner(key)).seal_all()]
@@ -176,7 +176,7 @@ async def measure(
     }
 
 
-async def _delivered(archive: Archive, records: list[Any]) -> None:
+async def delivered(archive: Archive, records: list[Any]) -> None:
     """Store a batch as Event Grid delivers it: again after a 503 (over 100,000 blobs,
     Azurite now and then drops a kept-alive connection the client then reuses), for up
     to two minutes."""

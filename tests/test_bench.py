@@ -55,7 +55,7 @@ def test_every_workload_ran_on_every_contender_and_delivered_everything(figures)
 
 
 @pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w.name)
-def test_the_archiver_needs_at_most_one_request_more_than_the_transaction_floor_per_thread(
+def test_the_archiver_needs_at_most_two_requests_more_than_the_transaction_floor_per_thread(
     figures, workload
 ):
     archiver = runs_of(figures, "archiver")[workload.name]
@@ -69,9 +69,12 @@ def test_the_archiver_needs_at_most_one_request_more_than_the_transaction_floor_
     # table request per thread per delivery, whatever the fan-out, edits or order. At
     # most: deliveries that share messages wait for each other and then write their rows
     # together, so on a loaded machine two of them now and then cost one transaction.
+    # Beside that, the first delivery of the hour to each thread records its activity
+    # (ChatActivity, 0.8): at most one request per thread, one for all the new threads
+    # of a delivery.
     assert archiver["threads"] == threads > 0
     assert archiver["storage"]["blob PUT"] == archiver["versions"]
-    assert sum(archiver["storage"].values()) <= sum(floor["storage"].values()) + threads
+    assert sum(archiver["storage"].values()) <= sum(floor["storage"].values()) + 2 * threads
     assert sum(archiver["storage"].values()) >= archiver["versions"] + 2 * threads
 
 
