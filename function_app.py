@@ -212,6 +212,13 @@ async def dispose_expired_threads(timer: func.TimerRequest) -> None:
     await _start(Kind.DISPOSE)
 
 
+@app.timer_trigger(schedule=VERIFY_SCHEDULE, arg_name="timer", run_on_startup=False)
+async def verify_archive(timer: func.TimerRequest) -> None:
+    """Enqueue every thread to verify its seals with the seal key's own keys; each batch
+    writes reports/verify/{run}/{batch}.json (when ARCHIVE_SEAL_KEY is set)."""
+    await _start(Kind.VERIFY)
+
+
 @app.queue_trigger(
     arg_name="message", queue_name="%ARCHIVE_JOBS_QUEUE%", connection="ARCHIVE_STORAGE"
 )

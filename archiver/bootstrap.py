@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from archiver.sealing.checkpointlog import CheckpointLog
     from archiver.sealing.sealer import Sealer
 
+_log = logging.getLogger("archiver")
+
 
 @dataclass(frozen=True)
 class Services:
@@ -161,17 +163,16 @@ class Services:
             inactive_days=self.settings.inactive_days,
             storage=self.storage,
         )
-        return Work(crew, logging.getLogger("archiver"))
+        return Work(crew, _log)
 
     async def hold_flags(self) -> None:
         """Every blob of a held thread, new seals included, has its legal-hold flag, and
         no thread held by no matter keeps one (ARCHIVE_BLOB_LEGAL_HOLDS)."""
         if self.settings.blob_legal_holds:
-            log = logging.getLogger("archiver")
             try:
-                log.info("Legal-hold flags: %s", await self.holds.enforce_flags())
+                _log.info("Legal-hold flags: %s", await self.holds.enforce_flags())
             except StorageUnavailable as exc:
-                log.error("Storage was unavailable; the next run sets the flags: %s", exc)
+                _log.error("Storage was unavailable; the next run sets the flags: %s", exc)
 
     def _chat(self) -> AbstractAsyncContextManager[Chat]:
         if self.settings.acs is None:
@@ -197,13 +198,11 @@ def build(
     observer: Observer | None = None,
     meter: Meter | None = None,
 ) -> Services:
-    """Wire the archiver for `settings`.
-
-    `storage` replaces the Azure adapter (the in-memory one, in tests); `observer` is told
-    what became of every event (the local viewer). Metrics are counted into `meter` (an
-    OpenTelemetry Meter), or, when APPLICATIONINSIGHTS_CONNECTION_STRING is set, into
-    Application Insights; otherwise nothing of OpenTelemetry is even imported.
-    """
+    """Wire the archiver for `settings`. `storage` replaces the Azure adapter (the
+    in-memory one, in tests); `observer` is told what became of every event (the local
+    viewer). Metrics are counted into `meter` (an OpenTelemetry Meter), or, with
+    APPLICATIONINSIGHTS_CONNECTION_STRING, into Application Insights; otherwise nothing
+    of OpenTelemetry is even imported."""
     if storage is None:
         from archiver.storage.azure import AzureStorage
 

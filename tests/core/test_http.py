@@ -37,6 +37,7 @@ EXPECTED = {
     "DamagedArchive": 500,
     "InvalidExport": 500,
     "InvalidEvent": 500,
+    "InvalidJob": 500,  # a queue message, never an HTTP answer: it is poisoned
     "AcsError": 502,
     "AcsDenied": 502,
     "ThreadNotInAcs": 502,
