@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import random
 import subprocess
@@ -219,12 +220,17 @@ def served(module: str, endpoints: Endpoints) -> Iterator[tuple[str, int]]:
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    """Return once `url` answers 200, asking again after any failure until 60 s have passed
+    (a deadline, not a wait: a slow start on a busy machine is not a failed one)."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise BenchError(f"{process.args!r} exited with {process.returncode}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+        with (
+            contextlib.suppress(OSError, http.client.HTTPException),
+            urllib.request.urlopen(url, timeout=5) as response,
+        ):
             if response.status == 200:
                 return
         time.sleep(0.1)
-    raise BenchError(f"{url} did not answer within 30 s")
+    raise BenchError(f"{url} did not answer within 60 s")

@@ -22,7 +22,8 @@ import aiohttp
 
 from archiver.core.progress import Progress
 from archiver.sim.conversations import Shape, conversations
-from archiver.sim.delivery import Policy, Tally, Target, deliver, handshake
+from archiver.sim.delivery import Policy, Tally, Target, deliver
+from archiver.sim.handshake import handshake
 from archiver.sim.publication import Flavour, Publisher, Schema
 from archiver.sim.schedule import Batching, event_text, schedule
 from archiver.sim.truth import GroundTruth

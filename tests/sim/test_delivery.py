@@ -22,7 +22,8 @@ from aiohttp import web
 from archiver.bootstrap import build
 from archiver.hosts import azurite as emulator
 from archiver.hosts.devhost import create_app
-from archiver.sim.delivery import Policy, Tally, Target, deliver, handshake, send
+from archiver.sim.delivery import Policy, Tally, Target, deliver, send
+from archiver.sim.handshake import handshake
 from archiver.sim.publication import Schema
 from archiver.sim.schedule import Batch, event_text
 from tests.builders import message_event, new_message_id
