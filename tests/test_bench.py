@@ -144,3 +144,50 @@ def test_the_seal_benchmark_seals_and_checks_every_version_it_archived(tmp_path)
     assert figures["verify blobs per second"] > 0
     assert figures["checkpoint threads"] == 4
     assert figures["verify --checkpoint seconds"] >= 0
+
+
+def test_the_jobs_benchmark_seals_one_changed_thread_at_either_size_and_fans_out(tmp_path):
+    output = tmp_path / "jobs.json"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.jobs", "--small", "20", "--large", "80", "--changed", "12",
+         "--json", str(output)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    for size in (20, 80):
+        assert figures[f"changed run, {size} at rest"]["visited"] == 1
+        assert figures[f"changed run, {size} at rest"]["sealed"] == 1
+    assert figures["walk, per thread"]["threads"] >= 15
+    for workers in (1, 2):
+        assert figures[f"fan-out, {workers} workers"]["threads"] >= 10
+    assert figures["ratios"]["large/small"] > 0
+
+
+def test_the_webhook_benchmark_against_a_commit_runs_both_sides(tmp_path):
+    output = tmp_path / "against.json"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.against", "HEAD", "--rounds", "1", "--versions", "60",
+         "--json", str(output)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(output.read_text())
+    assert len(figures) == 3
+    for row in figures.values():
+        assert row["ref eps"] > 0
+        assert row["this eps"] > 0
+        # The same code does the same storage work (a loaded machine may coalesce rows).
+        assert row["this rpv"] == pytest.approx(row["ref rpv"], rel=0.2)
