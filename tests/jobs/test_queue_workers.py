@@ -1,6 +1,7 @@
 """The daily jobs through the jobs queue on Azurite, done by two `archiver serve`
-processes at once, as two Functions instances would: exactly what one process makes,
-with a batch delivered twice and a message that is no job poisoned."""
+processes at once, as two Functions instances would: sealed, transcribed from the ACS
+stand-in and disposed of exactly as one process would, with a batch delivered twice and
+a message that is no job poisoned."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from archiver.governance.holds import Holds
 from archiver.governance.trail import AuditTrail
 from archiver.sim.conversations import Shape
 from archiver.storage.azure import AzureStorage
+from tests.acs.test_reconciliation import standin, world_of
 from tests.chats import archive, chat
 from tests.conftest import PROJECT, archiver_command, serving, storage_environment
 from tests.sealing.test_sealing_entry_points import private_pem, public_pem
 
 pytestmark = pytest.mark.process
+__all__ = ["standin"]  # the ACS stand-in, a fixture
 SHAPE = Shape(threads=7, messages=3, participants=(2, 3), delete_threads=0)
 
 
@@ -58,9 +61,12 @@ async def _sleep() -> None:
     await asyncio.sleep(0.5)
 
 
-async def test_two_workers_seal_and_dispose_through_the_queue_as_one_process_would(
-    settings: Settings, tmp_path: Path
+async def test_two_workers_seal_transcribe_and_dispose_through_the_queue_as_one_would(
+    azurite, standin, tmp_path: Path
 ):
+    world = await world_of(azurite, standin, chat(11, SHAPE))
+    settings, acs = world.settings, world.settings.acs
+    assert acs is not None
     key = Ed25519PrivateKey.generate()
     (tmp_path / "seal.pem").write_bytes(private_pem(key))
     (tmp_path / "public.pem").write_bytes(public_pem(key))
@@ -68,8 +74,12 @@ async def test_two_workers_seal_and_dispose_through_the_queue_as_one_process_wou
         "ARCHIVE_SEAL_KEY": str(tmp_path / "seal.pem"),
         "ARCHIVE_JOBS_BATCH": "2",
         "ARCHIVE_RETENTION_DAYS": "1",  # the simulated chats are from November 2026
+        "ARCHIVE_INACTIVE_DAYS": "1",
+        "ACS_ENDPOINT": acs.endpoint,
+        "ACS_ACCESS_KEY": acs.access_key or "",
+        "ACS_ARCHIVER_USER_ID": acs.archiver_user_id or "",
     }
-    simulated = chat(11, SHAPE)
+    simulated = world.chat
     threads = simulated.threads
     storage = AzureStorage.from_settings(settings)
     queue = storage.queue(settings.jobs.queue)
@@ -95,6 +105,22 @@ async def test_two_workers_seal_and_dispose_through_the_queue_as_one_process_wou
                 return len(names) == len(threads) and await queue.length() == 0 and poisoned
 
             await until(sealed)
+            started = run(settings, extra, "jobs", "start", "transcribe")
+            assert started.returncode == 0, started.stderr
+
+            async def transcribed() -> bool:
+                names = [n async for n in storage.blobs.names("transcripts/")]
+                return len(names) == 2 * len(threads) and await queue.length() == 0
+
+            await until(transcribed)
+            started = run(settings, extra, "jobs", "start", "seal")  # the transcripts
+            assert started.returncode == 0, started.stderr
+
+            async def resealed() -> bool:
+                names = [n async for n in storage.blobs.names("seals/")]
+                return len(names) == 2 * len(threads) and await queue.length() == 0
+
+            await until(resealed)
             await Holds(storage, AuditTrail(storage), blob_flags=False).add(
                 Scope.THREAD, threads[0], matter="CASE-9", reason="Hold", principal=TIMER
             )
