@@ -14,6 +14,7 @@ Azurite spends per read, in both, shows whose time grows with the archive.
 python -m bench.seals                                    # 100,000 versions over 100 threads
 python -m bench.seals --versions 20000 --threads 100     # the figure the docs quote
 python -m bench.seals --versions 2000 --sequential       # also one thread at a time
+python -m bench.seals --versions 2000 --profile verify.prof   # and where its CPU goes
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import json
 import os
 import subprocess
@@ -39,16 +41,15 @@ from archiver.capture.archive import Archive
 from archiver.core.envelopes import split_body
 from archiver.core.errors import StorageUnavailable
 from archiver.core.events import classify
-from archiver.core.evidence.seals import LEGACY_KEYS_PREFIX
 from archiver.core.evidence.signatures import PemSigner, PublicKey
-from archiver.core.layout import MESSAGES_PREFIX, SEALS_PREFIX, THREADS_PREFIX, TRANSCRIPTS_PREFIX
+from archiver.core.keys import encode_key
 from archiver.core.settings import Settings
 from archiver.hosts.azurite import Endpoints, free_ports, start, stop
 from archiver.sealing.checkpointcheck import check_checkpoint
 from archiver.sealing.checkpointer import Checkpointer
 from archiver.sealing.checkpointlog import CheckpointLog
-from archiver.sealing.holdings import READERS
-from archiver.sealing.inspection import CONCURRENCY, inspect
+from archiver.sealing.holdings import READERS, holdings
+from archiver.sealing.inspection import CONCURRENCY, catalogued, inspect
 from archiver.sealing.judgement import Judgement
 from archiver.sealing.sealer import Sealer
 from archiver.storage.azure import AzureStorage
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sequential", action="store_true", help="also verify one thread at a time (0.7's way)"
     )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="then verify once more under cProfile, stats to FILE"
+    )
     options = parser.parse_args(argv)
     figures = asyncio.run(
         measure(
@@ -80,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             on_disk=options.on_disk,
             concurrency=options.concurrency,
             sequential=options.sequential,
+            profile=options.profile,
         )
     )
     for name, value in figures.items():
@@ -98,6 +103,7 @@ async def measure(
     on_disk: bool = False,
     concurrency: int = CONCURRENCY,
     sequential: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Archive, seal and check `versions` versions; the times and rates."""
     workload = Workload(name="seals", fan_out=1, batch=100, edits=1, threads=threads)
@@ -128,6 +134,12 @@ async def measure(
                 steps["verify --seals, one thread at a time"] = await _timed(
                     emulator, _verified(storage, keys, concurrency=1)
                 )
+            if profile is not None:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await _verified(storage, keys, concurrency=concurrency)
+                profiler.disable()
+                profiler.dump_stats(profile)
             log = CheckpointLog(storage, settings.checkpoints_container)
             checkpointer = Checkpointer(storage, PemSigner(key), log, origin="bench/chat-archive")
             began = time.perf_counter()
@@ -221,13 +233,13 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _read_by_verify(storage: AzureStorage) -> list[str]:
-    """The names `verify --seals` reads: every blob of every thread, and every seal."""
-    return [
-        name
-        async for name in storage.blobs.names()
-        if name.startswith((MESSAGES_PREFIX, THREADS_PREFIX, TRANSCRIPTS_PREFIX, SEALS_PREFIX))
-        and not name.startswith(LEGACY_KEYS_PREFIX)
-    ]
+    """The names `verify --seals` reads: every blob of every thread, and every seal
+    (listed thread by thread, as it lists them)."""
+    names = []
+    for thread_id in await catalogued(storage):
+        held = await holdings(storage, encode_key(thread_id, field="threadId"))
+        names += [blob.name for blob in held.blobs] + [name for name, _ in held.seals]
+    return names
 
 
 async def _verified(

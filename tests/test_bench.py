@@ -142,6 +142,11 @@ def test_the_seal_benchmark_seals_and_checks_every_version_it_archived(tmp_path)
     assert (figures["altered"], figures["unsealed"]) == (0, 0)
     assert figures["seal versions per second"] > 0
     assert figures["verify blobs per second"] > 0
+    # The bare SDK loop reads what verify read: every version and each thread's seal.
+    assert figures["blobs read"] == figures["blobs checked"] + 4
+    assert figures["bare SDK reads blobs per second"] > 0
+    assert figures["verify --seals / bare SDK rate"] > 0
+    assert figures["verify --seals Azurite CPU ms per blob"] > 0
     assert figures["checkpoint threads"] == 4
     assert figures["verify --checkpoint seconds"] >= 0
 

@@ -19,7 +19,7 @@ from archiver.core.errors import ConfigurationError, NotFound
 from archiver.core.evidence.seals import KEYS_PREFIX, LEGACY_KEYS_PREFIX
 from archiver.core.evidence.signatures import PublicKey, public_key_from_pem
 from archiver.core.keys import decode_key, encode_key
-from archiver.core.layout import SEALS_PREFIX, content_sha256
+from archiver.core.layout import SEALS_PREFIX, LatestRow, content_sha256
 from archiver.core.progress import Progress
 from archiver.sealing.holdings import READERS, holdings, seal_names
 from archiver.sealing.judgement import Evidence, Judgement, judge
@@ -91,9 +91,10 @@ async def evidence(
 ) -> Evidence:
     """Everything about one thread the rules need, every blob read once, at most READERS
     at a time (or as many as `reads`, shared with other threads, lets)."""
-    held = await holdings(storage, thread_key)
-    rows = [row async for row in storage.messages.scan(thread_key)]
-    known = await storage.threads.get(thread_key)
+    # Listed, scanned and looked up at once: on Azure each is a round trip of its own.
+    held, rows, known = await asyncio.gather(
+        holdings(storage, thread_key), _rows(storage, thread_key), storage.threads.get(thread_key)
+    )
     wanted = {row.blob_name for row in rows}
     actual: dict[str, str | None] = {}
     documents: dict[str, dict[str, Any]] = {}
@@ -144,6 +145,10 @@ def in_key_order(threads: Iterable[str], *, after: str | None = None) -> list[st
     keyed = {encode_key(thread_id, field="threadId"): thread_id for thread_id in threads}
     since = None if after is None else encode_key(after, field="--since")
     return [keyed[key] for key in sorted(keyed) if since is None or key > since]
+
+
+async def _rows(storage: Storage, thread_key: str) -> list[LatestRow]:
+    return [row async for row in storage.messages.scan(thread_key)]
 
 
 def _object(content: bytes) -> dict[str, Any] | None:

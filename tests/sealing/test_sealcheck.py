@@ -163,7 +163,7 @@ async def test_a_concurrency_below_one_is_refused(storage: Storage):
 
 def test_a_thread_with_every_blob_altered_is_judged_in_time_linear_in_its_findings():
     # Before, each finding was compared with every one before it: 40,000 altered blobs
-    # took minutes, so whoever could alter a thread could also stall its check.
+    # took about 40 s, so whoever could alter a thread could also stall its check.
     judgement = Judgement()
     began = time.perf_counter()
 

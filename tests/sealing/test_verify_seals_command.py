@@ -4,18 +4,27 @@ resumes there."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import re
 import shlex
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from archiver.core.evidence.signatures import PemSigner
 from archiver.core.settings import Settings
 from archiver.hosts import azurite as emulator
+from archiver.sealing.sealer import Sealer
+from archiver.sim.conversations import Shape
 from archiver.storage.azure import AzureStorage
-from tests.conftest import fresh_settings, run_archiver
+from tests.chats import archive, chat
+from tests.conftest import archiver_command, fresh_settings, run_archiver, storage_environment
 from tests.faultproxy import Fault, FaultProxy, Faults, running
 from tests.sealing.test_sealcheck import KEY, sealed, tampered
 
@@ -108,6 +117,30 @@ async def test_a_verify_stopped_by_a_storage_outage_says_where_to_resume(
     )
 
 
+async def test_ctrl_c_stops_verify_with_what_it_found_and_the_cursor_it_resumes_from(
+    settings: Settings, tmp_path: Path
+):
+    storage = AzureStorage.from_settings(settings)
+    try:
+        await storage.prepare()
+        await archive(storage, chat(5, Shape(threads=30, messages=2, delete_threads=0)).events)
+        assert len([r async for r in Sealer(storage, PemSigner(KEY)).seal_all()]) == 30
+    finally:
+        await storage.close()
+    returncode, stdout, drawn = _interrupted_once_drawn(settings, tmp_path)
+
+    assert returncode == 130
+    summary, cursor = stdout.splitlines()[-2:]
+    done = int(summary.split(" threads, ")[0])
+    assert 1 <= done < 30
+    assert summary.endswith("nothing altered before it stopped")
+    since = cursor.split("--since ")[1]
+    assert f"stopped: {cursor.removeprefix('cursor: ')}" in drawn
+    resumed = verify(settings, tmp_path, "--json", "--since", shlex.split(since)[0])
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["threads"] == 30 - done
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -123,6 +156,36 @@ def test_a_cursor_or_concurrency_verify_cannot_use_is_refused(
 
     assert refused.returncode == 2
     assert message in refused.stderr
+
+
+def _interrupted_once_drawn(settings: Settings, tmp_path: Path) -> tuple[int, str, str]:
+    """verify --seals on a terminal, sent SIGINT once its progress bar is first drawn:
+    its exit code, stdout and what it drew on the terminal."""
+    terminal, stderr = pty.openpty()  # the progress bar is drawn on a terminal only
+    command = archiver_command(
+        "verify", "--seals", "--concurrency", "1", "--public-key", public_key(tmp_path)
+    )
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr, env=storage_environment(settings)
+    ) as running:
+        os.close(stderr)
+        drawn = b""
+        while b"/30 " not in drawn:
+            drawn += os.read(terminal, 4096)
+        running.send_signal(signal.SIGINT)
+        stdout, _ = running.communicate(timeout=120)
+    drawn += _rest(terminal)
+    return running.returncode, stdout.decode(), drawn.decode()
+
+
+def _rest(terminal: int) -> bytes:
+    """What is left to read of a terminal whose other end closed."""
+    rest = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(terminal, 4096):
+            rest += chunk
+    os.close(terminal)
+    return rest
 
 
 def _untimed(output: str) -> str:
