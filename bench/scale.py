@@ -283,9 +283,7 @@ async def _round(bench: Bench, settings: Settings, events: list[list[str]], mess
     await bench.step("re-seal", "thread", count, lambda: _run(work, jobs[:-1], "sealed"))
     await runs.settle(visit)
     await _run(work, jobs[-1:], "checkpoints")
-    sweep = await bench.step(
-        "catalog listing", "run", 1, lambda: runs.visit(Kind.SEAL, sweep=True)
-    )
+    sweep = await bench.step("catalog listing", "run", 1, lambda: runs.visit(Kind.SEAL, sweep=True))
     assert len(sweep.thread_ids) == count, "the sweep lists every thread held"
     jobs = runs.jobs(Kind.SEAL, sweep)
     await bench.step("sweep visit", "thread", count, lambda: _run(work, jobs[:-1], "unchanged"))

@@ -196,3 +196,60 @@ def test_the_webhook_benchmark_against_a_commit_runs_both_sides(tmp_path):
         assert row["this eps"] > 0
         # The same code does the same storage work (a loaded machine may coalesce rows).
         assert row["this rpv"] == pytest.approx(row["ref rpv"], rel=0.2)
+
+
+@pytest.fixture(scope="module")
+def scale(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    output = tmp_path_factory.mktemp("scale") / "scale.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--quick", "--json", str(output)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| Step | Per | Requests per unit |" in done.stdout
+    loaded: dict = json.loads(output.read_text())
+    return loaded
+
+
+def test_the_scale_model_measures_a_cost_for_every_step_it_is_built_from(scale):
+    steps = scale["steps"]
+
+    assert set(steps) == {
+        "first delivery", "later delivery", "activity window", "first seal", "cursor moved",
+        "checkpoint", "re-seal", "catalog listing", "sweep visit",
+        "checkpoint, nothing changed", "verify", "queue", "disposal",
+    }  # fmt: skip
+    for name, step in steps.items():
+        assert step["units"] > 0, name
+        assert step["total per unit"] > 0, name
+        assert step["cpu seconds per unit"] > 0, name
+    assert steps["first delivery"]["units"] == scale["threads"] == 10
+
+
+def test_only_a_threads_first_delivery_of_the_hour_writes_its_activity(scale):
+    first, later = scale["steps"]["first delivery"], scale["steps"]["later delivery"]
+
+    # One activity row per thread per hour: the first delivery's one request, the later
+    # one's none; the later delivery is its one blob and its one row transaction.
+    activity = {k: v for k, v in first["requests per unit"].items() if k.startswith("activity")}
+    assert sum(activity.values()) == 1
+    assert not [k for k in later["requests"] if k.startswith("activity")]
+    assert later["requests per unit"] == {"blob PUT": 1, "table POST": 1}
+
+
+def test_a_sealing_job_leases_each_thread_and_the_queue_costs_three_requests_a_batch(scale):
+    steps = scale["steps"]
+
+    for name in ("first seal", "re-seal", "sweep visit"):
+        per = steps[name]["requests per unit"]
+        assert (per["activity POST"], per["activity DELETE"]) == (1, 1), name
+    assert steps["sweep visit"]["total per unit"] < steps["first seal"]["total per unit"]
+    # A batch: one send, one delete, and its share of the receive that fetched it.
+    queue = steps["queue"]["requests per unit"]
+    assert (queue["queue POST"], queue["queue DELETE"]) == (1, 1)
+    assert 0 < queue["queue GET"] <= 2
+    assert steps["activity window"]["requests"] == {"activity GET": 2}
