@@ -71,7 +71,9 @@ T = TypeVar("T")
 
 class Requests:
     """Storage requests by service and method: blob, table, queue, and `activity` (the
-    table requests on ChatActivity), each a bench.counting.StorageRequests tally."""
+    table requests on ChatActivity), each a bench.counting.StorageRequests tally. A blob
+    listing (a GET with `comp=list`) is `blob LIST`: Azure bills it as a list operation,
+    at about 12 times a read."""
 
     def __init__(self, *, queue_port: int, activity_table: str) -> None:
         self._queue_port = queue_port
@@ -79,6 +81,7 @@ class Requests:
         self.storage = StorageRequests()  # blob and the other tables
         self.queue = StorageRequests()
         self.activity = StorageRequests()
+        self.listing = StorageRequests()
 
     def __call__(self, pipeline_request: Any) -> None:
         """The `raw_request_hook`: count one request where it belongs."""
@@ -88,12 +91,16 @@ class Requests:
             self.queue(pipeline_request)
         elif self._activity in url.path or self._activity.encode() in _body(request):
             self.activity(pipeline_request)
+        elif request.method == "GET" and "comp=list" in url.query:
+            self.listing(pipeline_request)
         else:
             self.storage(pipeline_request)
 
     def snapshot(self) -> dict[str, int]:
         """The counts so far, keyed `service METHOD`."""
         counts = dict(self.storage.snapshot())
+        if listed := sum(self.listing.snapshot().values()):
+            counts["blob LIST"] = listed
         for service, tally in (("queue", self.queue), ("activity", self.activity)):
             for key, n in tally.snapshot().items():
                 counts[f"{service} {key.split(' ', 1)[1]}"] = n
