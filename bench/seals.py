@@ -110,7 +110,7 @@ async def measure(
     load = traffic(workload, versions=versions, seed=SEED)
     key = Ed25519PrivateKey.generate()
     public = PublicKey(key.public_key())
-    with _azurite(on_disk=on_disk) as (endpoints, emulator):
+    with own_azurite(on_disk=on_disk) as (endpoints, emulator):
         settings = Settings.from_mapping({"ARCHIVE_STORAGE": endpoints.connection_string})
         storage = AzureStorage.from_settings(settings)
         try:
@@ -215,18 +215,18 @@ class Step:
 
 
 async def _timed(emulator: subprocess.Popen[bytes], work: Awaitable[Any]) -> Step:
-    cpu, own, began = _cpu_seconds(emulator.pid), time.process_time(), time.perf_counter()
+    cpu, own, began = cpu_seconds(emulator.pid), time.process_time(), time.perf_counter()
     result = await work
     seconds = time.perf_counter() - began
     return Step(
         result=result,
         seconds=seconds,
-        emulator_cpu=_cpu_seconds(emulator.pid) - cpu,
+        emulator_cpu=cpu_seconds(emulator.pid) - cpu,
         own_cpu=time.process_time() - own,
     )
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """The user and system CPU a process has spent (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -265,7 +265,7 @@ async def _bare_reads(endpoints: Endpoints, container_name: str, names: list[str
 
 
 @contextlib.contextmanager
-def _azurite(*, on_disk: bool) -> Iterator[tuple[Endpoints, subprocess.Popen[bytes]]]:
+def own_azurite(*, on_disk: bool) -> Iterator[tuple[Endpoints, subprocess.Popen[bytes]]]:
     """An Azurite of its own, in memory (or with its data on disk, where its database
     writes grow slower with every blob: 100,000 versions take hours)."""
     blob, queue, table = free_ports(3)
