@@ -21,12 +21,12 @@ from datetime import UTC, datetime, timedelta
 from archiver.core.errors import AlreadyStored, DamagedArchive, NotFound
 from archiver.core.evidence.checkpoints import Checkpoint, Head, Increment, State, next_note
 from archiver.core.evidence.receipts import Receipt, signed_receipt
-from archiver.core.evidence.seals import Covered, Link, Seal, parse_seal
+from archiver.core.evidence.seals import Covered, Link, Seal, is_seal_name, parse_seal
 from archiver.core.evidence.signatures import PublicKey, Signer, keyring
 from archiver.core.governance.audit import AUDIT_PREFIX, day_prefix
 from archiver.core.layout import SEALS_PREFIX, content_sha256
 from archiver.sealing.checkpointlog import CheckpointLog
-from archiver.sealing.holdings import hashes, seal_names
+from archiver.sealing.holdings import hashes
 from archiver.sealing.judgement import consistency
 from archiver.storage.ports import Storage, StoredBlob
 
@@ -179,11 +179,19 @@ class Checkpointer:
         return None
 
     async def _sealed_threads(self) -> AsyncIterator[tuple[str, list[str]]]:
-        async for folder in self._storage.blobs.prefixes(SEALS_PREFIX):
-            thread_key = folder[len(SEALS_PREFIX) : -1]
-            names = await seal_names(self._storage, thread_key)
-            if names:
-                yield thread_key, names
+        """Each sealed thread's seals, oldest first, from one flat listing of `seals/`:
+        a listing request per 5,000 seals, not one per thread."""
+        thread_key, names = "", list[str]()
+        async for name in self._storage.blobs.names(SEALS_PREFIX):
+            key = name[len(SEALS_PREFIX) :].split("/", 1)[0]
+            if key != thread_key:
+                if names:
+                    yield thread_key, names
+                thread_key, names = key, []
+            if is_seal_name(name, key):
+                names.append(name)
+        if names:
+            yield thread_key, names
 
     async def _audit(self, since: datetime | None, until: datetime) -> list[Covered]:
         """The audit records named in [since, until), in name order, with their hashes."""
