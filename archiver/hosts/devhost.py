@@ -260,7 +260,8 @@ async def serve(
         await stop.wait()
         log.info("Stopping")
     finally:
-        stop.set()
+        for poller in pollers:  # as a host shutting down would: a job cut off is redelivered
+            poller.cancel()
         await asyncio.gather(*pollers, return_exceptions=True)
         await runner.cleanup()
         await services.close()

@@ -68,14 +68,17 @@ def _resolved(expression: str, values: Mapping[str, str], function: str) -> str:
 
 
 async def poll(services: Services, function: QueueFunction, stop: asyncio.Event) -> None:
-    """Run `function` for every message of its queue until `stop` is set."""
+    """Run `function` for every message of its queue until `stop` is set, or the task is
+    cancelled (a message it was doing becomes visible again: every job is idempotent)."""
     queue = services.storage.queue(function.queue)
     poison = services.storage.queue(f"{function.queue}-poison")
-    wait = 0.1
+    wait, prepared = 0.1, False
     while not stop.is_set():
         try:
-            await queue.prepare()
-            await poison.prepare()
+            if not prepared:  # once, and again after a failure
+                await queue.prepare()
+                await poison.prepare()
+                prepared = True
             deliveries = await queue.receive(
                 limit=BATCH_SIZE, visibility_seconds=VISIBILITY_SECONDS
             )
@@ -83,7 +86,7 @@ async def poll(services: Services, function: QueueFunction, stop: asyncio.Event)
             log.warning(
                 "The %s queue trigger could not read %s: %s", function.name, queue.name, exc
             )
-            deliveries = []
+            deliveries, prepared = [], False
         if deliveries:
             wait = 0.1
             await asyncio.gather(
