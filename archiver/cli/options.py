@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,17 @@ def settings_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# A command waits longer for one storage answer than the webhook does: nobody retries
+# it for 24 hours, and an emulator holding many blobs can take seconds to list them.
+COMMAND_READ_TIMEOUT_SECONDS = 60.0
+
+
 def load_settings(path: Path) -> Settings:
-    """Settings from local.settings.json Values, overridden by the environment."""
-    return Settings.from_mapping(environment(path))
+    """Settings from local.settings.json Values, overridden by the environment, with a
+    command's patience for storage."""
+    settings = Settings.from_mapping(environment(path))
+    storage = replace(settings.storage, read_timeout_seconds=COMMAND_READ_TIMEOUT_SECONDS)
+    return replace(settings, storage=storage)
 
 
 def environment(path: Path) -> dict[str, str]:

@@ -25,6 +25,9 @@ class StorageSettings:
     queue_service_uri: str | None = None
     client_id: str | None = None
     proxy_from_environment: bool = False  # HTTP(S)_PROXY is set: storage goes through it
+    # How long one storage answer may take: short for the webhook (Event Grid retries for
+    # 24 hours, so it answers 503 rather than wait), longer for a command (archiver.cli).
+    read_timeout_seconds: float = 10.0
 
     @property
     def uses_identity(self) -> bool:

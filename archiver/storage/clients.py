@@ -106,7 +106,7 @@ def credential_for(client_id: str | None) -> Any:
 def _common(storage: StorageSettings, request_hook: Callable[[Any], None] | None) -> dict[str, Any]:
     return {
         "connection_timeout": 5,
-        "read_timeout": 10,
+        "read_timeout": storage.read_timeout_seconds,
         "raw_request_hook": request_hook,
         # With trust_env, aiohttp looks up proxies and .netrc in a worker thread on
         # every request: a fifth of the CPU a write costs. Only when a proxy is set.

@@ -85,3 +85,14 @@ def test_a_mistyped_command_is_a_usage_error_in_a_few_lines():
     assert done.returncode == 2
     assert "invalid choice: 'exprot'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_command_waits_longer_for_one_storage_answer_than_the_webhook(tmp_path):
+    from archiver.cli.options import COMMAND_READ_TIMEOUT_SECONDS, load_settings
+    from archiver.core.settings import Settings
+
+    command = load_settings(tmp_path / "absent.json")
+    webhook = Settings.from_mapping({})
+
+    assert command.storage.read_timeout_seconds == COMMAND_READ_TIMEOUT_SECONDS == 60
+    assert webhook.storage.read_timeout_seconds == 10
