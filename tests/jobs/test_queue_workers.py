@@ -128,8 +128,11 @@ async def test_two_workers_seal_transcribe_and_dispose_through_the_queue_as_one_
             assert started.returncode == 0, started.stderr
 
             async def disposed() -> bool:
+                # A disposal deletes a thread's seals last: the thread is gone when they are.
+                held = {encode_key(threads[0], field="threadId")}
                 left = {n.split("/")[1] async for n in storage.blobs.names("messages/")}
-                return left == {encode_key(threads[0], field="threadId")}
+                seals = {n.split("/")[1] async for n in storage.blobs.names("seals/")}
+                return left == seals == held and await queue.length() == 0
 
             await until(disposed)
             texts = [log.read_text() for log in logs]
