@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from archiver.access.gate import Gate
 from archiver.capture.archive import Archive
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from archiver.sealing.checkpointer import Checkpointer
     from archiver.sealing.checkpointlog import CheckpointLog
     from archiver.sealing.sealer import Sealer
+    from archiver.search.ports import SearchIndex
 
 _log = logging.getLogger("archiver")
 
@@ -133,9 +133,16 @@ class Services:
             self.storage,
             self.signer,
             self.checkpoints,
-            origin=archive_origin(self.settings),
+            origin=self.settings.origin,
             trusted=self.settings.trusted_keys,
         )
+
+    @cached_property
+    def search_index(self) -> SearchIndex:
+        """The index ARCHIVE_SEARCH names (ConfigurationError when search is off)."""
+        from archiver.search.backends import index_for
+
+        return index_for(self.settings.search, origin=self.settings.origin)
 
     @cached_property
     def runs(self) -> Runs:
@@ -188,6 +195,8 @@ class Services:
         """Store the refusals counted, then release the identity provider's connections
         and the storage clients."""
         await self.gate.close()
+        if "search_index" in self.__dict__:
+            await self.search_index.close()
         await self.storage.close()
 
 
@@ -241,20 +250,6 @@ def build(
         webhook=webhook,
         gate=gate,
     )
-
-
-def archive_origin(settings: Settings) -> str:
-    """The name checkpoints give the archive: `{account}/{container}`."""
-    account = "devstoreaccount1"
-    storage = settings.storage
-    if storage.connection_string is not None:
-        parts = dict(
-            part.split("=", 1) for part in storage.connection_string.split(";") if "=" in part
-        )
-        account = parts.get("AccountName", account)
-    elif storage.blob_service_uri is not None:
-        account = urlsplit(storage.blob_service_uri).netloc.split(".", 1)[0]
-    return f"{account}/{settings.container}"
 
 
 def _refusals(settings: Settings, storage: Storage) -> Refusals | None:

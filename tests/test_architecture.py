@@ -23,6 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"capture", "governance"}),
     frozenset({"sealing"}),
     frozenset({"retrieval", "verification", "telemetry"}),
+    frozenset({"search"}),
     frozenset({"acs", "deadletters"}),
     frozenset({"jobs"}),
     frozenset({"bootstrap"}),

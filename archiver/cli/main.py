@@ -23,6 +23,7 @@ from archiver.cli import (
     local,
     replay,
     seals,
+    search,
     simulation,
     verify,
 )
@@ -99,7 +100,19 @@ def _parser() -> argparse.ArgumentParser:
         "only against keys found in the archive (nothing proved).",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_CommandParser)
-    groups = (local, export, replay, acs, simulation, seals, checkpoints, jobs, governance, verify)
+    groups = (
+        local,
+        export,
+        search,
+        replay,
+        acs,
+        simulation,
+        seals,
+        checkpoints,
+        jobs,
+        governance,
+        verify,
+    )
     for group in groups:
         group.add_commands(commands)
     return parser

@@ -16,6 +16,7 @@ from archiver.cli.checkpoints import checkpoint_options, verify_checkpoint
 from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
 from archiver.cli.seals import seal_options, verify_seals, verify_transcript
+from archiver.cli.search import citation_option, verify_citation
 from archiver.core.errors import ConfigurationError
 from archiver.sealing.inspection import CONCURRENCY
 from archiver.verification.findings import Findings, as_json, report
@@ -38,7 +39,8 @@ def add_commands(commands: Any) -> None:
         "  python -m archiver verify --seals --public-key seal-public.pem\n"
         "  python -m archiver verify --seals --since '19:abc@thread.v2' --json\n"
         "  python -m archiver verify --transcript case-4471.json --public-key seal-public.pem\n"
-        "  python -m archiver verify --checkpoint latest --public-key seal-public.pem",
+        "  python -m archiver verify --checkpoint latest --public-key seal-public.pem\n"
+        "  python -m archiver verify --citation hit.json --public-key seal-public.pem",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--truth", type=Path, help="ground-truth file written by simulate")
@@ -50,6 +52,7 @@ def add_commands(commands: Any) -> None:
     check.add_argument("--limit", type=int, default=20, help="lines shown per kind (20)")
     seal_options(check)
     checkpoint_options(check)
+    citation_option(check)
     check.set_defaults(run=_verify)
 
 
@@ -60,12 +63,19 @@ def _verify(arguments: argparse.Namespace) -> int:
         arguments.since is not None or arguments.concurrency != CONCURRENCY
     ):
         raise ConfigurationError("--since and --concurrency go with --seals")
-    chosen = [arguments.seals, bool(arguments.transcript), bool(arguments.checkpoint)]
+    chosen = [
+        arguments.seals,
+        bool(arguments.transcript),
+        bool(arguments.checkpoint),
+        bool(arguments.citation),
+    ]
     if any(chosen):
         if arguments.truth is not None or sum(chosen) > 1:
             raise ConfigurationError(
-                "--seals, --transcript, --checkpoint and --truth are separate checks"
+                "--seals, --transcript, --checkpoint, --citation and --truth are separate checks"
             )
+        if arguments.citation:
+            return verify_citation(arguments)
         if arguments.checkpoint:
             return verify_checkpoint(arguments)
         return verify_transcript(arguments) if arguments.transcript else verify_seals(arguments)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from archiver.core.accesssettings import AccessSettings, read_access
 from archiver.core.acssettings import DEFAULT_INACTIVE_DAYS, AcsSettings, read_acs
@@ -20,6 +21,7 @@ from archiver.core.errors import ConfigurationError
 from archiver.core.evidence.signatures import PublicKey
 from archiver.core.jobsettings import JobSettings, read_jobs
 from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
+from archiver.core.searchsettings import SearchSettings, read_search
 from archiver.core.storagesettings import (
     DEVELOPMENT_STORAGE as DEVELOPMENT_STORAGE,
 )
@@ -84,6 +86,7 @@ class Settings:
     retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
     jobs: JobSettings = JobSettings()  # the daily jobs' activity table and queue
+    search: SearchSettings = SearchSettings()  # ARCHIVE_SEARCH and its index
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -164,7 +167,22 @@ class Settings:
             retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
             jobs=read_jobs(values),
+            search=read_search(values),
         )
+
+    @property
+    def origin(self) -> str:
+        """The name checkpoints and search indexes give the archive: `{account}/{container}`."""
+        account = "devstoreaccount1"
+        storage = self.storage
+        if storage.connection_string is not None:
+            parts = dict(
+                part.split("=", 1) for part in storage.connection_string.split(";") if "=" in part
+            )
+            account = parts.get("AccountName", account)
+        elif storage.blob_service_uri is not None:
+            account = urlsplit(storage.blob_service_uri).netloc.split(".", 1)[0]
+        return f"{account}/{self.container}"
 
     def topic_allowed(self, topic: str | None) -> bool:
         """True when no allow-list is set, or `topic` is on it (case-insensitive)."""

@@ -22,6 +22,8 @@ COMMANDS = [
     "checkpoint",
     "demo",
     "export",
+    "index",
+    "search",
     "replay-deadletters",
     "archive-thread",
     "create-identity",

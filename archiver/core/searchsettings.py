@@ -1,0 +1,65 @@
+"""The settings of search: which index the app keeps and answers `GET /api/search`
+from, and where that index is."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from archiver.core.errors import ConfigurationError
+
+DEFAULT_INDEX_FILE = Path("chat-search.sqlite3")
+DEFAULT_INDEX_NAME = "chat-messages"
+_INDEX_NAME = re.compile(r"^(?=.{2,128}$)[a-z0-9][a-z0-9-]*[a-z0-9]$")  # AI Search's rule
+# https only: the app's identity sends its bearer token there (a stand-in listens on any host).
+_HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
+
+
+class Backend(StrEnum):
+    """Which index the app keeps."""
+
+    OFF = "off"  # none: search with `archiver index` and `archiver search` on a local file
+    LOCAL = "local"  # a SQLite FTS5 file (the local host; one machine only)
+    AISEARCH = "aisearch"  # an Azure AI Search service, written as versions arrive
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchSettings:
+    """ARCHIVE_SEARCH and where its index is."""
+
+    backend: Backend = Backend.OFF
+    index_file: Path = DEFAULT_INDEX_FILE
+    endpoint: str | None = None  # https://{service}.search.windows.net
+    index_name: str = DEFAULT_INDEX_NAME
+
+
+def read_search(values: Mapping[str, str]) -> SearchSettings:
+    """ARCHIVE_SEARCH, ARCHIVE_SEARCH_INDEX_FILE, ARCHIVE_SEARCH_ENDPOINT and
+    ARCHIVE_SEARCH_INDEX; raise ConfigurationError naming the setting."""
+    text = values.get("ARCHIVE_SEARCH", "").strip().lower() or Backend.OFF
+    if text not in set(Backend):
+        raise ConfigurationError(
+            f"ARCHIVE_SEARCH must be one of {', '.join(Backend)}, got {text!r}"
+        )
+    backend = Backend(text)
+    index_file = Path(values.get("ARCHIVE_SEARCH_INDEX_FILE", "").strip() or DEFAULT_INDEX_FILE)
+    name = values.get("ARCHIVE_SEARCH_INDEX", "").strip() or DEFAULT_INDEX_NAME
+    if not _INDEX_NAME.match(name):
+        raise ConfigurationError(
+            "ARCHIVE_SEARCH_INDEX must be 2-128 lower-case letters, digits and hyphens, "
+            f"starting and ending with a letter or digit, got {name!r}"
+        )
+    endpoint = values.get("ARCHIVE_SEARCH_ENDPOINT", "").strip() or None
+    if endpoint is not None and not _HTTPS.match(endpoint):
+        raise ConfigurationError(
+            "ARCHIVE_SEARCH_ENDPOINT must be the search service's https:// address "
+            f"(https://{{service}}.search.windows.net), got {endpoint!r}"
+        )
+    if backend == Backend.AISEARCH and endpoint is None:
+        raise ConfigurationError("ARCHIVE_SEARCH=aisearch needs ARCHIVE_SEARCH_ENDPOINT")
+    return SearchSettings(
+        backend=backend, index_file=index_file, endpoint=endpoint, index_name=name
+    )

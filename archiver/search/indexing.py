@@ -1,0 +1,156 @@
+"""Keeping an index up to date from the archive, by reading only what it does not hold.
+
+`update` lists every message version in the archive, reads the versions the index does
+not know yet (a bounded number at a time), writes them in chunks, and writes the
+standing of each message a chunk touched, from the listing: every chunk is a whole
+step, so an interrupted update goes on from where it stopped. Versions the archive no
+longer holds (a disposed thread; later, erased versions) leave the index. `blobs` is
+the push path (Azure AI Search, from the archive's BlobCreated events): those versions,
+then the standing of their messages from a fresh listing of each. `threads` writes the
+threads given again, whole (the daily job over threads that changed, and a backfill).
+
+A version blob that does not read as one (a stray, a damaged blob) is not indexed; the
+run names it. Reads only: the index needs read access to the archive and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from archiver.core.documents import version_of
+from archiver.core.errors import DamagedArchive, NotFound
+from archiver.core.inventory import MessageBlob, entry
+from archiver.core.layout import MESSAGES_PREFIX, content_sha256, message_blob_name
+from archiver.core.search.documents import SearchDocument, document_of, standing
+from archiver.search.ports import SearchIndex
+from archiver.storage.ports import Storage
+
+CHUNK = 500  # versions written per step
+READS = 32  # version blobs read at once
+
+
+@dataclass
+class IndexRun:
+    """What an update did."""
+
+    listed: int = 0
+    added: int = 0
+    messages: int = 0  # messages whose standing was written
+    forgotten: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
+Message = tuple[str, str]  # (thread key, message key)
+
+
+class Indexing:
+    """Brings `index` up to date with the archive in `storage`."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        index: SearchIndex,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._storage = storage
+        self._index = index
+        self._progress = progress or (lambda amount: None)
+
+    async def update(self) -> IndexRun:
+        """Index every version the index does not hold; forget what the archive lost."""
+        run = IndexRun()
+        versions = await self._versions(MESSAGES_PREFIX)
+        run.listed = sum(len(names) for names in versions.values())
+        known = await self._index.known()
+        listed = {name for names in versions.values() for name in names}
+        await self._add(sorted(listed - known), versions, run)
+        gone = known - listed
+        if gone:
+            await self._index.forget(gone)
+            run.forgotten = len(gone)
+        return run
+
+    async def threads(self, thread_keys: Iterable[str]) -> IndexRun:
+        """Write these threads' versions again, whole; forget a thread that is gone."""
+        run = IndexRun()
+        for thread_key in thread_keys:
+            versions = await self._versions(f"{MESSAGES_PREFIX}{thread_key}/")
+            names = sorted(name for names in versions.values() for name in names)
+            run.listed += len(names)
+            if not names:
+                await self._index.forget_threads([thread_key])
+                continue
+            await self._add(names, versions, run)
+        return run
+
+    async def blobs(self, names: Collection[str]) -> IndexRun:
+        """Index these version blobs (just created), and their messages' standing."""
+        run = IndexRun()
+        wanted = sorted({n for n in names if isinstance(entry(n), MessageBlob)})
+        messages = {_message(n) for n in wanted}
+        versions: dict[Message, list[str]] = {}
+        for thread_key, message_key in sorted(messages):
+            prefix = f"{MESSAGES_PREFIX}{thread_key}/{message_key}/"
+            versions |= await self._versions(prefix)
+        run.listed = len(wanted)
+        await self._add(wanted, versions, run)
+        return run
+
+    async def _add(
+        self, names: Sequence[str], versions: dict[Message, list[str]], run: IndexRun
+    ) -> None:
+        for start in range(0, len(names), CHUNK):
+            chunk = names[start : start + CHUNK]
+            documents = [d for d in await self._read(chunk, run) if d is not None]
+            await self._index.put(documents)
+            run.added += len(documents)
+            for message in sorted({d.message for d in documents}):
+                names_of = versions.get(message, [])
+                await self._index.restand(names_of, standing(names_of))
+                run.messages += 1
+            self._progress(len(chunk))
+
+    async def _versions(self, prefix: str) -> dict[Message, list[str]]:
+        found: dict[Message, list[str]] = defaultdict(list)
+        async for name in self._storage.blobs.names(prefix):
+            if isinstance(entry(name), MessageBlob):
+                found[_message(name)].append(name)
+        return dict(found)
+
+    async def _read(self, names: Sequence[str], run: IndexRun) -> list[SearchDocument | None]:
+        gate = asyncio.Semaphore(READS)
+
+        async def one(name: str) -> SearchDocument | None:
+            async with gate:
+                try:
+                    content = await self._storage.blobs.read(name)
+                except NotFound:
+                    return None  # disposed of since it was listed
+            document = _document(content, name=name)
+            if document is None:
+                run.unreadable.append(name)
+            return document
+
+        return list(await asyncio.gather(*(one(name) for name in names)))
+
+
+def _message(name: str) -> Message:
+    _, thread_key, message_key, _ = name.split("/", 3)
+    return (thread_key, message_key)
+
+
+def _document(content: bytes, *, name: str) -> SearchDocument | None:
+    """The search document of a version blob, or None when it is not what its name says."""
+    try:
+        parsed = json.loads(content)
+        version = version_of(parsed, name=name) if isinstance(parsed, dict) else None
+    except (ValueError, DamagedArchive):
+        return None
+    if version is None or message_blob_name(version) != name:
+        return None
+    return document_of(version, name=name, sha256=content_sha256(content), size=len(content))
