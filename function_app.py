@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
@@ -23,19 +22,17 @@ from archiver.bootstrap import Runtime, Services, quiet_sdk_logging
 from archiver.capture.health import health
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.envelopes import RawEvent
-from archiver.core.errors import StorageUnavailable
 from archiver.core.governance.principals import APP
-from archiver.core.http import HttpRequest, HttpResponse
+from archiver.core.http import HttpRequest, HttpResponse, client_ip
 from archiver.core.jobs import Kind, parse_job
 from archiver.core.settings import Settings
-from archiver.deadletters.replay import replay_created
+from archiver.deadletters.replay import replay_recorded
 
 runtime = Runtime(Settings.from_mapping(os.environ))
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("archiver")
 # The worker forwards every logger at INFO to Application Insights; the storage SDK's
-# request and response logging would add several billed records, headers included, to
-# every invocation.
+# request logging would add billed records, headers included, to every invocation.
 quiet_sdk_logging()
 # Daily at 03:30 UTC: finished threads get their transcript well before ACS retention
 # (30-90 days) deletes them.
@@ -58,19 +55,14 @@ async def _archive(services: Services, event: RawEvent) -> None:
 
 
 async def _replay(services: Services, event: RawEvent) -> None:
-    container = services.settings.dead_letter_container
-    report = await replay_created(services.storage, services.intake, event, container=container)
-    for name in report.moved:
-        log.info("Replayed the dead letter %s/%s: %s", container, name, dict(report.results))
-        await services.trail.record(
-            "deadletter.replay",
-            APP,
-            outcome="done",
-            target={"file": f"{container}/{name}"},
-            details={"results": dict(report.results)},
-        )
-    for name, why in report.left.items():
-        log.warning("Left the dead letter %s/%s where it is: %s", container, name, why)
+    await replay_recorded(
+        services.storage,
+        services.intake,
+        services.trail,
+        event,
+        container=services.settings.dead_letter_container,
+        log=log,
+    )
 
 
 async def _run_job(services: Services, text: str) -> None:
@@ -89,7 +81,11 @@ async def _poisoned(services: Services, text: str) -> None:
 # What each Event Grid trigger does with one event, by function name, whichever host calls it.
 TRIGGERS: dict[str, Trigger] = {"archive_event": _archive, "replay_dead_letter": _replay}
 # What each queue trigger does with one message's text, likewise.
-QUEUE_TRIGGERS: dict[str, QueueTrigger] = {"run_job": _run_job, "report_poisoned_job": _poisoned}
+QUEUE_TRIGGERS: dict[str, QueueTrigger] = {
+    "run_job": _run_job,
+    "report_poisoned_job": _poisoned,
+    "index_versions": lambda services, text: services.work.index_pushed(text),
+}
 
 # What each HTTP function answers, by function name, whichever host calls it.
 ENDPOINTS: dict[str, Endpoint] = {
@@ -100,6 +96,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "change_hold": lambda services, request: services.reader.hold(request),
     "participant_hold": lambda services, request: services.reader.participant_hold(request),
     "health_check": lambda services, request: health(services.storage),
+    "search": lambda services, request: services.searcher.search(request),
 }
 
 # The HTTP functions whose caller the app itself checks when their setting says `entra`
@@ -107,12 +104,12 @@ ENDPOINTS: dict[str, Endpoint] = {
 # function key on top of the token would be a second shared secret to manage.
 TOKEN_CHECKED: dict[str, Callable[[AccessSettings], bool]] = {
     "events": lambda access: access.webhook_auth == "entra",
-    "read_thread": lambda access: access.read_auth == "entra",
-    "read_messages": lambda access: access.read_auth == "entra",
-    "read_versions": lambda access: access.read_auth == "entra",
-    "change_hold": lambda access: access.read_auth == "entra",
-    "participant_hold": lambda access: access.read_auth == "entra",
-}
+    **dict.fromkeys(
+        ("read_thread", "read_messages", "read_versions", "change_hold", "participant_hold",
+         "search"),
+        lambda access: access.read_auth == "entra",
+    ),
+}  # fmt: skip
 
 
 def _level(name: str) -> func.AuthLevel:
@@ -165,6 +162,12 @@ async def change_hold(req: func.HttpRequest, context: func.Context) -> func.Http
 async def participant_hold(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Legal holds per matter on a custodian: every thread they are or were in."""
     return await _answer("participant_hold", req, context)
+
+
+@app.route(route="search", methods=["GET"], auth_level=_level("search"))
+async def search(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    """Search every version of every message, each hit cited (function key or token)."""
+    return await _answer("search", req, context)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -236,16 +239,20 @@ async def report_poisoned_job(message: func.QueueMessage) -> None:
     await QUEUE_TRIGGERS["report_poisoned_job"](runtime.services(), message.get_body().decode())
 
 
+@app.queue_trigger(
+    arg_name="message", queue_name="%ARCHIVE_SEARCH_QUEUE%", connection="ARCHIVE_STORAGE"
+)
+async def index_versions(message: func.QueueMessage) -> None:
+    """New versions' BlobCreated events, from Event Grid: pushed to the search index."""
+    await QUEUE_TRIGGERS["index_versions"](runtime.services(), message.get_body().decode())
+
+
 async def _start(kind: Kind) -> None:
-    from archiver.jobs.starts import start  # not on the webhook's cold start
+    from archiver.jobs.starts import start_timed  # not on the webhook's cold start
 
     services = runtime.services()
     queue = services.storage.queue(runtime.settings.jobs.queue)
-    try:
-        await queue.prepare()  # the Bicep creates it; locally, the first run does
-        await start(kind, services.runs, queue, runtime.settings, log, today=datetime.now(UTC))
-    except StorageUnavailable as exc:
-        log.error("Storage was unavailable; the next run starts from the same cursor: %s", exc)
+    await start_timed(kind, services.runs, queue, runtime.settings, log)
 
 
 async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
@@ -256,7 +263,7 @@ async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> fu
         route=dict(req.route_params),
         query=dict(req.params),
         request_id=context.invocation_id,
-        client_ip=_client_ip(req.headers.get("x-forwarded-for")),
+        client_ip=client_ip(req.headers.get("x-forwarded-for")),
     )
     response = await ENDPOINTS[name](runtime.services(), request)
     headers = dict(response.headers)
@@ -264,12 +271,6 @@ async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> fu
     return func.HttpResponse(
         body=response.body, status_code=response.status, headers=headers, mimetype=content_type
     )
-
-
-def _client_ip(forwarded: str | None) -> str | None:
-    """The caller, for the audit trail: the first address of X-Forwarded-For, which the
-    platform's front ends set (it may carry a port)."""
-    return (forwarded or "").split(",")[0].strip() or None
 
 
 def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from archiver.access.gate import Gate
 from archiver.capture.archive import Archive
 from archiver.capture.intake import Intake, Observer
 from archiver.capture.webhook import Webhook
-from archiver.core.errors import ConfigurationError, StorageUnavailable
+from archiver.core.errors import StorageUnavailable
 from archiver.core.settings import Settings
 from archiver.storage.ports import Storage
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from archiver.sealing.checkpointer import Checkpointer
     from archiver.sealing.checkpointlog import CheckpointLog
     from archiver.sealing.sealer import Sealer
+    from archiver.search.api import SearchApi
     from archiver.search.ports import SearchIndex
 
 _log = logging.getLogger("archiver")
@@ -138,11 +139,19 @@ class Services:
         )
 
     @cached_property
-    def search_index(self) -> SearchIndex:
-        """The index ARCHIVE_SEARCH names (ConfigurationError when search is off)."""
+    def search_index(self) -> SearchIndex | None:
+        """The index ARCHIVE_SEARCH names (None when search is off)."""
         from archiver.search.backends import index_for
 
-        return index_for(self.settings.search, origin=self.settings.origin)
+        search = self.settings.search
+        return None if search.backend == "off" else index_for(search, origin=self.settings.origin)
+
+    @cached_property
+    def searcher(self) -> SearchApi:
+        """`GET /api/search` (404 while ARCHIVE_SEARCH=off)."""
+        from archiver.search.api import SearchApi
+
+        return SearchApi(self.storage, lambda: self.search_index, gate=self.gate, trail=self.trail)
 
     @cached_property
     def runs(self) -> Runs:
@@ -169,6 +178,8 @@ class Services:
             selection=Selection(self.storage),
             inactive_days=self.settings.inactive_days,
             storage=self.storage,
+            index=lambda: self.search_index,
+            container=self.settings.container,
         )
         return Work(crew, _log)
 
@@ -182,21 +193,15 @@ class Services:
                 _log.error("Storage was unavailable; the next run sets the flags: %s", exc)
 
     def _chat(self) -> AbstractAsyncContextManager[Chat]:
-        if self.settings.acs is None:
-            raise ConfigurationError(
-                "ACS_ENDPOINT (or ACS_CONNECTION_STRING) is not set: archiving threads "
-                "from ACS lists them through the ACS Chat API"
-            )
         from archiver.acs.client import AcsChat
 
         return AcsChat(self.settings.acs)
 
     async def close(self) -> None:
-        """Store the refusals counted, then release the identity provider's connections
-        and the storage clients."""
+        """Store the refusals counted; release the identity provider's and storage's clients."""
         await self.gate.close()
-        if "search_index" in self.__dict__:
-            await self.search_index.close()
+        if (index := self.__dict__.get("search_index")) is not None:
+            await index.close()
         await self.storage.close()
 
 

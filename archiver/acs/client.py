@@ -33,7 +33,12 @@ _RETRY = {"retry_total": 8, "retry_backoff_factor": 0.8, "retry_backoff_max": 60
 class AcsChat:
     """Lists threads as the archiver's ACS identity; open with `async with`."""
 
-    def __init__(self, settings: AcsSettings) -> None:
+    def __init__(self, settings: AcsSettings | None) -> None:
+        if settings is None:
+            raise ConfigurationError(
+                "ACS_ENDPOINT (or ACS_CONNECTION_STRING) is not set: archiving threads "
+                "from ACS lists them through the ACS Chat API"
+            )
         if settings.archiver_user_id is None:
             raise ConfigurationError(
                 "ACS_ARCHIVER_USER_ID is required to list threads: the ACS identity the "

@@ -23,7 +23,7 @@ from archiver.cli.options import load_settings, settings_option
 from archiver.core.jobs import Kind
 from archiver.jobs.starts import start
 
-_STARTABLE = (Kind.SEAL, Kind.DISPOSE, Kind.TRANSCRIBE, Kind.VERIFY)
+_STARTABLE = (Kind.SEAL, Kind.DISPOSE, Kind.TRANSCRIBE, Kind.VERIFY, Kind.INDEX)
 
 
 def add_commands(commands: Any) -> None:

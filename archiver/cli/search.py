@@ -151,7 +151,7 @@ def _search(arguments: argparse.Namespace) -> int:
 def _chosen(services: Services, index_file: Path | None) -> SearchIndex:
     """The --index file, else the index ARCHIVE_SEARCH names, else the default file."""
     search = services.settings.search
-    if index_file is None and search.backend != "off":
+    if index_file is None and services.search_index is not None:
         return services.search_index
     return index_for(
         search, origin=services.settings.origin, index_file=index_file or search.index_file

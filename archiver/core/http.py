@@ -97,6 +97,12 @@ def problem(status: int, title: str, detail: str) -> HttpResponse:
     return HttpResponse(status, json.dumps(body).encode(), {"Content-Type": PROBLEM})
 
 
+def client_ip(forwarded: str | None) -> str | None:
+    """The caller, for the audit trail: the first address of X-Forwarded-For, which the
+    platform's front ends set (it may carry a port)."""
+    return (forwarded or "").split(",")[0].strip() or None
+
+
 def status_of(error: ArchiverError) -> tuple[int, str]:
     """The status code and reason phrase `error` answers with."""
     return next((code, title) for kind, code, title in STATUSES if isinstance(error, kind))

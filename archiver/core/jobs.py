@@ -31,6 +31,7 @@ class Kind(StrEnum):
     DISPOSE = "dispose"  # dispose of each thread past retention that no matter holds
     TRANSCRIBE = "transcribe"  # archive each inactive thread from ACS, with transcripts
     VERIFY = "verify"  # check each thread's seals, blobs and rows into a report blob
+    INDEX = "index"  # write each thread's versions into the search index (ARCHIVE_SEARCH)
     CHECKPOINT = "checkpoint"  # no threads: write the checkpoint (after a sealing run)
 
 

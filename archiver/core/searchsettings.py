@@ -13,6 +13,10 @@ from archiver.core.errors import ConfigurationError
 
 DEFAULT_INDEX_FILE = Path("chat-search.sqlite3")
 DEFAULT_INDEX_NAME = "chat-messages"
+# Where the archive account's BlobCreated events for new versions arrive (Event Grid
+# delivers them to this queue; the `index_versions` function reads it).
+DEFAULT_QUEUE = "chat-index"
+_QUEUE_NAME = re.compile(r"^(?=.{3,57}$)[a-z0-9]+(-[a-z0-9]+)*$")  # room for "-poison"
 _INDEX_NAME = re.compile(r"^(?=.{2,128}$)[a-z0-9][a-z0-9-]*[a-z0-9]$")  # AI Search's rule
 # https only: the app's identity sends its bearer token there (a stand-in listens on any host).
 _HTTPS = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
@@ -34,11 +38,13 @@ class SearchSettings:
     index_file: Path = DEFAULT_INDEX_FILE
     endpoint: str | None = None  # https://{service}.search.windows.net
     index_name: str = DEFAULT_INDEX_NAME
+    queue: str = DEFAULT_QUEUE
 
 
 def read_search(values: Mapping[str, str]) -> SearchSettings:
-    """ARCHIVE_SEARCH, ARCHIVE_SEARCH_INDEX_FILE, ARCHIVE_SEARCH_ENDPOINT and
-    ARCHIVE_SEARCH_INDEX; raise ConfigurationError naming the setting."""
+    """ARCHIVE_SEARCH, ARCHIVE_SEARCH_INDEX_FILE, ARCHIVE_SEARCH_ENDPOINT,
+    ARCHIVE_SEARCH_INDEX and ARCHIVE_SEARCH_QUEUE; raise ConfigurationError naming the
+    setting."""
     text = values.get("ARCHIVE_SEARCH", "").strip().lower() or Backend.OFF
     if text not in set(Backend):
         raise ConfigurationError(
@@ -60,6 +66,12 @@ def read_search(values: Mapping[str, str]) -> SearchSettings:
         )
     if backend == Backend.AISEARCH and endpoint is None:
         raise ConfigurationError("ARCHIVE_SEARCH=aisearch needs ARCHIVE_SEARCH_ENDPOINT")
+    queue = values.get("ARCHIVE_SEARCH_QUEUE", "").strip() or DEFAULT_QUEUE
+    if not _QUEUE_NAME.match(queue):
+        raise ConfigurationError(
+            "ARCHIVE_SEARCH_QUEUE must be 3-57 lower-case letters, digits and single hyphens, "
+            f"got {queue!r}"
+        )
     return SearchSettings(
-        backend=backend, index_file=index_file, endpoint=endpoint, index_name=name
+        backend=backend, index_file=index_file, endpoint=endpoint, index_name=name, queue=queue
     )

@@ -44,21 +44,6 @@ class DeadLetter:
     attempts: int | None
 
 
-BLOB_CREATED = "Microsoft.Storage.BlobCreated"
-_BLOB_SUBJECT = re.compile(r"^/blobServices/default/containers/([^/]+)/blobs/(.+)$")
-
-
-def created_blob(event: RawEvent, container: str) -> str | None:
-    """The name of the blob a BlobCreated event announces in `container`, else None."""
-    if event.event_type != BLOB_CREATED:
-        return None
-    subject = event.value.get("subject")
-    found = _BLOB_SUBJECT.match(subject) if isinstance(subject, str) else None
-    if found is None or found.group(1) != container:
-        return None
-    return found.group(2)
-
-
 def place(name: str) -> Place | None:
     """Where `name` says it sits, or None for a name Event Grid would not write."""
     found = _NAME.match(name)

@@ -10,16 +10,20 @@ that holds no events, is left where it is and reported.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from archiver.capture.intake import Intake
+from archiver.core.blobevents import created_blob
 from archiver.core.envelopes import RawEvent
 from archiver.core.errors import InvalidBody, NotFound, TopicNotAllowed, UnknownContainer
+from archiver.core.governance.principals import APP
 from archiver.core.progress import Progress
-from archiver.deadletters.letters import REPLAYED_PREFIX, created_blob, letters, place
+from archiver.deadletters.letters import REPLAYED_PREFIX, letters, place
+from archiver.governance.trail import AuditTrail
 from archiver.storage.ports import DeadLetterBox, Storage
 
 BATCH_EVENTS = 100  # events stored per Intake call, within the request time budget
@@ -86,6 +90,31 @@ async def replay_created(
     except NotFound:
         report.skipped += 1  # replayed and moved already (a repeated event)
     return report
+
+
+async def replay_recorded(
+    storage: Storage,
+    intake: Intake,
+    trail: AuditTrail,
+    event: RawEvent,
+    *,
+    container: str,
+    log: logging.Logger,
+) -> None:
+    """`replay_created`, as the `replay_dead_letter` function does it: each blob moved is
+    logged and recorded in the audit trail; each left where it is, logged with why."""
+    report = await replay_created(storage, intake, event, container=container)
+    for name in report.moved:
+        log.info("Replayed the dead letter %s/%s: %s", container, name, dict(report.results))
+        await trail.record(
+            "deadletter.replay",
+            APP,
+            outcome="done",
+            target={"file": f"{container}/{name}"},
+            details={"results": dict(report.results)},
+        )
+    for name, why in report.left.items():
+        log.warning("Left the dead letter %s/%s where it is: %s", container, name, why)
 
 
 async def _replay_blob(box: DeadLetterBox, intake: Intake, name: str, report: Replayed) -> None:

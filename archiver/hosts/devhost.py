@@ -249,7 +249,10 @@ async def serve(
     queued = queue_functions(
         triggers(function_app.app),
         function_app.QUEUE_TRIGGERS,
-        {"ARCHIVE_JOBS_QUEUE": services.settings.jobs.queue},
+        {
+            "ARCHIVE_JOBS_QUEUE": services.settings.jobs.queue,
+            "ARCHIVE_SEARCH_QUEUE": services.settings.search.queue,
+        },
     )
     pollers = [asyncio.ensure_future(poll(services, function, stop)) for function in queued]
     try:

@@ -15,11 +15,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from archiver.core.jobs import Job, Kind, batches
-from archiver.jobs.selection import DISPOSE, SEAL, TRANSCRIBE, VERIFY, Selection, Visit
+from archiver.jobs.selection import DISPOSE, INDEX, SEAL, TRANSCRIBE, VERIFY, Selection, Visit
 from archiver.jobs.work import Work
 from archiver.storage.jobports import JobQueue
 
-_CURSOR = {Kind.SEAL: SEAL, Kind.DISPOSE: DISPOSE, Kind.TRANSCRIBE: TRANSCRIBE, Kind.VERIFY: VERIFY}
+_CURSOR = {
+    Kind.SEAL: SEAL,
+    Kind.DISPOSE: DISPOSE,
+    Kind.TRANSCRIBE: TRANSCRIBE,
+    Kind.VERIFY: VERIFY,
+    Kind.INDEX: INDEX,
+}
 
 
 class Runs:
@@ -46,7 +52,7 @@ class Runs:
         job = _CURSOR[kind]
         if sweep:
             return await self._selection.everything(job)
-        if kind is Kind.SEAL:
+        if kind in (Kind.SEAL, Kind.INDEX):
             return await self._selection.changed(job)
         if age is None:
             raise ValueError(f"a {kind} run needs the age at which a thread is due")

@@ -23,7 +23,7 @@ from archiver.core.keys import decode_key, encode_key
 from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage
 
-SEAL, DISPOSE, TRANSCRIBE, VERIFY = "seal", "dispose", "transcribe", "verify"
+SEAL, DISPOSE, TRANSCRIBE, VERIFY, INDEX = "seal", "dispose", "transcribe", "verify", "index"
 
 
 @dataclass(frozen=True)

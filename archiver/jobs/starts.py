@@ -9,8 +9,9 @@ weekly verification every thread.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from archiver.core.errors import StorageUnavailable
 from archiver.core.jobs import Kind
 from archiver.core.settings import Settings
 from archiver.jobs.runs import Runs
@@ -27,6 +28,8 @@ def off(kind: Kind, settings: Settings) -> str | None:
         return "Verifying the seals is off (ARCHIVE_SEAL_KEY unset: no key to prove with)"
     if kind is Kind.DISPOSE and settings.retention_days == 0:
         return "Disposal is off (ARCHIVE_RETENTION_DAYS is 0: threads are kept forever)"
+    if kind is Kind.INDEX and settings.search.backend == "off":
+        return "Indexing for search is off (ARCHIVE_SEARCH=off)"
     acs = settings.acs
     if kind is Kind.TRANSCRIBE and (
         acs is None or acs.archiver_user_id is None or settings.inactive_days == 0
@@ -73,3 +76,16 @@ async def start(
         "every thread" if visit.swept else "the changed or due ones",
     )
     return len(jobs)
+
+
+async def start_timed(
+    kind: Kind, runs: Runs, queue: JobQueue, settings: Settings, log: logging.Logger
+) -> None:
+    """`start` as a timer does it, today: the queue prepared first (the Bicep creates it;
+    locally the first run does); storage unavailable is logged, and the next run starts
+    from the same cursor."""
+    try:
+        await queue.prepare()
+        await start(kind, runs, queue, settings, log, today=datetime.now(UTC))
+    except StorageUnavailable as exc:
+        log.error("Storage was unavailable; the next run starts from the same cursor: %s", exc)

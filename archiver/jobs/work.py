@@ -21,9 +21,12 @@ from archiver.core.errors import AlreadyStored, StorageUnavailable
 from archiver.core.governance.principals import TIMER
 from archiver.core.jobs import Job, Kind
 from archiver.core.jsontext import dumps
+from archiver.core.keys import encode_key
 from archiver.jobs.selection import DISPOSE, Selection
 from archiver.sealing.rounds import checkpoint_step, report_sealing
 from archiver.sealing.sealcheck import inspect_threads
+from archiver.search.indexing import Indexing
+from archiver.search.pushing import push
 from archiver.storage.ports import Storage
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from archiver.governance.disposal import Disposal
     from archiver.sealing.checkpointer import Checkpointer
     from archiver.sealing.sealer import Sealer
+    from archiver.search.ports import SearchIndex
 
 SEALING_CONCURRENCY = 8  # threads of a batch sealed at once, as the full sweep does
 REPORTS_PREFIX = "reports/verify/"  # + run/batch.json: what a verify job found
@@ -49,6 +53,8 @@ class Crew:
     selection: Selection
     inactive_days: int
     storage: Storage
+    container: str = "chat-archive"  # ARCHIVE_CONTAINER: whose BlobCreated events are pushed
+    index: Callable[[], SearchIndex | None] = lambda: None  # None: ARCHIVE_SEARCH=off
 
 
 class Work:
@@ -68,6 +74,8 @@ class Work:
             return await self._transcribe(job)
         if job.job is Kind.VERIFY:
             return await self._verify(job)
+        if job.job is Kind.INDEX:
+            return await self._index(job)
         await self._crew.hold_flags()
         await checkpoint_step(self._crew.checkpointer(), self._log)
         return {"checkpoints": 1}
@@ -94,6 +102,8 @@ class Work:
             outcomes[result.thread_id] = result.outcome
             if result.outcome == "kept":
                 self._log.warning("Not disposed of: %s: %s", result.thread_id, result.why)
+            if result.outcome == "disposed" and (index := self._crew.index()) is not None:
+                await index.forget_threads([encode_key(result.thread_id, field="threadId")])
         for thread_id in job.threads:
             # Held or failed: visited by every disposal run until it settles.
             again = outcomes.get(thread_id) in ("held", "kept")
@@ -120,6 +130,25 @@ class Work:
                 finding.detail,
             )
         return {"verified": report.threads, "altered": len(report.findings)}
+
+    async def _index(self, job: Job) -> dict[str, int]:
+        index = self._crew.index()
+        if index is None:
+            self._log.info("Indexing for search is off (ARCHIVE_SEARCH=off): %s", job.run)
+            return {"off": len(job.threads)}
+        keys = [encode_key(thread_id, field="threadId") for thread_id in job.threads]
+        run = await Indexing(self._crew.storage, index).threads(keys)
+        return {"indexed": run.added, "unreadable": len(run.unreadable)}
+
+    async def index_pushed(self, text: str) -> None:
+        """One message of the search queue (`index_versions`): the versions its BlobCreated
+        events announce, indexed; raise what makes the queue deliver it again."""
+        index = self._crew.index()
+        if index is None:
+            self._log.info("Indexing for search is off (ARCHIVE_SEARCH=off): a push ignored")
+            return
+        pushed = await push(Indexing(self._crew.storage, index), text, self._crew.container)
+        self._log.info("Indexed %d versions (%d events ignored)", pushed.run.added, pushed.ignored)
 
     async def _transcribe(self, job: Job) -> dict[str, int]:
         outcomes = []

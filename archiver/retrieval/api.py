@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from archiver.access.gate import Gate
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.errors import InvalidQuery
-from archiver.core.fields import format_timestamp, parse_timestamp
+from archiver.core.fields import format_timestamp
 from archiver.core.governance.holds import Hold, Scope
 from archiver.core.governance.principals import ADMIN_ROLE, READ_ROLE, Principal
 from archiver.core.http import HttpRequest, HttpResponse, json_response
+from archiver.core.queryparams import allowed, flag, moment, whole
 from archiver.governance.holds import Change, Holds
 from archiver.governance.recorded import aimed
 from archiver.governance.trail import AuditTrail
@@ -41,7 +42,6 @@ from archiver.storage.ports import Storage, Window
 log = logging.getLogger("archiver")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-_ALWAYS_ALLOWED = frozenset({"code"})  # the function key, when sent as a query parameter
 
 
 class ReadApi:
@@ -65,7 +65,7 @@ class ReadApi:
         thread_id, query = request.route["threadId"], request.query
 
         async def answer(_: Principal) -> HttpResponse:
-            _allowed(query, set())
+            allowed(query, set())
             row = await thread_of(self._storage, thread_id)
             body = thread_section(thread_id, row)
             body["lastActivity"] = format_timestamp(row.last_activity) if row else None
@@ -78,15 +78,15 @@ class ReadApi:
         thread_id, query = request.route["threadId"], request.query
 
         async def answer(_: Principal) -> HttpResponse:
-            _allowed(query, {"since", "until", "pageSize", "continuationToken", "includeDeleted"})
+            allowed(query, {"since", "until", "pageSize", "continuationToken", "includeDeleted"})
             window = Window(
-                since=_moment(query, "since"),
-                until=_moment(query, "until"),
-                include_deleted=_flag(query, "includeDeleted"),
+                since=moment(query, "since"),
+                until=moment(query, "until"),
+                include_deleted=flag(query, "includeDeleted"),
             )
             if window.since and window.until and window.since >= window.until:
                 raise InvalidQuery("since must be earlier than until")
-            size = _size(query)
+            size = whole(query, "pageSize", default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
             token = query.get("continuationToken") or None
             if token is None:
                 await thread_of(self._storage, thread_id)  # 404 for a thread never seen
@@ -106,8 +106,8 @@ class ReadApi:
         query = request.query
 
         async def answer(_: Principal) -> HttpResponse:
-            _allowed(query, {"includeEvent"})
-            with_event = _flag(query, "includeEvent")
+            allowed(query, {"includeEvent"})
+            with_event = flag(query, "includeEvent")
             documents = await versions_of(self._storage, thread_id, message_id)
             versions = [_version(document, with_event=with_event) for document in documents]
             return json_response(
@@ -137,10 +137,10 @@ class ReadApi:
                 raise AssertionError("the read API is built with the holds")
             holds = self._holds
             if method == "GET":
-                _allowed(request.query, set())
+                allowed(request.query, set())
                 return json_response(200, held_json(scope, target, await holds.of(scope, target)))
             try:
-                _allowed(request.query, {"matter"} if method == "DELETE" else set())
+                allowed(request.query, {"matter"} if method == "DELETE" else set())
                 matter, reason = _hold_request(request)
             except InvalidQuery as exc:  # refused before it reached the holds: record it
                 await holds.refuse(action, scope, target, principal, exc)
@@ -183,41 +183,6 @@ def _version(document: dict[str, Any], *, with_event: bool) -> dict[str, Any]:
     if with_event:
         version["event"] = document.get("event")
     return version
-
-
-def _allowed(query: Mapping[str, str], names: set[str]) -> None:
-    unknown = sorted(set(query) - names - _ALWAYS_ALLOWED)
-    if unknown:
-        expected = ", ".join(sorted(names)) or "none"
-        raise InvalidQuery(f"unknown query parameter {unknown[0]!r} (expected: {expected})")
-
-
-def _moment(query: Mapping[str, str], name: str) -> Any:
-    text = query.get(name)
-    if text is None:
-        return None
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise InvalidQuery(f"{name} {exc}, e.g. 2026-11-01T09:00:00Z") from exc
-
-
-def _flag(query: Mapping[str, str], name: str) -> bool:
-    text = query.get(name, "false").lower()
-    if text not in ("true", "false"):
-        raise InvalidQuery(f"{name} must be true or false, got {query[name]!r}")
-    return text == "true"
-
-
-def _size(query: Mapping[str, str]) -> int:
-    text = query.get("pageSize")
-    if text is None:
-        return DEFAULT_PAGE_SIZE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
-        raise InvalidQuery(
-            f"pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}, got {text!r}"
-        )
-    return int(text)
 
 
 def _hold_request(request: HttpRequest) -> tuple[str | None, str]:

@@ -56,6 +56,7 @@ class Audited:
         target: Mapping[str, Any],
         answer: Answer,
         recorded_by_answer: bool = False,
+        details: Mapping[str, Any] | None = None,
     ) -> HttpResponse:
         """The answer to `request`, after its audit record is stored; a request the gate
         refuses is answered at once, counted by the gate. With `recorded_by_answer` (a
@@ -79,6 +80,7 @@ class Audited:
                 status=response.status,
                 request_id=request.request_id,
                 client_ip=request.client_ip,
+                details=details,
             )
         except StorageError as exc:
             log.error("Answering 503: the audit record of %s was not stored: %s", action, exc)

@@ -139,7 +139,9 @@ async def test_two_workers_seal_transcribe_and_dispose_through_the_queue_as_one_
     finally:
         await storage.close()
 
-    assert all("Job done: seal" in text for text in texts), "both workers did jobs"
+    # Which worker takes which batch is the queue's choice (one may take them all, four at
+    # a time); together they did every one: 6 batches of the run, and "twice" twice.
+    assert sum(text.count("Job done: seal") for text in texts) >= 6 + 2
     assert sum(text.count("Job poisoned:") for text in texts) == 1
     # One process would have nothing left to seal, and every seal verifies.
     again = run(settings, extra, "seal", "--thread", threads[0])
