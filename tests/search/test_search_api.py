@@ -24,7 +24,6 @@ from archiver.hosts.devhost import create_app
 from tests.builders import ALICE
 from tests.search.test_search_command import DISPOSED, EVENTS, KEPT
 
-
 ACCOUNT = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/chats"
 
 
