@@ -38,12 +38,20 @@ def add_commands(commands: Any) -> None:
         help="build or update a local search index (SQLite FTS5) from the archive",
         description="Read the archive's message versions into a local SQLite FTS5 file: "
         "only the versions the file does not hold yet are read, so running it again is "
-        "an update, and an interrupted run goes on where it stopped. Versions the archive "
-        "no longer holds (disposed threads) leave the index. Needs read access only.",
+        "an update, and an interrupted run goes on where it stopped. An update lists only "
+        "the threads written since the last one (ChatActivity) and forgets the threads "
+        "disposed of since (the audit trail); --all lists every version. Needs read access "
+        "only.",
         epilog="examples:\n"
         "  python -m archiver index\n"
-        "  python -m archiver index --index case-4471.sqlite3",
+        "  python -m archiver index --all --index case-4471.sqlite3",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    index.add_argument(
+        "--all",
+        action="store_true",
+        help="list every version of the archive, not only the threads written (and "
+        "disposed of) since the last update",
     )
     _index_option(index)
     settings_option(index)
@@ -97,19 +105,27 @@ def _index(arguments: argparse.Namespace) -> int:
     )
     bar = ProgressBar(None, label="indexing", unit=" versions")
 
+    everything = arguments.all or not (arguments.index or settings.search.index_file).exists()
+
     async def run() -> IndexRun:
         try:
             await index.prepare()
-            return await Indexing(services.storage, index, progress=bar.advance).update()
+            indexing = Indexing(services.storage, index, progress=bar.advance)
+            return await indexing.update(everything=everything)
         finally:
             await index.close()
             await services.close()
 
     done = asyncio.run(run())
     bar.finish()
+    where = (
+        f"of {done.listed} in the archive"
+        if everything
+        else f"from {done.threads} threads written since the last update"
+    )
     print(
-        f"indexed {done.added} new versions of {done.listed} in the archive; "
-        f"{done.forgotten} gone from it left the index",
+        f"indexed {done.added} new versions {where}; "
+        f"{done.forgotten} gone from the archive left the index",
         file=sys.stderr,
     )
     for name in done.unreadable:

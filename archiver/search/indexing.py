@@ -20,16 +20,22 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from archiver.core.activity import MARGIN, next_cursor, since_cursor
 from archiver.core.documents import version_of
 from archiver.core.errors import DamagedArchive, NotFound
+from archiver.core.fields import format_timestamp, parse_timestamp
 from archiver.core.inventory import MessageBlob, entry
+from archiver.core.keys import encode_key
 from archiver.core.layout import MESSAGES_PREFIX, content_sha256, message_blob_name
 from archiver.core.search.documents import SearchDocument, document_of, standing
-from archiver.search.ports import SearchIndex
+from archiver.governance.trail import AuditTrail
+from archiver.search.ports import Marked, SearchIndex
 from archiver.storage.ports import Storage
 
 CHUNK = 500  # versions written per step
+ACTIVITY, AUDITED = "activity", "audited"  # the marks: an hour of ChatActivity, a time
 READS = 32  # version blobs read at once
 
 
@@ -38,6 +44,7 @@ class IndexRun:
     """What an update did."""
 
     listed: int = 0
+    threads: int = 0  # threads listed (an update from marks lists only the changed ones)
     added: int = 0
     messages: int = 0  # messages whose standing was written
     forgotten: int = 0
@@ -56,13 +63,33 @@ class Indexing:
         index: SearchIndex,
         *,
         progress: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._storage = storage
         self._index = index
         self._progress = progress or (lambda amount: None)
+        self._clock = clock
 
-    async def update(self) -> IndexRun:
-        """Index every version the index does not hold; forget what the archive lost."""
+    async def update(self, *, everything: bool = False) -> IndexRun:
+        """Index every version the index does not hold; forget what the archive lost.
+        An index with marks (the local file) after its first update reads only the
+        threads written since (ChatActivity) and the disposals since (the audit trail);
+        otherwise, or with `everything`, every version is listed."""
+        started = self._clock()
+        index = self._index
+        hour = audited = None
+        if isinstance(index, Marked):
+            hour, audited = await index.mark(ACTIVITY), await index.mark(AUDITED)
+        if everything or hour is None or audited is None:
+            run = await self._everything()
+        else:
+            run = await self._since(hour, parse_timestamp(audited), started)
+        if isinstance(index, Marked):
+            await index.set_mark(ACTIVITY, next_cursor(started))
+            await index.set_mark(AUDITED, format_timestamp(started - MARGIN) or "")
+        return run
+
+    async def _everything(self) -> IndexRun:
         run = IndexRun()
         versions = await self._versions(MESSAGES_PREFIX)
         run.listed = sum(len(names) for names in versions.values())
@@ -73,6 +100,33 @@ class Indexing:
         if gone:
             await self._index.forget(gone)
             run.forgotten = len(gone)
+        return run
+
+    async def _since(self, hour: str, audited: datetime, now: datetime) -> IndexRun:
+        """The threads active since the activity mark, listed; the threads disposed of
+        since the audit mark, forgotten."""
+        run = IndexRun()
+        window = since_cursor(hour, now)
+        changed = sorted(
+            {k async for k in self._storage.activity.thread_keys(window.first, window.last)}
+        )
+        known = await self._index.known()
+        for thread_key in changed:
+            versions = await self._versions(f"{MESSAGES_PREFIX}{thread_key}/")
+            listed = {name for names in versions.values() for name in names}
+            run.listed += len(listed)
+            run.threads += 1
+            await self._add(sorted(listed - known), versions, run)
+            gone = {n for n in known if n.startswith(f"{MESSAGES_PREFIX}{thread_key}/")} - listed
+            if gone:
+                await self._index.forget(gone)
+                run.forgotten += len(gone)
+                known -= gone
+        disposed = await disposed_since(AuditTrail(self._storage), audited)
+        for thread_key in sorted(disposed):
+            held = {n for n in known if n.startswith(f"{MESSAGES_PREFIX}{thread_key}/")}
+            await self._index.forget_threads([thread_key])
+            run.forgotten += len(held)
         return run
 
     async def threads(self, thread_keys: Iterable[str]) -> IndexRun:
@@ -104,16 +158,26 @@ class Indexing:
     async def _add(
         self, names: Sequence[str], versions: dict[Message, list[str]], run: IndexRun
     ) -> None:
-        for start in range(0, len(names), CHUNK):
-            chunk = names[start : start + CHUNK]
-            documents = [d for d in await self._read(chunk, run) if d is not None]
-            await self._index.put(documents)
-            run.added += len(documents)
-            for message in sorted({d.message for d in documents}):
-                names_of = versions.get(message, [])
-                await self._index.restand(names_of, standing(names_of))
-                run.messages += 1
-            self._progress(len(chunk))
+        """Write `names` chunk by chunk, the next chunk read while one is written."""
+        chunks = [names[start : start + CHUNK] for start in range(0, len(names), CHUNK)]
+        reading = asyncio.ensure_future(self._read(chunks[0], run)) if chunks else None
+        try:
+            for number, chunk in enumerate(chunks):
+                assert reading is not None
+                documents = [d for d in await reading if d is not None]
+                following = chunks[number + 1] if number + 1 < len(chunks) else None
+                reading = asyncio.ensure_future(self._read(following, run)) if following else None
+                await self._index.put(documents)
+                messages = sorted({d.message for d in documents})
+                stands = [(versions.get(m, []), standing(versions.get(m, []))) for m in messages]
+                await self._index.restand(stands)
+                run.added += len(documents)
+                run.messages += len(messages)
+                self._progress(len(chunk))
+        finally:
+            if reading is not None:
+                reading.cancel()
+                await asyncio.gather(reading, return_exceptions=True)
 
     async def _versions(self, prefix: str) -> dict[Message, list[str]]:
         found: dict[Message, list[str]] = defaultdict(list)
@@ -154,3 +218,14 @@ def _document(content: bytes, *, name: str) -> SearchDocument | None:
     if version is None or message_blob_name(version) != name:
         return None
     return document_of(version, name=name, sha256=content_sha256(content), size=len(content))
+
+
+async def disposed_since(trail: AuditTrail, since: datetime) -> set[str]:
+    """The keys of the threads whose disposal the audit trail records as done since."""
+    found = set()
+    async for record in trail.records(since=since):
+        thread_id = (record.get("target") or {}).get("threadId")
+        done = record.get("action") == "dispose" and record.get("outcome") == "done"
+        if done and isinstance(thread_id, str):
+            found.add(encode_key(thread_id, field="threadId"))
+    return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ class LocalIndex:
         self._origin = origin
         self._connection: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
+        # One thread holds the connection: SQLite connections are not shared across threads.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-index")
 
     async def prepare(self) -> None:
         await self._run(self._prepare)
@@ -72,8 +75,12 @@ class LocalIndex:
         )
         await self._run(lambda db: db.executemany(sql, rows))
 
-    async def restand(self, names: Collection[str], standing: Standing) -> None:
-        rows = [(name == standing.current, standing.deleted, name) for name in names]
+    async def restand(self, messages: Sequence[tuple[Collection[str], Standing]]) -> None:
+        rows = [
+            (name == standing.current, standing.deleted, name)
+            for names, standing in messages
+            for name in names
+        ]
         sql = "UPDATE documents SET current = ?, deleted = ? WHERE name = ?"
         await self._run(lambda db: db.executemany(sql, rows))
 
@@ -91,6 +98,15 @@ class LocalIndex:
         found = await self._run(lambda db: db.execute("SELECT name FROM documents").fetchall())
         return {name for (name,) in found}
 
+    async def mark(self, name: str) -> str | None:
+        sql = "SELECT value FROM meta WHERE key = ?"
+        found = await self._run(lambda db: db.execute(sql, (f"mark:{name}",)).fetchone())
+        return None if found is None else str(found[0])
+
+    async def set_mark(self, name: str, value: str) -> None:
+        sql = "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?"
+        await self._run(lambda db: db.execute(sql, (f"mark:{name}", value, value)))
+
     async def search(self, query: Query) -> list[Hit]:
         sql, parameters = _select(query)
         found = await self._run(lambda db: db.execute(sql, parameters).fetchall())
@@ -99,11 +115,14 @@ class LocalIndex:
     async def close(self) -> None:
         if self._connection is not None:
             connection, self._connection = self._connection, None
-            await asyncio.to_thread(connection.close)
+            await asyncio.get_running_loop().run_in_executor(self._thread, connection.close)
+        self._thread.shutdown(wait=False)
 
     async def _run(self, work: Any) -> Any:
         async with self._lock:
-            return await asyncio.to_thread(self._within, work)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._within, work
+            )
 
     def _within(self, work: Any) -> Any:
         if self._connection is None:
@@ -112,6 +131,10 @@ class LocalIndex:
             return work(db)
 
     def _prepare(self, db: sqlite3.Connection) -> None:
+        # A write-ahead log, synced at checkpoints: a crash loses at most the last steps,
+        # which the next update reads again (it is derived data).
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
         db.executescript(_SCHEMA)
         for key, value in (("schema", SCHEMA_VERSION), ("origin", self._origin)):
             db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value))

@@ -11,7 +11,7 @@ without citations (archiver.search.citing adds them from the archive).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from archiver.core.search.citations import Hit
 from archiver.core.search.documents import SearchDocument, Standing
@@ -29,8 +29,9 @@ class SearchIndex(Protocol):
         """Add these documents, or write them again over themselves."""
         ...
 
-    async def restand(self, names: Collection[str], standing: Standing) -> None:
-        """Write a message's standing onto its documents `names` (all its versions)."""
+    async def restand(self, messages: Sequence[tuple[Collection[str], Standing]]) -> None:
+        """Write each message's standing onto its documents (the names of all its
+        versions), all in one go."""
         ...
 
     async def forget_threads(self, thread_keys: Collection[str]) -> None:
@@ -51,4 +52,18 @@ class SearchIndex(Protocol):
 
     async def close(self) -> None:
         """Release what the index holds open."""
+        ...
+
+
+@runtime_checkable
+class Marked(SearchIndex, Protocol):
+    """An index that keeps marks of its own (where its last update stopped): one that an
+    update can bring up to date from what changed since, not from a listing of all."""
+
+    async def mark(self, name: str) -> str | None:
+        """The mark `name` (None before it is first set)."""
+        ...
+
+    async def set_mark(self, name: str, value: str) -> None:
+        """Set the mark `name`, in the same file as the documents."""
         ...

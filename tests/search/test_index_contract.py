@@ -67,7 +67,7 @@ async def filled(index: SearchIndex) -> SearchIndex:
         await index.put(message)
         current = [d.name for d in message if d.action != "deleted"][-1]
         deleted = message[-1].action == "deleted"
-        await index.restand([d.name for d in message], Standing(current, deleted))
+        await index.restand([([d.name for d in message], Standing(current, deleted))])
     return index
 
 

@@ -92,8 +92,8 @@ async def investigated(settings: Settings, tmp_path: Path):
     assert sealed.returncode == 0, sealed.stdout + sealed.stderr
     again = archiver(settings, extra, "index")
     assert again.returncode == 0, again.stderr
-    assert "indexed 0 new versions of 5" in again.stderr
-    assert "1 gone from it left the index" in again.stderr
+    assert "indexed 0 new versions from 2 threads written since the last update" in again.stderr
+    assert "1 gone from the archive left the index" in again.stderr
     return settings, extra, tmp_path / "public.pem"
 
 
