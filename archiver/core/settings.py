@@ -30,6 +30,7 @@ from archiver.core.storagesettings import (
     read_storage,
     service_uri,
 )
+from archiver.core.summarysettings import SummarySettings, read_summary
 
 DEFAULT_CONTAINER = "chat-archive"
 DEFAULT_DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
@@ -84,6 +85,7 @@ class Settings:
     retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
     jobs: JobSettings = JobSettings()  # the daily jobs' activity table and queue
+    summary: SummarySettings | None = None  # ARCHIVE_SUMMARY_DEPLOYMENT: off when None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -164,6 +166,7 @@ class Settings:
             retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
             jobs=read_jobs(values),
+            summary=read_summary(values),
         )
 
     def topic_allowed(self, topic: str | None) -> bool:
