@@ -119,7 +119,9 @@ class OpenAIStandin:
         codes = {429: "429", 500: "InternalServerError", 503: "ServiceUnavailable"}
         for _ in range(times):
             self._replies.append(
-                _Refusal(status, codes.get(status, str(status)), "failed", **{"retry-after-ms": "5"})
+                _Refusal(
+                    status, codes.get(status, str(status)), "failed", **{"retry-after-ms": "5"}
+                )
             )
 
     async def __aenter__(self) -> OpenAIStandin:
@@ -132,7 +134,10 @@ class OpenAIStandin:
         return self
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
     ) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
@@ -163,7 +168,12 @@ class OpenAIStandin:
         return answer
 
     def _answer(
-        self, request: web.Request, deployment: str, version: str | None, token: str | None, body: Any
+        self,
+        request: web.Request,
+        deployment: str,
+        version: str | None,
+        token: str | None,
+        body: Any,
     ) -> web.Response:
         if "api-key" in request.headers or token not in self.tokens:
             raise _Refusal(
