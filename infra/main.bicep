@@ -102,6 +102,15 @@ param entraTenantId string = ''
 @description('Application id or Application ID URI of the archiver\'s app registration (comma-separated for both): the audience tokens must be for. Required with entra.')
 param entraAudience string = ''
 
+@description('Resource id of an existing Azure OpenAI (or Azure AI Services) account whose model deployment writes end-of-conversation summaries of archived threads (docs: Summaries). It sends chat text to that model. Empty, or without summaryDeployment: summaries are off.')
+param openAiResourceId string = ''
+
+@description('With openAiResourceId: the model deployment on that account that writes the summaries (ARCHIVE_SUMMARY_DEPLOYMENT). Empty: summaries are off.')
+param summaryDeployment string = ''
+
+@description('With summaries on: summarise threads under legal hold too (ARCHIVE_SUMMARY_HELD). Off: a held thread\'s text is never sent to the model.')
+param summaryHeld bool = false
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
@@ -110,6 +119,12 @@ resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   location: location
   tags: tags
 }
+
+// Summaries are on only with both the account and its deployment.
+var summaries = (!empty(openAiResourceId)) && (!empty(summaryDeployment))
+// The account's subscription, group and name (a placeholder without one: the scope of a
+// module that is not deployed is still evaluated).
+var openAiId = split(empty(openAiResourceId) ? '${group.id}/providers/Microsoft.CognitiveServices/accounts/none' : openAiResourceId, '/')
 
 module identity 'app/identity.bicep' = {
   name: 'identity'
@@ -199,6 +214,16 @@ module eventGrid 'app/eventgrid.bicep' = {
   }
 }
 
+// Only with summaries: the app's identity may call the account's deployments.
+module openAi 'app/openai.bicep' = if (summaries) {
+  name: 'openai'
+  scope: resourceGroup(openAiId[2], openAiId[4])
+  params: {
+    accountName: last(openAiId)
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
 module functions 'app/functions.bicep' = {
   name: 'functions'
   scope: group
@@ -235,6 +260,9 @@ module functions 'app/functions.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     appSubnetId: networkIsolation ? network.outputs.appSubnetId : ''
+    openAiEndpoint: summaries ? openAi.outputs.endpoint : ''
+    summaryDeployment: summaries ? summaryDeployment : ''
+    summaryHeld: summaryHeld
   }
 }
 

@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"storage", "access"}),
     frozenset({"capture", "governance"}),
     frozenset({"sealing"}),
-    frozenset({"retrieval", "verification", "telemetry"}),
+    frozenset({"retrieval", "verification", "telemetry", "summaries"}),
     frozenset({"search"}),
     frozenset({"acs", "deadletters"}),
     frozenset({"jobs"}),
@@ -116,6 +116,16 @@ def test_no_library_module_reads_the_environment(module):
     ]
 
     assert module == "function_app" or reads == []
+
+
+def test_only_the_summaries_adapter_touches_the_openai_sdk():
+    touching = {
+        name
+        for name, path in MODULES.items()
+        if any(n.split(".")[0] == "openai" for n in imports_of(path))
+    }
+
+    assert touching == {"archiver.summaries.azureopenai"}
 
 
 def test_only_the_composition_root_and_the_benchmark_build_storage_clients():

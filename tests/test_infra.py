@@ -881,6 +881,7 @@ def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
         ("appPrincipalId", "monitoringMetricsPublisher", "appInsights"),
         ("appPrincipalId", "sealSigner", "sealKey"),
         ("appPrincipalId", "checkpointWriter", "checkpointContainer"),
+        ("appPrincipalId", "cognitiveServicesOpenAIUser", "account"),  # with summaries only
         ("topicPrincipalId", "storageBlobDataContributor", "deadLetters"),
         ("userPrincipalId", "storageBlobDataReader", "archive"),
         ("userPrincipalId", "storageTableDataReader", "archive"),
@@ -1068,11 +1069,17 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_SEAL_KEY",
         "ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri",
         "ARCHIVE_CHECKPOINTS_CONTAINER",
+        "ARCHIVE_SUMMARY_DEPLOYMENT",
+        "ARCHIVE_SUMMARY_HELD",
     }
     assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
     acs_settings = {name for name in app_settings() if name.startswith("ACS_")}
     assert acs_settings == {"ACS_ENDPOINT", "ACS_ARCHIVER_USER_ID"}
     assert acs_settings <= set(re.findall(r'"(ACS_[A-Z_]+)"', settings_source))
+    assert {name for name in app_settings() if name.startswith("AZURE_OPENAI_")} == {
+        "AZURE_OPENAI_ENDPOINT"
+    }
+    assert '"AZURE_OPENAI_ENDPOINT"' in settings_source
 
 
 def test_the_app_settings_configure_the_archiver_as_deployed():
@@ -1099,6 +1106,9 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "sealKeyUri": "https://kv-x.vault.azure.net/keys/archive-seal",
         "checkpointBlobEndpoint": "https://stckptx.blob.core.windows.net/",
         "checkpointContainerName": CHECKPOINTS_CONTAINER,
+        "openAiEndpoint": "",
+        "summaryDeployment": "",
+        "summaryHeld": "False",  # string() of a Bicep bool
     }
     values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 
@@ -1124,6 +1134,60 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
     assert settings.seal_key is not None
     assert settings.seal_key.key_vault_uri == example["sealKeyUri"]
     assert settings.seal_key.pem is None  # signed inside Key Vault: no private key here
+    assert settings.summary is None  # no chat text goes to a model unless asked
+    summarised = Settings.from_mapping(
+        values
+        | {
+            "AZURE_OPENAI_ENDPOINT": "https://contoso-ai.openai.azure.com/",
+            "ARCHIVE_SUMMARY_DEPLOYMENT": "summaries",
+            "ARCHIVE_SUMMARY_HELD": "True",
+        }
+    ).summary
+    assert summarised is not None
+    assert (summarised.endpoint, summarised.deployment, summarised.held) == (
+        "https://contoso-ai.openai.azure.com",
+        "summaries",
+        True,
+    )
+
+
+# The built-in role that may call an Azure OpenAI account's deployments, and nothing else.
+COGNITIVE_SERVICES_OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+
+
+def test_summaries_deploy_a_role_on_the_openai_account_only_with_the_account_and_a_deployment():
+    main = template("main.bicep")
+    module = main["modules"]["openAi"]
+    wired = main["modules"]["functions"]["config"]["params"]
+    both = json.dumps(main["variables"]["summaries"]["value"])
+
+    assert module["detail"]["path"] == "app/openai.bicep"
+    assert module["config"]["condition"] == "summaries"
+    assert json.loads(both)["operator"]["type"] == "and"
+    assert '"openAiResourceId"' in both
+    assert '"summaryDeployment"' in both
+    for parameter in ("openAiResourceId", "summaryDeployment"):
+        assert default("main.bicep", parameter) == ""  # off by default
+    assert default("main.bicep", "summaryHeld") is False
+    assert "summaries" in json.dumps(wired["openAiEndpoint"])
+    assert "summaries" in json.dumps(wired["summaryDeployment"])
+    assert template("app/openai.bicep")["variables"]["roles"]["value"] == {
+        "cognitiveServicesOpenAIUser": COGNITIVE_SERVICES_OPENAI_USER
+    }
+    assignment = body(resources("app/openai.bicep")["appOpenAI"])
+    assert assignment["scope"] == "account"
+    assert assignment["properties"]["principalType"] == "ServicePrincipal"
+
+
+def test_the_app_is_told_the_openai_endpoint_and_deployment_and_never_a_key():
+    settings = app_settings()
+
+    assert (settings["AZURE_OPENAI_ENDPOINT"], settings["ARCHIVE_SUMMARY_DEPLOYMENT"]) == (
+        "openAiEndpoint",
+        "summaryDeployment",
+    )
+    assert not any("KEY" in name for name in settings if name.startswith("AZURE_OPENAI"))
+    assert "listKeys" not in (INFRA / "app" / "openai.bicep").read_text(encoding="utf-8")
 
 
 def _named(value: Any) -> str:

@@ -53,6 +53,7 @@ from archiver.retrieval.readback import key_of
 from archiver.retrieval.transcript import section, version_entry
 from archiver.retrieval.transcriptblobs import write_transcripts
 from archiver.storage.ports import Storage
+from archiver.summaries.summarizer import Summaries
 
 REPAIR_BATCH = 100  # repaired versions stored per Archive.store call
 MAX_THREADS_PER_RUN = 100  # the timer's share of threads per run; the next run goes on
@@ -89,12 +90,14 @@ class Reconciler:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         trail: AuditTrail | None = None,
+        summaries: Summaries | None = None,
     ) -> None:
         self._storage = storage
         self._archive = archive
         self._chat = chat
         self._clock = clock
         self._trail = trail
+        self._summaries = summaries  # a summary of each transcript, when they are on
 
     async def thread(self, thread_id: str, principal: Principal = TIMER) -> Reconciled:
         """Archive one thread; raise AcsDenied or AcsUnavailable, or ThreadNotInAcs when
@@ -103,6 +106,8 @@ class Reconciler:
             return await self._audited(await self._one(chat, thread_id), principal)
 
     async def _audited(self, report: Reconciled, principal: Principal) -> Reconciled:
+        if self._summaries is not None and report.transcripts:
+            report.summary = await self._summaries.of(report.thread_id, report.transcripts)
         if self._trail is not None:
             await record_run(self._trail, report, principal)
         return report
@@ -182,7 +187,9 @@ class Reconciler:
                 participants=members(p for p in people if p.raw_id != chat.user),
                 former_participants=members(p for k, p in former.items() if k not in present),
             )
-            heading = self._heading("acs")
+            heading = Heading(
+                exported_at=format_timestamp(self._clock()) or "", source="acs", all_versions=False
+            )
             report.transcripts = await write_transcripts(
                 self._storage,
                 thread_key,
@@ -262,11 +269,6 @@ class Reconciler:
             source="archive",
             transcripts=written,
             note=f"{why}; the transcript was written from the archive",
-        )
-
-    def _heading(self, source: str) -> Heading:
-        return Heading(
-            exported_at=format_timestamp(self._clock()) or "", source=source, all_versions=False
         )
 
     async def _holds(self, thread_key: str) -> bool:

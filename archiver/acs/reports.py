@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from archiver.acs.completeness import Gaps
 from archiver.core.governance.principals import Principal
 from archiver.governance.trail import AuditTrail
+from archiver.summaries.summarizer import Summarised
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Reconciled:
     refused: str | None = None  # why ACS would not let the thread be archived
     complete: bool | None = None  # the archive held every message ACS showed (None: not checked)
     gaps: Gaps | None = None  # what it lacked, by sequenceId (archiver.acs.completeness)
+    summary: Summarised | None = None  # what became of its summary (None: summaries are off)
 
 
 async def record_run(trail: AuditTrail, report: Reconciled, principal: Principal) -> None:
@@ -40,5 +42,6 @@ async def record_run(trail: AuditTrail, report: Reconciled, principal: Principal
             "repaired": len(report.repaired),
             "transcripts": list(report.transcripts),
             "complete": report.complete,
-        },
+        }
+        | ({} if report.summary is None else {"summary": report.summary.outcome}),
     )

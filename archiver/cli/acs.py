@@ -155,6 +155,8 @@ def _describe(reports: list[Any], failures: dict[str, AcsError]) -> None:
             print(f"  {report.note}")
         for name in report.transcripts:
             print(f"  wrote {name}")
+        if (summary := report.summary) is not None:
+            print(f"  summary {summary.outcome}: {summary.name or summary.why}")
     for thread_id, error in failures.items():
         print(f"archiver: {thread_id + ': ' if thread_id else ''}{error}", file=sys.stderr)
     if not reports and not failures:

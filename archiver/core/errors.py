@@ -21,6 +21,9 @@
   |                         a participant of the thread (only participants may list it)
   | + ThreadNotInAcs        404: ACS has no such thread, or it was deleted
   | + AcsUnavailable        429 after retries, 5xx, network; run again later
+  x ModelError              the language model gave no summary (refused, throttled, failed,
+  |                         unreachable); nothing is written, the thread is archived all the same
+  | + UnusableAnswer        its answer does not parse or breaks the summary's rules
   x StorageError
     + AlreadyStored         a create-only write found the name taken (a duplicate)
     + ConcurrentUpdate      an ETag-conditional write lost a race; read again and retry
@@ -29,7 +32,8 @@
     + StorageUnavailable    storage failed or did not answer in time             -> 503
 
 Azure SDK exceptions are translated into this tree at the adapter edges only
-(`archiver.storage.translation`, `archiver.acs.client`, `archiver.access`), and HTTP status
+(`archiver.storage.translation`, `archiver.acs.client`, `archiver.access`,
+`archiver.summaries.azureopenai`), and HTTP status
 codes are chosen in `archiver.capture.webhook` and `archiver.retrieval.api` only.
 """
 
@@ -125,6 +129,17 @@ class ThreadNotInAcs(AcsError):
 
 class AcsUnavailable(AcsError):
     """ACS kept throttling or failing, or could not be reached; retrying later may work."""
+
+
+class ModelError(ArchiverError):
+    """The language model gave no summary: it refused, throttled, failed or could not be
+    reached. Summaries are best-effort: nothing is written, and the thread's archiving
+    goes on."""
+
+
+class UnusableAnswer(ModelError):
+    """The model's answer is not the JSON the summary schema asks for, or breaks its rules
+    (an unknown sentiment, a text too long); no half summary is ever written."""
 
 
 class StorageError(ArchiverError):

@@ -19,6 +19,7 @@ from archiver.core.layout import (
     is_transcript_name,
 )
 from archiver.core.records import Action, ThreadChange
+from archiver.core.summaries import is_summary_name
 
 _KEY = r"[A-Za-z0-9\-_:@.~]+"
 _MESSAGE = re.compile(
@@ -72,6 +73,14 @@ class TranscriptBlob:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SummaryBlob:
+    """A summary a language model wrote of a transcript: derived, never the record
+    (archiver.core.summaries)."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SealBlob:
     """A seal of a thread, or a public key seals are checked with (archiver.core.evidence.seals)."""
 
@@ -85,7 +94,9 @@ class AuditBlob:
     name: str
 
 
-Entry = MessageBlob | ThreadBlob | QuarantineBlob | TranscriptBlob | SealBlob | AuditBlob
+Entry = (
+    MessageBlob | ThreadBlob | QuarantineBlob | TranscriptBlob | SummaryBlob | SealBlob | AuditBlob
+)
 
 
 def entry(name: str) -> Entry | None:
@@ -118,6 +129,8 @@ def _entry(name: str) -> Entry | None:
         return QuarantineBlob(name=name)
     if is_transcript_name(name):
         return TranscriptBlob(name=name)
+    if is_summary_name(name):
+        return SummaryBlob(name=name)
     if _SEAL.match(name):
         return SealBlob(name=name)
     if is_audit_name(name):

@@ -32,6 +32,7 @@ from archiver.core.storagesettings import (
     read_storage,
     service_uri,
 )
+from archiver.core.summarysettings import SummarySettings, read_summary
 
 DEFAULT_CONTAINER = "chat-archive"
 DEFAULT_DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
@@ -87,6 +88,7 @@ class Settings:
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
     jobs: JobSettings = JobSettings()  # the daily jobs' activity table and queue
     search: SearchSettings = SearchSettings()  # ARCHIVE_SEARCH and its index
+    summary: SummarySettings | None = None  # ARCHIVE_SUMMARY_DEPLOYMENT: off when None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -168,6 +170,7 @@ class Settings:
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
             jobs=read_jobs(values),
             search=read_search(values),
+            summary=read_summary(values),
         )
 
     @property

@@ -18,20 +18,28 @@ from archiver.core.errors import ConcurrentUpdate, StorageUnavailable
 from archiver.core.evidence.seals import covered_prefixes, seals_prefix
 from archiver.core.governance.disposals import of_thread
 from archiver.core.layout import LatestRow
+from archiver.core.summaries import summaries_prefix
 from archiver.storage.ports import Storage
 
 ATTEMPTS = 8
 
 
 async def listed(storage: Storage, thread_key: str, thread_id: str) -> list[dict[str, Any]]:
-    """Every blob that is the thread's own, with its recorded SHA-256 and size; seals
-    last (a name under the thread's folders that is not its own is never listed)."""
+    """Every blob that is the thread's own, with its recorded SHA-256 and size: what its
+    seals cover, its summaries, and its seals last (a name under the thread's folders
+    that is not its own is never listed)."""
     found = []
-    for prefix in (*covered_prefixes(thread_key), seals_prefix(thread_key)):
+    for prefix in (*folders(thread_key), seals_prefix(thread_key)):
         async for blob in storage.blobs.listing(prefix):
             if of_thread(blob.name, thread_id=thread_id, thread_key=thread_key):
                 found.append({"name": blob.name, "size": blob.size, "sha256": blob.sha256})
     return found
+
+
+def folders(thread_key: str) -> tuple[str, ...]:
+    """The thread's folders but its seals': what they cover, and its summaries (derived,
+    never sealed, but the thread's all the same)."""
+    return (*covered_prefixes(thread_key), summaries_prefix(thread_key))
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ class Deletion:
         """True when a message row or a blob of the thread that was not planned exists."""
         async for _ in self._storage.messages.scan(thread_key):
             return True
-        for prefix in covered_prefixes(thread_key):
+        for prefix in folders(thread_key):
             async for name in self._storage.blobs.names(prefix):
                 if name not in names and of_thread(
                     name, thread_id=thread_id, thread_key=thread_key

@@ -166,6 +166,8 @@ class Work:
                     ", ".join(report.transcripts),
                 )
                 outcomes.append("archived")
+            if report.summary is not None:  # "summary written", "summary failed", ...
+                outcomes.append(f"summary {report.summary.outcome}")
         return _counts(outcomes)
 
 

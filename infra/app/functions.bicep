@@ -105,6 +105,15 @@ param maximumInstanceCount int
 @description('Network isolation: resource id of the subnet the app is VNet-integrated with (network.bicep). Empty: no VNet integration.')
 param appSubnetId string = ''
 
+@description('Summaries: endpoint of the Azure OpenAI account (AZURE_OPENAI_ENDPOINT). Empty: summaries are off.')
+param openAiEndpoint string = ''
+
+@description('Summaries: the model deployment that writes them (ARCHIVE_SUMMARY_DEPLOYMENT). Empty: summaries are off.')
+param summaryDeployment string = ''
+
+@description('Summaries: threads under legal hold are summarised too (ARCHIVE_SUMMARY_HELD).')
+param summaryHeld bool = false
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption needs always-ready instances, which end scale-to-zero; Event Grid retries for 24 hours through a zone outage
   name: planName
@@ -186,6 +195,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ARCHIVE_WEBHOOK_AUTH', value: webhookAuth }
         { name: 'ARCHIVE_ENTRA_TENANT_ID', value: entraTenantId }
         { name: 'ARCHIVE_ENTRA_AUDIENCE', value: entraAudience }
+        // End-of-conversation summaries (docs: Summaries), off unless both are set: the app
+        // calls the deployment as its identity (Cognitive Services OpenAI User, openai.bicep).
+        { name: 'AZURE_OPENAI_ENDPOINT', value: openAiEndpoint }
+        { name: 'ARCHIVE_SUMMARY_DEPLOYMENT', value: summaryDeployment }
+        { name: 'ARCHIVE_SUMMARY_HELD', value: string(summaryHeld) }
       ]
     }
     // Flex Consumption: runtime and scale live here, not in FUNCTIONS_* app settings.

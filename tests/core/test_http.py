@@ -42,6 +42,8 @@ EXPECTED = {
     "AcsDenied": 502,
     "ThreadNotInAcs": 502,
     "AcsUnavailable": 503,
+    "ModelError": 500,  # a summary's, never an HTTP answer: reported, the thread archived
+    "UnusableAnswer": 500,
     "StorageError": 503,
     "AlreadyStored": 503,
     "ConcurrentUpdate": 503,

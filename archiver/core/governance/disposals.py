@@ -31,6 +31,7 @@ from archiver.core.layout import (
     TRANSCRIPTS_PREFIX,
     is_transcript_name,
 )
+from archiver.core.summaries import is_summary_name
 from archiver.core.threads import ThreadRow
 
 
@@ -120,8 +121,8 @@ def refuse_if_disposing(current: ThreadState | None) -> None:
 
 def of_thread(name: str, *, thread_id: str, thread_key: str) -> bool:
     """True for a blob a disposal of the thread deletes: one of its message versions,
-    thread changes, transcripts or seals. Nothing else, however its name begins (a
-    thread `keys` never reaches `seals/keys/*.pem`)."""
+    thread changes, transcripts, summaries or seals. Nothing else, however its name
+    begins (a thread `keys` never reaches `seals/keys/*.pem`)."""
     found = entry(name)
     if isinstance(found, MessageBlob):
         return found.thread_id == thread_id and name.startswith(f"{MESSAGES_PREFIX}{thread_key}/")
@@ -129,6 +130,8 @@ def of_thread(name: str, *, thread_id: str, thread_key: str) -> bool:
         return found.thread_id == thread_id and name.startswith(f"{THREADS_PREFIX}{thread_key}/")
     if name.startswith(f"{TRANSCRIPTS_PREFIX}{thread_key}/"):
         return is_transcript_name(name)
+    if is_summary_name(name, thread_key):
+        return True
     return _seal_of(thread_key).fullmatch(name) is not None
 
 
