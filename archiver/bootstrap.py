@@ -6,7 +6,6 @@ so every entry point archives through the same objects configured the same way.
 
 from __future__ import annotations
 
-import functools
 import logging
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -66,8 +65,11 @@ class Services:
     def reconciler(self) -> Reconciler:
         """Archiving finished threads from ACS (the ACS_ settings)."""
         from archiver.acs.reconciliation import Reconciler
+        from archiver.summaries.summarizer import summaries_for
 
-        return Reconciler(self.storage, self.archive, self._chat, trail=self.trail)
+        summaries = summaries_for(self.settings, self.storage)  # None when off
+        chat = self._chat
+        return Reconciler(self.storage, self.archive, chat, trail=self.trail, summaries=summaries)
 
     @cached_property
     def trail(self) -> AuditTrail:
@@ -222,9 +224,9 @@ def build(
 
         storage = AzureStorage.from_settings(settings)
     if meter is None and settings.application_insights is not None:
-        meter = _azure_monitor(
-            settings.application_insights, settings.application_insights_client_id
-        )
+        from archiver.telemetry.azuremonitor import shared_meter
+
+        meter = shared_meter(settings.application_insights, settings.application_insights_client_id)
     observers = [] if observer is None else [observer]
     answered = None
     if meter is not None:
@@ -270,14 +272,6 @@ def _refusals(settings: Settings, storage: Storage) -> Refusals | None:
 def quiet_sdk_logging() -> None:
     """The Azure SDK's logs at WARNING: its HTTP logging names every request and header."""
     logging.getLogger("azure").setLevel(logging.WARNING)
-
-
-@functools.cache
-def _azure_monitor(connection_string: str, client_id: str | None) -> Meter:
-    # Once per process: the exporter is global to it.
-    from archiver.telemetry.azuremonitor import meter
-
-    return meter(connection_string, client_id=client_id)
 
 
 class Runtime:

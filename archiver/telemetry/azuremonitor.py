@@ -9,9 +9,16 @@ Insights, and a second exporter would bill them twice.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from opentelemetry.metrics import Meter
+
+
+@functools.cache
+def shared_meter(connection_string: str, client_id: str | None) -> Meter:
+    """`meter`, once per process: the exporter is global to it."""
+    return meter(connection_string, client_id=client_id)
 
 
 def meter(connection_string: str, *, client_id: str | None = None) -> Meter:
