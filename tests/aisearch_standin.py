@@ -89,7 +89,7 @@ class Index:
 
     @property
     def key(self) -> str:
-        return next(f["name"] for f in self.definition["fields"] if f.get("key"))
+        return str(next(f["name"] for f in self.definition["fields"] if f.get("key")))
 
 
 @dataclass
@@ -119,7 +119,10 @@ class AiSearchStandin:
         return self
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, trace: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        trace: TracebackType | None,
     ) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
@@ -183,7 +186,9 @@ class AiSearchStandin:
 
     def _get(self, name: str) -> web.Response:
         if name not in self.indexes:
-            return error(404, f"No index with the name '{name}' was found in a service named 'standin'.")
+            return error(
+                404, f"No index with the name '{name}' was found in a service named 'standin'."
+            )
         return web.json_response(self.indexes[name].definition)
 
     # --- documents -----------------------------------------------------------------
@@ -243,7 +248,9 @@ class AiSearchStandin:
         skip, top = int(asked.get("skip") or 0), int(asked.get("top") or 50)
         if skip > 100_000:
             return error(400, "The value of $skip must be at most 100000.")
-        selected = _names(asked.get("select")) or [n for n, f in fields.items() if f.get("retrievable", True)]
+        selected = _names(asked.get("select")) or [
+            n for n, f in fields.items() if f.get("retrievable", True)
+        ]
         for name in selected:
             if name not in fields or fields[name].get("retrievable") is False:
                 return error(400, f"Invalid expression: '{name}' is not a retrievable field.")
@@ -307,7 +314,9 @@ def _invalid_definition(definition: dict[str, Any]) -> str | None:
         if found["type"] == "Collection(Edm.Single)":
             profile = profiles.get(found.get("vectorSearchProfile", ""))
             if profile is None or not found.get("dimensions"):
-                return f"Vector field '{found['name']}' needs dimensions and a vector search profile."
+                return (
+                    f"Vector field '{found['name']}' needs dimensions and a vector search profile."
+                )
     for profile in profiles.values():
         if profile.get("algorithm") not in algorithms:
             return f"Profile '{profile['name']}' names an algorithm the index does not define."
@@ -318,7 +327,9 @@ def _invalid_definition(definition: dict[str, Any]) -> str | None:
         parameters = vectorizer.get("azureOpenAIParameters") or {}
         needed = ("resourceUri", "deploymentId", "modelName")
         if vectorizer.get("kind") != "azureOpenAI" or not all(parameters.get(n) for n in needed):
-            return f"Vectorizer '{vectorizer['name']}' needs resourceUri, deploymentId and modelName."
+            return (
+                f"Vectorizer '{vectorizer['name']}' needs resourceUri, deploymentId and modelName."
+            )
     return None
 
 
@@ -334,7 +345,9 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> str | None:
     return None
 
 
-def _invalid_action(action: dict[str, Any], fields: dict[str, dict[str, Any]], key: str) -> str | None:
+def _invalid_action(
+    action: dict[str, Any], fields: dict[str, dict[str, Any]], key: str
+) -> str | None:
     kind = action.get("@search.action", "upload")
     if kind not in ("upload", "merge", "mergeOrUpload", "delete"):
         return f"Invalid action '{kind}'."
@@ -367,13 +380,19 @@ def _invalid_value(found: dict[str, Any], given: Any) -> str | None:
     checks: dict[str, Callable[[Any], bool]] = {
         "Edm.String": lambda v: isinstance(v, str),
         "Edm.Int64": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "Edm.Int32": lambda v: isinstance(v, int) and not isinstance(v, bool) and -2**31 <= v < 2**31,
+        "Edm.Int32": lambda v: (
+            isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31
+        ),
         "Edm.Boolean": lambda v: isinstance(v, bool),
         "Edm.DateTimeOffset": _is_moment,
-        "Collection(Edm.String)": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
-        "Collection(Edm.Single)": lambda v: isinstance(v, list)
-        and len(v) == found.get("dimensions")
-        and all(isinstance(x, int | float) for x in v),
+        "Collection(Edm.String)": lambda v: (
+            isinstance(v, list) and all(isinstance(s, str) for s in v)
+        ),
+        "Collection(Edm.Single)": lambda v: (
+            isinstance(v, list)
+            and len(v) == found.get("dimensions")
+            and all(isinstance(x, int | float) for x in v)
+        ),
     }
     if not checks.get(kind, lambda v: True)(given):
         return f"Cannot convert the value of field '{name}' to type '{kind}'."

@@ -62,7 +62,7 @@ class Clause:
 
 def parse_simple(text: str) -> list[Clause]:
     """The clauses of a simple-syntax query (searchMode all: every clause must hold)."""
-    clauses, rest = _clauses(text, 0, nested=False)
+    clauses, _rest = _clauses(text, 0, nested=False)
     return clauses
 
 
@@ -101,8 +101,10 @@ def count(clause: Clause, found: list[str]) -> int:
     for start in range(len(found) - size + 1):
         window = found[start : start + size]
         exact = window[:-1] == list(clause.words[:-1])
-        last = window[-1].startswith(clause.words[-1]) if clause.prefix else (
-            window[-1] == clause.words[-1]
+        last = (
+            window[-1].startswith(clause.words[-1])
+            if clause.prefix
+            else (window[-1] == clause.words[-1])
         )
         hits += exact and last
     return hits
@@ -241,8 +243,11 @@ class _Filter:
 
 
 def _check_type(name: str, kind: str, literal: Any) -> None:
-    expected = {"Edm.String": str, "Edm.Boolean": bool, "Edm.DateTimeOffset": datetime,
-                "Edm.Int64": int, "Edm.Int32": int, "Edm.Double": (int, float)}.get(kind)  # fmt: skip
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "Edm.String": str, "Edm.Boolean": bool, "Edm.DateTimeOffset": datetime,
+        "Edm.Int64": int, "Edm.Int32": int, "Edm.Double": (int, float),
+    }  # fmt: skip
+    expected = kinds.get(kind)
     if literal is not None and expected is not None and not isinstance(literal, expected):
         raise Refused(
             f"Invalid expression: A binary operator with incompatible types was detected. "
@@ -266,6 +271,7 @@ def order(
             raise Refused(f"Invalid expression: '{name}' is not a sortable field.")
         keys.append((name, direction == "desc"))
     for name, descending in reversed(keys):
+
         def value(entry: tuple[float, dict[str, Any]], name: str = name) -> tuple[bool, Any]:
             found = entry[0] if name == "search.score()" else entry[1].get(name)
             return (found is not None, found)

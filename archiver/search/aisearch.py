@@ -65,7 +65,10 @@ class AiSearchIndex:
 
     async def forget_threads(self, thread_keys: Collection[str]) -> None:
         for thread_key in sorted(thread_keys):
-            found = [hit["key"] async for hit in self._service.keys(f"threadKey eq {literal(thread_key)}")]
+            found = [
+                hit["key"]
+                async for hit in self._service.keys(f"threadKey eq {literal(thread_key)}")
+            ]
             await self._service.delete(found)
 
     async def forget(self, names: Collection[str]) -> None:

@@ -49,6 +49,7 @@ _STRINGS = "Collection(Edm.String)"
 
 def messages_index(name: str) -> SearchIndex:
     """The messages' index definition."""
+
     def simple(field: str, kind: str = _STRING, **options: bool) -> SearchField:
         return SimpleField(name=field, type=kind, filterable=True, **options)
 

@@ -2,7 +2,8 @@
 the app's Microsoft Entra identity (no API keys: the service has local auth off).
 
 Writes go in batches within the service's push limits (1,000 documents, 16 MB a
-request) and each document's own status is checked; keys are paged by `$filter key gt
+request; here at most 1 MiB, below which aiohttp sends a body without holding up the
+event loop) and each document's own status is checked; keys are paged by `$filter key gt
 last` and `$orderby key`, never `$skip` (capped at 100,000). The SDK's errors are
 translated here, once, into archiver.core.errors: 401/403 is a ConfigurationError that
 names the role to grant, a missing index one that names ARCHIVE_SEARCH_INDEX, a refused
@@ -27,7 +28,10 @@ from archiver.core.errors import ConfigurationError, InvalidQuery, SearchUnavail
 from archiver.search.aisearchquery import literal
 
 MAX_BATCH_DOCUMENTS = 1000
-MAX_BATCH_BYTES = 16 * 1024 * 1024 - 64 * 1024  # the limit, less room for the envelope
+# The service takes 16 MB a request; aiohttp sends a body over 1 MiB only with a warning
+# that it may hold up the event loop, so a batch stays under that (an ACS message is at
+# most 28 KB: a batch of 1,000 chat messages is rarely larger).
+MAX_BATCH_BYTES = 1024 * 1024 - 16 * 1024
 PAGE = 1000  # keys listed per request: the most a search returns at once
 CONTRIBUTOR = "Search Index Data Contributor"
 # Bounded retries: a search is a user waiting, a write a job that is delivered again.
@@ -57,9 +61,9 @@ class ServiceIndex:
 
     async def define(self, index: SearchIndex) -> None:
         """Create the index, or update it to this definition (adding fields only)."""
-        async with SearchIndexClient(self.endpoint, self._credential, **self._options) as admin:
-            async with self.faults("defining the index", role="Search Service Contributor"):
-                await admin.create_or_update_index(index)
+        admin = SearchIndexClient(self.endpoint, self._credential, **self._options)
+        async with admin, self.faults("defining the index", role="Search Service Contributor"):
+            await admin.create_or_update_index(index)
 
     async def write(
         self, action: str, documents: Sequence[dict[str, Any]], *, missing_ok: bool = False
@@ -121,7 +125,9 @@ class ServiceIndex:
         try:
             yield
         except AzureError as exc:
-            raise translated(exc, doing=f"{doing} in index {self.name!r}", query=query, role=role) from exc
+            raise translated(
+                exc, doing=f"{doing} in index {self.name!r}", query=query, role=role
+            ) from exc
 
 
 def translated(exc: AzureError, *, doing: str, query: bool, role: str) -> Exception:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from archiver.core.errors import ConfigurationError
 from archiver.core.searchsettings import Backend, SearchSettings
-from archiver.search.aisearch import AiSearchIndex
 from archiver.search.localindex import LocalIndex
 from archiver.search.ports import SearchIndex
 from archiver.storage.clients import credential_for
@@ -25,6 +24,9 @@ def index_for(
     if index_file is not None or search.backend == Backend.LOCAL:
         return LocalIndex(index_file or search.index_file, origin=origin)
     if search.backend == Backend.AISEARCH and search.endpoint is not None:
+        # Imported here: azure-search-documents is only needed with Azure AI Search.
+        from archiver.search.aisearch import AiSearchIndex
+
         return AiSearchIndex(
             search.endpoint,
             search.index_name,
