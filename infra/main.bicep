@@ -102,8 +102,38 @@ param entraTenantId string = ''
 @description('Application id or Application ID URI of the archiver\'s app registration (comma-separated for both): the audience tokens must be for. Required with entra.')
 param entraAudience string = ''
 
+@description('Search in Azure (docs: Search in Azure): off (the default) or aisearch, an Azure AI Search service the app pushes every archived message version to, with no API keys.')
+@allowed(['off', 'aisearch'])
+param search string = 'off'
+
+@description('With aisearch: the search service\'s pricing tier.')
+@allowed(['free', 'basic', 'standard', 'standard2', 'standard3'])
+param searchSku string = 'basic'
+
+@description('With aisearch: replicas of the search service (2 for the read SLA, 3 for read-write).')
+@minValue(1)
+@maxValue(12)
+param searchReplicas int = 1
+
+@description('With aisearch: resource id of an existing Azure OpenAI account whose embedding deployment vectorizes the conversation windows (the knowledge source for Azure OpenAI and Foundry agents). Empty: windows without vectors.')
+param searchOpenAiResourceId string = ''
+
+@description('With searchOpenAiResourceId: name of the embedding deployment in that account.')
+param searchEmbeddingDeployment string = ''
+
+@description('With searchOpenAiResourceId: the model that deployment runs.')
+@allowed(['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'])
+param searchEmbeddingModel string = 'text-embedding-3-small'
+
+@description('With searchOpenAiResourceId: dimensions of the windows\' vectors, at most the model\'s (1536 for text-embedding-3-small and ada-002, 3072 for text-embedding-3-large).')
+@minValue(1)
+@maxValue(3072)
+param searchEmbeddingDimensions int = 1536
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
+var aiSearch = search == 'aisearch'
+var embeds = aiSearch && (!empty(searchOpenAiResourceId)) && (!empty(searchEmbeddingDeployment))
 
 resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -187,6 +217,39 @@ module network 'app/network.bicep' = if (networkIsolation) {
   }
 }
 
+// Only with SEARCH=aisearch: the search service, its roles, and with network isolation its
+// private endpoint (app/search.bicep). The app creates its two indexes itself.
+module searchService 'app/search.bicep' = if (aiSearch) {
+  name: 'search'
+  scope: group
+  params: {
+    serviceName: 'srch-${resourceToken}'
+    location: location
+    tags: tags
+    sku: searchSku
+    replicaCount: searchReplicas
+    publicNetworkAccess: networkIsolation ? 'disabled' : 'enabled'
+    appPrincipalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+    workspaceId: monitoring.outputs.workspaceId
+    vnetId: networkIsolation ? network.outputs.vnetId : ''
+    privateEndpointSubnetId: networkIsolation ? network.outputs.privateEndpointSubnetId : ''
+  }
+}
+
+// Only with an embedding deployment: its account lets the search service (queries) and
+// the app (windows) embed with their identities, in the account's own resource group.
+module openAiAccess 'app/openai-access.bicep' = if (embeds) {
+  name: 'openai-access'
+  scope: resourceGroup(split(searchOpenAiResourceId, '/')[2], split(searchOpenAiResourceId, '/')[4])
+  params: {
+    accountName: last(split(searchOpenAiResourceId, '/'))
+    searchPrincipalId: searchService.outputs.principalId
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
 module eventGrid 'app/eventgrid.bicep' = {
   name: 'eventgrid'
   scope: group
@@ -235,6 +298,12 @@ module functions 'app/functions.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     appSubnetId: networkIsolation ? network.outputs.appSubnetId : ''
+    search: search
+    searchEndpoint: aiSearch ? searchService.outputs.endpoint : ''
+    searchEmbeddingDeployment: embeds ? searchEmbeddingDeployment : ''
+    searchEmbeddingModel: searchEmbeddingModel
+    searchEmbeddingDimensions: searchEmbeddingDimensions
+    openAiEndpoint: embeds ? openAiAccess.outputs.endpoint : ''
   }
 }
 
@@ -293,3 +362,6 @@ output ARCHIVE_SEAL_KEY_NAME string = keyVault.outputs.keyName
 // With network isolation, the virtual network to peer or connect to for reaching the
 // archive, the checkpoints and the vault (docs: Deploy). Empty without.
 output AZURE_VNET_NAME string = networkIsolation ? network.outputs.vnetName : ''
+// With SEARCH=aisearch, the search service (docs: Search in Azure). Empty without.
+output ARCHIVE_SEARCH_SERVICE_NAME string = aiSearch ? searchService.outputs.serviceName : ''
+output ARCHIVE_SEARCH_ENDPOINT string = aiSearch ? searchService.outputs.endpoint : ''

@@ -683,6 +683,7 @@ def test_with_network_isolation_the_accounts_and_the_vault_turn_public_access_of
         "main.bicep": {ISOLATION: "true"},
         "app/storage.bicep": closed,
         "app/keyvault.bicep": closed,
+        "app/search.bicep": {"publicNetworkAccess": "'disabled'"},
     }
     for resource in closeable:
         assert resource["properties"]["publicNetworkAccess"] == "publicNetworkAccess"
@@ -886,6 +887,12 @@ def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
         ("userPrincipalId", "storageTableDataReader", "archive"),
         ("userPrincipalId", "sealKeyReader", "sealKey"),
         ("userPrincipalId", "storageBlobDataReader", "checkpointContainer"),
+        # Search in Azure (SEARCH=aisearch): app/search.bicep and app/openai-access.bicep.
+        ("appPrincipalId", "searchIndexDataContributor", "searchService"),
+        ("appPrincipalId", "searchServiceContributor", "searchService"),
+        ("userPrincipalId", "searchIndexDataReader", "searchService"),
+        ("searchPrincipalId", "cognitiveServicesOpenAiUser", "account"),
+        ("appPrincipalId", "cognitiveServicesOpenAiUser", "account"),
     }
 
 
@@ -1068,6 +1075,11 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_SEAL_KEY",
         "ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri",
         "ARCHIVE_CHECKPOINTS_CONTAINER",
+        "ARCHIVE_SEARCH",
+        "ARCHIVE_SEARCH_ENDPOINT",
+        "ARCHIVE_SEARCH_EMBEDDING_DEPLOYMENT",
+        "ARCHIVE_SEARCH_EMBEDDING_MODEL",
+        "ARCHIVE_SEARCH_EMBEDDING_DIMENSIONS",
     }
     assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
     acs_settings = {name for name in app_settings() if name.startswith("ACS_")}
@@ -1099,6 +1111,12 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "sealKeyUri": "https://kv-x.vault.azure.net/keys/archive-seal",
         "checkpointBlobEndpoint": "https://stckptx.blob.core.windows.net/",
         "checkpointContainerName": CHECKPOINTS_CONTAINER,
+        "search": "aisearch",
+        "searchEndpoint": "https://srch-x.search.windows.net",
+        "searchEmbeddingDeployment": "embeddings",
+        "searchEmbeddingModel": "text-embedding-3-small",
+        "searchEmbeddingDimensions": "1536",
+        "openAiEndpoint": "https://oai-x.openai.azure.com/",
     }
     values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 
@@ -1124,6 +1142,12 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
     assert settings.seal_key is not None
     assert settings.seal_key.key_vault_uri == example["sealKeyUri"]
     assert settings.seal_key.pem is None  # signed inside Key Vault: no private key here
+    assert (settings.search.backend, settings.search.endpoint) == (
+        "aisearch",
+        "https://srch-x.search.windows.net",
+    )
+    assert settings.search.embedding is not None
+    assert settings.search.embedding.endpoint == "https://oai-x.openai.azure.com"
 
 
 def _named(value: Any) -> str:
