@@ -115,17 +115,17 @@ param searchSku string = 'basic'
 @maxValue(12)
 param searchReplicas int = 1
 
-@description('With aisearch: resource id of an existing Azure OpenAI account whose embedding deployment vectorizes the conversation windows (the knowledge source for Azure OpenAI and Foundry agents). Empty: windows without vectors.')
-param searchOpenAiResourceId string = ''
+@description('Resource id of an existing Azure OpenAI (or Azure AI Services) account. With aisearch and searchEmbeddingDeployment: its embedding deployment vectorizes the conversation windows (the knowledge source for Azure OpenAI and Foundry agents). Empty: windows without vectors.')
+param openAiResourceId string = ''
 
-@description('With searchOpenAiResourceId: name of the embedding deployment in that account.')
+@description('With aisearch and openAiResourceId: name of the embedding deployment on that account. Empty: windows without vectors.')
 param searchEmbeddingDeployment string = ''
 
-@description('With searchOpenAiResourceId: the model that deployment runs.')
+@description('With searchEmbeddingDeployment: the model that deployment runs.')
 @allowed(['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'])
 param searchEmbeddingModel string = 'text-embedding-3-small'
 
-@description('With searchOpenAiResourceId: dimensions of the windows\' vectors, at most the model\'s (1536 for text-embedding-3-small and ada-002, 3072 for text-embedding-3-large).')
+@description('With searchEmbeddingDeployment: dimensions of the windows\' vectors, at most the model\'s (1536 for text-embedding-3-small and ada-002, 3072 for text-embedding-3-large).')
 @minValue(1)
 @maxValue(3072)
 param searchEmbeddingDimensions int = 1536
@@ -133,7 +133,10 @@ param searchEmbeddingDimensions int = 1536
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var aiSearch = search == 'aisearch'
-var embeds = aiSearch && (!empty(searchOpenAiResourceId)) && (!empty(searchEmbeddingDeployment))
+var embeds = aiSearch && (!empty(openAiResourceId)) && (!empty(searchEmbeddingDeployment))
+// A module's scope is evaluated even when the module is not deployed: an account id to
+// split when none is given.
+var openAiId = split(empty(openAiResourceId) ? '${group.id}/providers/Microsoft.CognitiveServices/accounts/none' : openAiResourceId, '/')
 
 resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -242,9 +245,9 @@ module searchService 'app/search.bicep' = if (aiSearch) {
 // the app (windows) embed with their identities, in the account's own resource group.
 module openAiAccess 'app/openai-access.bicep' = if (embeds) {
   name: 'openai-access'
-  scope: resourceGroup(split(searchOpenAiResourceId, '/')[2], split(searchOpenAiResourceId, '/')[4])
+  scope: resourceGroup(openAiId[2], openAiId[4])
   params: {
-    accountName: last(split(searchOpenAiResourceId, '/'))
+    accountName: last(openAiId)
     searchPrincipalId: searchService.outputs.principalId
     appPrincipalId: identity.outputs.principalId
   }

@@ -33,7 +33,7 @@ def test_search_is_off_by_default_and_switched_on_from_the_azd_environment():
     assert default("main.bicep", "search") == "off"
     assert default("main.bicep", "searchSku") == "basic"
     assert parameters_file()["search"] == "${SEARCH=off}"
-    assert parameters_file()["searchOpenAiResourceId"] == "${SEARCH_OPENAI_RESOURCE_ID}"
+    assert parameters_file()["openAiResourceId"] == "${AZURE_OPENAI_RESOURCE_ID}"
     assert variables["aiSearch"]["value"]["operator"]["operands"] == {
         "operand_1": "search",
         "operand_2": "aisearch",
@@ -41,7 +41,7 @@ def test_search_is_off_by_default_and_switched_on_from_the_azd_environment():
     assert modules["searchService"]["config"]["condition"] == "aiSearch"
     assert modules["openAiAccess"]["config"]["condition"] == "embeds"
     embeds = json.dumps(variables["embeds"]["value"])
-    for needed in ("aiSearch", "searchOpenAiResourceId", "searchEmbeddingDeployment"):
+    for needed in ("aiSearch", "openAiResourceId", "searchEmbeddingDeployment"):
         assert needed in embeds
 
 

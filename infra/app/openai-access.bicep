@@ -1,4 +1,4 @@
-// Search in Azure with an embedding deployment (SEARCH_OPENAI_RESOURCE_ID set): deployed
+// Search in Azure with an embedding deployment (SEARCH_EMBEDDING_DEPLOYMENT set): deployed
 // in the Azure OpenAI account's own resource group, it grants Cognitive Services OpenAI
 // User on that account, and nothing else, to the two identities that call its
 // embeddings: the search service's (its azureOpenAI vectorizer embeds each query) and the
