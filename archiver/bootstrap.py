@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from archiver.sealing.checkpointlog import CheckpointLog
     from archiver.sealing.sealer import Sealer
     from archiver.search.api import SearchApi
-    from archiver.search.ports import SearchIndex
+    from archiver.search.indexes import Indexes
 
 _log = logging.getLogger("archiver")
 
@@ -141,12 +141,12 @@ class Services:
         )
 
     @cached_property
-    def search_index(self) -> SearchIndex | None:
-        """The index ARCHIVE_SEARCH names (None when search is off)."""
-        from archiver.search.backends import index_for
+    def search_index(self) -> Indexes | None:
+        """The indexes ARCHIVE_SEARCH names (None when search is off)."""
+        from archiver.search.backends import indexes_for
 
-        search = self.settings.search
-        return None if search.backend == "off" else index_for(search, origin=self.settings.origin)
+        client = self.settings.storage.client_id
+        return indexes_for(self.settings.search, origin=self.settings.origin, client_id=client)
 
     @cached_property
     def searcher(self) -> SearchApi:

@@ -102,7 +102,7 @@ param entraTenantId string = ''
 @description('Application id or Application ID URI of the archiver\'s app registration (comma-separated for both): the audience tokens must be for. Required with entra.')
 param entraAudience string = ''
 
-@description('Resource id of an existing Azure OpenAI (or Azure AI Services) account whose model deployment writes end-of-conversation summaries of archived threads (docs: Summaries). It sends chat text to that model. Empty, or without summaryDeployment: summaries are off.')
+@description('Resource id of an existing Azure OpenAI (or Azure AI Services) account, for end-of-conversation summaries (with summaryDeployment; docs: Summaries) and for the search windows\' embeddings (with aisearch and searchEmbeddingDeployment; docs: Search in Azure). Either sends chat text to that account. Empty: neither.')
 param openAiResourceId string = ''
 
 @description('With openAiResourceId: the model deployment on that account that writes the summaries (ARCHIVE_SUMMARY_DEPLOYMENT). Empty: summaries are off.')
@@ -111,8 +111,38 @@ param summaryDeployment string = ''
 @description('With summaries on: summarise threads under legal hold too (ARCHIVE_SUMMARY_HELD). Off: a held thread\'s text is never sent to the model.')
 param summaryHeld bool = false
 
+@description('Search in Azure (docs: Search in Azure): off (the default) or aisearch, an Azure AI Search service the app pushes every archived message version to, with no API keys.')
+@allowed(['off', 'aisearch'])
+param search string = 'off'
+
+@description('With aisearch: the search service\'s pricing tier.')
+@allowed(['free', 'basic', 'standard', 'standard2', 'standard3'])
+param searchSku string = 'basic'
+
+@description('With aisearch: replicas of the search service (2 for the read SLA, 3 for read-write).')
+@minValue(1)
+@maxValue(12)
+param searchReplicas int = 1
+
+@description('With aisearch and openAiResourceId: name of the embedding deployment on that account. Empty: windows without vectors.')
+param searchEmbeddingDeployment string = ''
+
+@description('With searchEmbeddingDeployment: the model that deployment runs.')
+@allowed(['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'])
+param searchEmbeddingModel string = 'text-embedding-3-small'
+
+@description('With searchEmbeddingDeployment: dimensions of the windows\' vectors, at most the model\'s (1536 for text-embedding-3-small and ada-002, 3072 for text-embedding-3-large).')
+@minValue(1)
+@maxValue(3072)
+param searchEmbeddingDimensions int = 1536
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
+var aiSearch = search == 'aisearch'
+var embeds = aiSearch && (!empty(openAiResourceId)) && (!empty(searchEmbeddingDeployment))
+// A module's scope is evaluated even when the module is not deployed: an account id to
+// split when none is given.
+var openAiId = split(empty(openAiResourceId) ? '${group.id}/providers/Microsoft.CognitiveServices/accounts/none' : openAiResourceId, '/')
 
 resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -122,9 +152,9 @@ resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
 
 // Summaries are on only with both the account and its deployment.
 var summaries = (!empty(openAiResourceId)) && (!empty(summaryDeployment))
-// The account's subscription, group and name (a placeholder without one: the scope of a
-// module that is not deployed is still evaluated).
-var openAiId = split(empty(openAiResourceId) ? '${group.id}/providers/Microsoft.CognitiveServices/accounts/none' : openAiResourceId, '/')
+// The account is used by summaries, by the windows' embeddings, or by both: the app's
+// role on it is granted once.
+var openAiUsed = summaries || embeds
 
 module identity 'app/identity.bicep' = {
   name: 'identity'
@@ -202,6 +232,38 @@ module network 'app/network.bicep' = if (networkIsolation) {
   }
 }
 
+// Only with SEARCH=aisearch: the search service, its roles, and with network isolation its
+// private endpoint (app/search.bicep). The app creates its two indexes itself.
+module searchService 'app/search.bicep' = if (aiSearch) {
+  name: 'search'
+  scope: group
+  params: {
+    serviceName: 'srch-${resourceToken}'
+    location: location
+    tags: tags
+    sku: searchSku
+    replicaCount: searchReplicas
+    publicNetworkAccess: networkIsolation ? 'disabled' : 'enabled'
+    appPrincipalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+    workspaceId: monitoring.outputs.workspaceId
+    vnetId: networkIsolation ? network.outputs.vnetId : ''
+    privateEndpointSubnetId: networkIsolation ? network.outputs.privateEndpointSubnetId : ''
+  }
+}
+
+// Only with an embedding deployment: its account lets the search service embed each query
+// with its identity, in the account's own resource group (the app's role: module openAi).
+module openAiAccess 'app/openai-access.bicep' = if (embeds) {
+  name: 'openai-access'
+  scope: resourceGroup(openAiId[2], openAiId[4])
+  params: {
+    accountName: last(openAiId)
+    searchPrincipalId: searchService.outputs.principalId
+  }
+}
+
 module eventGrid 'app/eventgrid.bicep' = {
   name: 'eventgrid'
   scope: group
@@ -214,8 +276,8 @@ module eventGrid 'app/eventgrid.bicep' = {
   }
 }
 
-// Only with summaries: the app's identity may call the account's deployments.
-module openAi 'app/openai.bicep' = if (summaries) {
+// Only with summaries or embeddings: the app's identity may call the account's deployments.
+module openAi 'app/openai.bicep' = if (openAiUsed) {
   name: 'openai'
   scope: resourceGroup(openAiId[2], openAiId[4])
   params: {
@@ -260,9 +322,14 @@ module functions 'app/functions.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     appSubnetId: networkIsolation ? network.outputs.appSubnetId : ''
-    openAiEndpoint: summaries ? openAi.outputs.endpoint : ''
+    openAiEndpoint: openAiUsed ? openAi.outputs.endpoint : ''
     summaryDeployment: summaries ? summaryDeployment : ''
     summaryHeld: summaryHeld
+    search: search
+    searchEndpoint: aiSearch ? searchService.outputs.endpoint : ''
+    searchEmbeddingDeployment: embeds ? searchEmbeddingDeployment : ''
+    searchEmbeddingModel: searchEmbeddingModel
+    searchEmbeddingDimensions: searchEmbeddingDimensions
   }
 }
 
@@ -321,3 +388,6 @@ output ARCHIVE_SEAL_KEY_NAME string = keyVault.outputs.keyName
 // With network isolation, the virtual network to peer or connect to for reaching the
 // archive, the checkpoints and the vault (docs: Deploy). Empty without.
 output AZURE_VNET_NAME string = networkIsolation ? network.outputs.vnetName : ''
+// With SEARCH=aisearch, the search service (docs: Search in Azure). Empty without.
+output ARCHIVE_SEARCH_SERVICE_NAME string = aiSearch ? searchService.outputs.serviceName : ''
+output ARCHIVE_SEARCH_ENDPOINT string = aiSearch ? searchService.outputs.endpoint : ''

@@ -683,6 +683,7 @@ def test_with_network_isolation_the_accounts_and_the_vault_turn_public_access_of
         "main.bicep": {ISOLATION: "true"},
         "app/storage.bicep": closed,
         "app/keyvault.bicep": closed,
+        "app/search.bicep": {"publicNetworkAccess": "'disabled'"},
     }
     for resource in closeable:
         assert resource["properties"]["publicNetworkAccess"] == "publicNetworkAccess"
@@ -881,12 +882,18 @@ def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
         ("appPrincipalId", "monitoringMetricsPublisher", "appInsights"),
         ("appPrincipalId", "sealSigner", "sealKey"),
         ("appPrincipalId", "checkpointWriter", "checkpointContainer"),
-        ("appPrincipalId", "cognitiveServicesOpenAIUser", "account"),  # with summaries only
+        # With summaries or the windows' embeddings: app/openai.bicep, once.
+        ("appPrincipalId", "cognitiveServicesOpenAIUser", "account"),
         ("topicPrincipalId", "storageBlobDataContributor", "deadLetters"),
         ("userPrincipalId", "storageBlobDataReader", "archive"),
         ("userPrincipalId", "storageTableDataReader", "archive"),
         ("userPrincipalId", "sealKeyReader", "sealKey"),
         ("userPrincipalId", "storageBlobDataReader", "checkpointContainer"),
+        # Search in Azure (SEARCH=aisearch): app/search.bicep and app/openai-access.bicep.
+        ("appPrincipalId", "searchIndexDataContributor", "searchService"),
+        ("appPrincipalId", "searchServiceContributor", "searchService"),
+        ("userPrincipalId", "searchIndexDataReader", "searchService"),
+        ("searchPrincipalId", "cognitiveServicesOpenAIUser", "account"),
     }
 
 
@@ -1071,6 +1078,11 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_CHECKPOINTS_CONTAINER",
         "ARCHIVE_SUMMARY_DEPLOYMENT",
         "ARCHIVE_SUMMARY_HELD",
+        "ARCHIVE_SEARCH",
+        "ARCHIVE_SEARCH_ENDPOINT",
+        "ARCHIVE_SEARCH_EMBEDDING_DEPLOYMENT",
+        "ARCHIVE_SEARCH_EMBEDDING_MODEL",
+        "ARCHIVE_SEARCH_EMBEDDING_DIMENSIONS",
     }
     assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
     acs_settings = {name for name in app_settings() if name.startswith("ACS_")}
@@ -1106,9 +1118,14 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "sealKeyUri": "https://kv-x.vault.azure.net/keys/archive-seal",
         "checkpointBlobEndpoint": "https://stckptx.blob.core.windows.net/",
         "checkpointContainerName": CHECKPOINTS_CONTAINER,
-        "openAiEndpoint": "",
         "summaryDeployment": "",
         "summaryHeld": "False",  # string() of a Bicep bool
+        "search": "aisearch",
+        "searchEndpoint": "https://srch-x.search.windows.net",
+        "searchEmbeddingDeployment": "embeddings",
+        "searchEmbeddingModel": "text-embedding-3-small",
+        "searchEmbeddingDimensions": "1536",
+        "openAiEndpoint": "https://oai-x.openai.azure.com/",
     }
     values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 
@@ -1150,6 +1167,13 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         True,
     )
 
+    assert (settings.search.backend, settings.search.endpoint) == (
+        "aisearch",
+        "https://srch-x.search.windows.net",
+    )
+    assert settings.search.embedding is not None
+    assert settings.search.embedding.endpoint == "https://oai-x.openai.azure.com"
+
 
 # The built-in role that may call an Azure OpenAI account's deployments, and nothing else.
 COGNITIVE_SERVICES_OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
@@ -1162,14 +1186,18 @@ def test_summaries_deploy_a_role_on_the_openai_account_only_with_the_account_and
     both = json.dumps(main["variables"]["summaries"]["value"])
 
     assert module["detail"]["path"] == "app/openai.bicep"
-    assert module["config"]["condition"] == "summaries"
+    assert module["config"]["condition"] == "openAiUsed"  # summaries or embeddings: once
+    assert main["variables"]["openAiUsed"]["value"]["operator"] == {
+        "type": "or",
+        "operands": {"operand_1": "summaries", "operand_2": "embeds"},
+    }
     assert json.loads(both)["operator"]["type"] == "and"
     assert '"openAiResourceId"' in both
     assert '"summaryDeployment"' in both
     for parameter in ("openAiResourceId", "summaryDeployment"):
         assert default("main.bicep", parameter) == ""  # off by default
     assert default("main.bicep", "summaryHeld") is False
-    assert "summaries" in json.dumps(wired["openAiEndpoint"])
+    assert "openAiUsed" in json.dumps(wired["openAiEndpoint"])
     assert "summaries" in json.dumps(wired["summaryDeployment"])
     assert template("app/openai.bicep")["variables"]["roles"]["value"] == {
         "cognitiveServicesOpenAIUser": COGNITIVE_SERVICES_OPENAI_USER

@@ -148,13 +148,14 @@ def _search(arguments: argparse.Namespace) -> int:
     services = build(settings)
 
     async def run() -> list[Hit]:
-        index = _chosen(services, arguments.index)
+        index, own = await _chosen(services, arguments.index)
         try:
             searching = Searching(services.storage, index, services.trail)
             return await searching.search(query, cli_principal(settings))
         finally:
-            await index.close()
-            await services.close()
+            if own:
+                await index.close()
+            await services.close()  # and the app's indexes, if they were used
 
     hits = asyncio.run(run())
     if arguments.json:
@@ -164,14 +165,16 @@ def _search(arguments: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def _chosen(services: Services, index_file: Path | None) -> SearchIndex:
-    """The --index file, else the index ARCHIVE_SEARCH names, else the default file."""
+async def _chosen(services: Services, index_file: Path | None) -> tuple[SearchIndex, bool]:
+    """The --index file, else the index ARCHIVE_SEARCH names, else the default file; and
+    whether it is this command's own to close."""
     search = services.settings.search
     if index_file is None and services.search_index is not None:
-        return services.search_index
-    return index_for(
+        return await services.search_index.ready(), False
+    chosen = index_for(
         search, origin=services.settings.origin, index_file=index_file or search.index_file
     )
+    return chosen, True
 
 
 def _show(hits: list[Hit]) -> None:

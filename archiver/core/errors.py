@@ -10,6 +10,7 @@
   x Unauthenticated         no bearer token, or one that is not valid          -> 401
   x Forbidden               a valid token without the role the route needs     -> 403
   x IdentityUnavailable     the tenant's OpenID metadata or keys could not be read -> 503
+  x SearchUnavailable       the search service failed, throttled or did not answer -> 503
   x OnHold                  a thread under legal hold cannot be disposed of    -> 409
   x UnknownThread           the archive holds nothing of a thread or message    -> 404
   x UnknownContainer        a dead-letter container that does not exist
@@ -34,6 +35,7 @@
 Azure SDK exceptions are translated into this tree at the adapter edges only
 (`archiver.storage.translation`, `archiver.acs.client`, `archiver.access`,
 `archiver.summaries.azureopenai`), and HTTP status
+`archiver.search.azure.service`), and HTTP status
 codes are chosen in `archiver.capture.webhook` and `archiver.retrieval.api` only.
 """
 
@@ -83,6 +85,11 @@ class Forbidden(ArchiverError):
 class IdentityUnavailable(ArchiverError):
     """The identity provider's discovery document or signing keys could not be fetched, so
     a token cannot be checked either way; retrying later may work."""
+
+
+class SearchUnavailable(ArchiverError):
+    """The search service failed, throttled or did not answer in time; the archive is
+    untouched and retrying later may work."""
 
 
 class OnHold(ArchiverError):

@@ -23,6 +23,7 @@ from archiver.core.errors import (
     IdentityUnavailable,
     OnHold,
     RequestRejected,
+    SearchUnavailable,
     StorageError,
     TopicNotAllowed,
     Unauthenticated,
@@ -46,6 +47,7 @@ STATUSES: tuple[tuple[type[ArchiverError], int, str], ...] = (
     (StorageError, 503, "Service Unavailable"),
     (AcsUnavailable, 503, "Service Unavailable"),
     (IdentityUnavailable, 503, "Service Unavailable"),
+    (SearchUnavailable, 503, "Service Unavailable"),
     (AcsError, 502, "Bad Gateway"),
     (ArchiverError, 500, "Internal Server Error"),
 )

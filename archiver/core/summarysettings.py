@@ -52,17 +52,13 @@ def read_summary(values: Mapping[str, str]) -> SummarySettings | None:
             f"{API_VERSION} must be an Azure OpenAI API version such as "
             f"{DEFAULT_API_VERSION!r}, got {version!r}"
         )
-    if not deployment and not endpoint:
+    if not deployment:
+        # AZURE_OPENAI_ENDPOINT alone may be for search's embeddings: summaries stay off.
         return None
     if not endpoint:
         raise ConfigurationError(
             f"{ENDPOINT} is required with {DEPLOYMENT}: the Azure OpenAI account "
             "(https://<account>.openai.azure.com) the deployment is on"
-        )
-    if not deployment:
-        raise ConfigurationError(
-            f"{DEPLOYMENT} is required with {ENDPOINT}: the model deployment that writes "
-            "the summaries (leave both unset to keep summaries off)"
         )
     if not _DEPLOYMENT_NAME.match(deployment):
         raise ConfigurationError(

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from archiver.governance.disposal import Disposal
     from archiver.sealing.checkpointer import Checkpointer
     from archiver.sealing.sealer import Sealer
-    from archiver.search.ports import SearchIndex
+    from archiver.search.indexes import Indexes
 
 SEALING_CONCURRENCY = 8  # threads of a batch sealed at once, as the full sweep does
 REPORTS_PREFIX = "reports/verify/"  # + run/batch.json: what a verify job found
@@ -54,7 +54,7 @@ class Crew:
     inactive_days: int
     storage: Storage
     container: str = "chat-archive"  # ARCHIVE_CONTAINER: whose BlobCreated events are pushed
-    index: Callable[[], SearchIndex | None] = lambda: None  # None: ARCHIVE_SEARCH=off
+    index: Callable[[], Indexes | None] = lambda: None  # None: ARCHIVE_SEARCH=off
 
 
 class Work:
@@ -102,8 +102,8 @@ class Work:
             outcomes[result.thread_id] = result.outcome
             if result.outcome == "kept":
                 self._log.warning("Not disposed of: %s: %s", result.thread_id, result.why)
-            if result.outcome == "disposed" and (index := self._crew.index()) is not None:
-                await index.forget_threads([encode_key(result.thread_id, field="threadId")])
+            if result.outcome == "disposed" and (indexes := self._crew.index()) is not None:
+                await indexes.forget_threads([encode_key(result.thread_id, field="threadId")])
         for thread_id in job.threads:
             # Held or failed: visited by every disposal run until it settles.
             again = outcomes.get(thread_id) in ("held", "kept")
@@ -132,22 +132,25 @@ class Work:
         return {"verified": report.threads, "altered": len(report.findings)}
 
     async def _index(self, job: Job) -> dict[str, int]:
-        index = self._crew.index()
-        if index is None:
+        indexes = self._crew.index()
+        if indexes is None:
             self._log.info("Indexing for search is off (ARCHIVE_SEARCH=off): %s", job.run)
             return {"off": len(job.threads)}
         keys = [encode_key(thread_id, field="threadId") for thread_id in job.threads]
-        run = await Indexing(self._crew.storage, index).threads(keys)
+        run = await Indexing(self._crew.storage, await indexes.ready()).threads(keys)
+        await indexes.written(self._crew.storage, keys)
         return {"indexed": run.added, "unreadable": len(run.unreadable)}
 
     async def index_pushed(self, text: str) -> None:
         """One message of the search queue (`index_versions`): the versions its BlobCreated
         events announce, indexed; raise what makes the queue deliver it again."""
-        index = self._crew.index()
-        if index is None:
+        indexes = self._crew.index()
+        if indexes is None:
             self._log.info("Indexing for search is off (ARCHIVE_SEARCH=off): a push ignored")
             return
-        pushed = await push(Indexing(self._crew.storage, index), text, self._crew.container)
+        storage = self._crew.storage
+        pushed = await push(Indexing(storage, await indexes.ready()), text, self._crew.container)
+        await indexes.written(storage, pushed.run.touched)
         self._log.info("Indexed %d versions (%d events ignored)", pushed.run.added, pushed.ignored)
 
     async def _transcribe(self, job: Job) -> dict[str, int]:

@@ -21,7 +21,7 @@ from archiver.core.search.queries import DEFAULT_LIMIT, MAX_LIMIT, Query, query_
 from archiver.governance.trail import AuditTrail
 from archiver.retrieval.audited import Audited
 from archiver.search.citing import cited
-from archiver.search.ports import SearchIndex
+from archiver.search.indexes import Indexes
 from archiver.search.searching import described
 from archiver.storage.ports import Storage
 
@@ -36,7 +36,7 @@ class SearchApi:
     def __init__(
         self,
         storage: Storage,
-        index: Callable[[], SearchIndex | None],
+        index: Callable[[], Indexes | None],
         *,
         gate: Gate,
         trail: AuditTrail,
@@ -50,10 +50,11 @@ class SearchApi:
         asked = {name: request.query.get(name) for name in sorted(PARAMETERS)}
 
         async def answer(_: Principal) -> HttpResponse:
-            index = self._index()
-            if index is None:
+            indexes = self._index()
+            if indexes is None:
                 return problem(404, "Not Found", OFF)
             query = _query(request)
+            index = await indexes.ready()
             hits = await cited(self._storage, await index.search(query))
             return json_response(
                 200, {"search": described(query), "hits": [hit.as_json() for hit in hits]}

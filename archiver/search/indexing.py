@@ -45,6 +45,7 @@ class IndexRun:
 
     listed: int = 0
     threads: int = 0  # threads listed (an update from marks lists only the changed ones)
+    touched: set[str] = field(default_factory=set)  # the thread keys of versions written
     added: int = 0
     messages: int = 0  # messages whose standing was written
     forgotten: int = 0
@@ -173,6 +174,7 @@ class Indexing:
                 await self._index.restand(stands)
                 run.added += len(documents)
                 run.messages += len(messages)
+                run.touched |= {d.thread_key for d in documents}
                 self._progress(len(chunk))
         finally:
             if reading is not None:

@@ -105,7 +105,7 @@ param maximumInstanceCount int
 @description('Network isolation: resource id of the subnet the app is VNet-integrated with (network.bicep). Empty: no VNet integration.')
 param appSubnetId string = ''
 
-@description('Summaries: endpoint of the Azure OpenAI account (AZURE_OPENAI_ENDPOINT). Empty: summaries are off.')
+@description('Summaries and the search windows\' embeddings: endpoint of the Azure OpenAI account (AZURE_OPENAI_ENDPOINT). Empty: neither.')
 param openAiEndpoint string = ''
 
 @description('Summaries: the model deployment that writes them (ARCHIVE_SUMMARY_DEPLOYMENT). Empty: summaries are off.')
@@ -113,6 +113,22 @@ param summaryDeployment string = ''
 
 @description('Summaries: threads under legal hold are summarised too (ARCHIVE_SUMMARY_HELD).')
 param summaryHeld bool = false
+
+@description('Which search index the app keeps (ARCHIVE_SEARCH): off or aisearch.')
+@allowed(['off', 'aisearch'])
+param search string = 'off'
+
+@description('With aisearch: the search service\'s endpoint (ARCHIVE_SEARCH_ENDPOINT). Empty: none.')
+param searchEndpoint string = ''
+
+@description('With aisearch: the Azure OpenAI embedding deployment of the conversation windows (ARCHIVE_SEARCH_EMBEDDING_DEPLOYMENT). Empty: windows without vectors.')
+param searchEmbeddingDeployment string = ''
+
+@description('The model that deployment runs (ARCHIVE_SEARCH_EMBEDDING_MODEL).')
+param searchEmbeddingModel string = 'text-embedding-3-small'
+
+@description('Dimensions of the windows\' vectors (ARCHIVE_SEARCH_EMBEDDING_DIMENSIONS).')
+param searchEmbeddingDimensions int = 1536
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption needs always-ready instances, which end scale-to-zero; Event Grid retries for 24 hours through a zone outage
@@ -195,11 +211,17 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ARCHIVE_WEBHOOK_AUTH', value: webhookAuth }
         { name: 'ARCHIVE_ENTRA_TENANT_ID', value: entraTenantId }
         { name: 'ARCHIVE_ENTRA_AUDIENCE', value: entraAudience }
-        // End-of-conversation summaries (docs: Summaries), off unless both are set: the app
-        // calls the deployment as its identity (Cognitive Services OpenAI User, openai.bicep).
+        // End-of-conversation summaries (docs: Summaries), off unless both are set, and the
+        // windows' embeddings: the app calls the account as its identity (openai.bicep).
         { name: 'AZURE_OPENAI_ENDPOINT', value: openAiEndpoint }
         { name: 'ARCHIVE_SUMMARY_DEPLOYMENT', value: summaryDeployment }
         { name: 'ARCHIVE_SUMMARY_HELD', value: string(summaryHeld) }
+        // Search in Azure (docs: Search in Azure), with the app's identity: no API key.
+        { name: 'ARCHIVE_SEARCH', value: search }
+        { name: 'ARCHIVE_SEARCH_ENDPOINT', value: searchEndpoint }
+        { name: 'ARCHIVE_SEARCH_EMBEDDING_DEPLOYMENT', value: searchEmbeddingDeployment }
+        { name: 'ARCHIVE_SEARCH_EMBEDDING_MODEL', value: searchEmbeddingModel }
+        { name: 'ARCHIVE_SEARCH_EMBEDDING_DIMENSIONS', value: string(searchEmbeddingDimensions) }
       ]
     }
     // Flex Consumption: runtime and scale live here, not in FUNCTIONS_* app settings.

@@ -202,3 +202,6 @@ resource endpointZones 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@
 // The app's VNet integration (functions.bicep: virtualNetworkSubnetId).
 output appSubnetId string = '${vnet.id}/subnets/${appSubnetName}'
 output vnetName string = vnet.name
+// Search in Azure puts its private endpoint here too (search.bicep).
+output vnetId string = vnet.id
+output privateEndpointSubnetId string = '${vnet.id}/subnets/${privateEndpointSubnetName}'

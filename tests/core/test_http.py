@@ -19,7 +19,7 @@ from archiver.core.http import (
 
 # The specification, one line per error class: what a caller (Event Grid, a reader, a
 # script) is told. Event Grid drops on 400/403/413 and retries on 5xx, so only storage,
-# ACS and identity provider outages may be 503.
+# ACS, identity provider and search service outages may be 503.
 EXPECTED = {
     "ArchiverError": 500,
     "ConfigurationError": 500,
@@ -31,6 +31,7 @@ EXPECTED = {
     "Unauthenticated": 401,
     "Forbidden": 403,
     "IdentityUnavailable": 503,
+    "SearchUnavailable": 503,  # the index is derived: the archive is fine, ask again later
     "OnHold": 409,
     "UnknownThread": 404,
     "UnknownContainer": 404,

@@ -6,7 +6,7 @@ import pytest
 
 from archiver.core.errors import ConfigurationError
 from archiver.core.settings import Settings
-from archiver.core.summarysettings import DEFAULT_API_VERSION, SummarySettings
+from archiver.core.summarysettings import DEFAULT_API_VERSION, SummarySettings, read_summary
 
 ON = {
     "ARCHIVE_SUMMARY_DEPLOYMENT": "summaries",
@@ -43,10 +43,6 @@ def test_held_threads_and_another_api_version_are_asked_for_by_name():
             {"ARCHIVE_SUMMARY_DEPLOYMENT": "summaries"},
             "AZURE_OPENAI_ENDPOINT is required with ARCHIVE_SUMMARY_DEPLOYMENT",
         ),
-        (
-            {"AZURE_OPENAI_ENDPOINT": "https://contoso-ai.openai.azure.com"},
-            "ARCHIVE_SUMMARY_DEPLOYMENT is required with AZURE_OPENAI_ENDPOINT",
-        ),
         (ON | {"AZURE_OPENAI_ENDPOINT": "http://contoso-ai.openai.azure.com"}, "https"),
         (ON | {"AZURE_OPENAI_ENDPOINT": "contoso-ai.openai.azure.com"}, "AZURE_OPENAI_ENDPOINT"),
         (ON | {"AZURE_OPENAI_ENDPOINT": "https://contoso-ai.openai.azure.com/openai"}, "no path"),
@@ -59,3 +55,7 @@ def test_held_threads_and_another_api_version_are_asked_for_by_name():
 def test_a_summary_setting_without_its_partner_or_malformed_fails_with_its_name(values, message):
     with pytest.raises(ConfigurationError, match=message):
         Settings.from_mapping(values)
+
+
+def test_the_endpoint_alone_leaves_summaries_off_it_may_serve_searchs_embeddings():
+    assert read_summary({"AZURE_OPENAI_ENDPOINT": "https://contoso-ai.openai.azure.com"}) is None

@@ -16,8 +16,10 @@ import pytest
 from archiver.core.errors import InvalidQuery
 from archiver.core.search.documents import SearchDocument, Standing
 from archiver.core.search.queries import query_of
+from archiver.search.azure.index import AiSearchIndex
 from archiver.search.localindex import LocalIndex
 from archiver.search.ports import SearchIndex
+from tests.aisearch_standin import AiSearchStandin, StandinCredential
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -51,15 +53,21 @@ DELETED = [version("t1", "m2", 3, "received", "card charlie 4471"),
 OTHER = [version("t2", "m3", 5, "received", "refund delta", sender="8:acs:b")]
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", "aisearch"])
 async def index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SearchIndex]:
-    """Each index in turn, empty and prepared."""
-    made: SearchIndex = LocalIndex(tmp_path / "index.sqlite3", origin="devstoreaccount1/test")
-    await made.prepare()
-    try:
-        yield made
-    finally:
-        await made.close()
+    """Each index in turn, empty and prepared: the local file, and Azure AI Search
+    through the real SDK against its stand-in (tests/aisearch_standin.py)."""
+    async with AiSearchStandin() as service:
+        made: SearchIndex = (
+            LocalIndex(tmp_path / "index.sqlite3", origin="devstoreaccount1/test")
+            if request.param == "local"
+            else AiSearchIndex(service.endpoint, "chat-messages", credential=StandinCredential())
+        )
+        await made.prepare()
+        try:
+            yield made
+        finally:
+            await made.close()
 
 
 async def filled(index: SearchIndex) -> SearchIndex:

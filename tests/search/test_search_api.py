@@ -21,6 +21,7 @@ from archiver.core.jobs import Job, Kind
 from archiver.core.searchsettings import Backend, SearchSettings
 from archiver.core.settings import Settings
 from archiver.hosts.devhost import create_app
+from archiver.search.ports import SearchIndex
 from tests.builders import ALICE
 from tests.search.test_search_command import DISPOSED, EVENTS, KEPT
 
@@ -49,7 +50,7 @@ async def services(settings: Settings, tmp_path: Path) -> AsyncIterator[Services
     built = build(replace(settings, search=search, retention_days=365))
     await built.storage.prepare()
     assert built.search_index is not None
-    await built.search_index.prepare()
+    await built.search_index.ready()
     await Archive(built.storage, concurrency=4, timeout_seconds=60).store(
         [classify(RawEvent.from_value(e)) for e in EVENTS]
     )
@@ -57,6 +58,11 @@ async def services(settings: Settings, tmp_path: Path) -> AsyncIterator[Services
         yield built
     finally:
         await built.close()
+
+
+async def messages(services: Services) -> SearchIndex:
+    assert services.search_index is not None
+    return await services.search_index.ready()
 
 
 async def names(services: Services) -> list[str]:
@@ -91,12 +97,12 @@ async def test_pushed_versions_are_found_with_their_standing(services, client):
 
 
 async def test_a_push_of_anything_but_new_versions_indexes_nothing(services, client):
-    before = await services.search_index.known()
+    before = await (await messages(services)).known()
     await services.work.index_pushed(created(services.settings, "seals/x/20261204T090000Z.json"))
     await services.work.index_pushed("not json")
     await services.work.index_pushed(json.dumps({"eventType": "Microsoft.Storage.BlobDeleted"}))
 
-    assert await services.search_index.known() == before
+    assert await (await messages(services)).known() == before
 
 
 async def test_every_search_is_recorded_with_its_query_refused_ones_too(services, client):
@@ -141,7 +147,7 @@ async def test_search_off_answers_404_saying_how_to_turn_it_on(settings):
 
 
 async def test_the_index_job_writes_its_threads_and_disposal_takes_them_out(services):
-    index = services.search_index
+    index = await messages(services)
     job = Job(job=Kind.INDEX, run="index-1", threads=(KEPT, DISPOSED))
 
     counts = await services.work.run(job)
