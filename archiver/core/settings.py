@@ -34,6 +34,7 @@ from archiver.core.storagesettings import (
 DEFAULT_CONTAINER = "chat-archive"
 DEFAULT_DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
 DEFAULT_CHECKPOINTS_CONTAINER = "chat-checkpoints"
+DEFAULT_ANALYTICS_CONTAINER = "chat-analytics"
 DEFAULT_MESSAGES_TABLE = "ChatMessages"
 DEFAULT_THREADS_TABLE = "ChatThreads"
 DEFAULT_HOLDS_TABLE = "ChatHolds"
@@ -84,6 +85,9 @@ class Settings:
     retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
     jobs: JobSettings = JobSettings()  # the daily jobs' activity table and queue
+    # ARCHIVE_ANALYTICS_CONTAINER: where `export --format parquet --blob` writes, apart
+    # from the record, so that a reader of the figures is given no access to the text.
+    analytics_container: str = DEFAULT_ANALYTICS_CONTAINER
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -164,6 +168,13 @@ class Settings:
             retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
             jobs=read_jobs(values),
+            analytics_container=_matching(
+                values,
+                "ARCHIVE_ANALYTICS_CONTAINER",
+                DEFAULT_ANALYTICS_CONTAINER,
+                _CONTAINER_NAME,
+                "3-63 lower-case letters, digits and single hyphens",
+            ),
         )
 
     def topic_allowed(self, topic: str | None) -> bool:
