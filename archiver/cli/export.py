@@ -44,8 +44,9 @@ def _export_parser(commands: Any) -> None:
         "writes one thread as RSMF 2.0 files for review platforms (every version; "
         "--slice day for a file per UTC day), to --output or --blob. --format parquet "
         "writes the analytics tables messages.parquet and threads.parquet (figures of every "
-        "version, no message text) into the folder --output, or as blobs of the analytics "
-        "container (--blob [PREFIX]).",
+        "version, no message text) into the folder --output, or as the blobs "
+        "messages/NAME.parquet and threads/NAME.parquet of the analytics container (--blob "
+        "[NAME]).",
         epilog="examples:\n"
         "  python -m archiver export --thread '19:abc@thread.v2' > transcript.json\n"
         "  python -m archiver export --all --format csv --since 2026-10-01 "
@@ -95,7 +96,7 @@ def _export_parser(commands: Any) -> None:
         metavar="NAME",
         help="write to transcripts/NAME in the archive container "
         "(default name: transcripts/exports/{time}.{format}); with --format parquet, "
-        "NAME/messages.parquet and NAME/threads.parquet in ARCHIVE_ANALYTICS_CONTAINER "
+        "messages/NAME.parquet and threads/NAME.parquet in ARCHIVE_ANALYTICS_CONTAINER "
         "(default NAME: {time})",
     )
     export.add_argument(
@@ -200,7 +201,7 @@ def _parquet(arguments: argparse.Namespace, window: Window) -> int:
         (arguments.no_bom, "--no-bom is only for --format csv"),
         (
             arguments.output is None and arguments.blob is None,
-            "--format parquet writes two files: give --output FOLDER or --blob [PREFIX]",
+            "--format parquet writes two files: give --output FOLDER or --blob [NAME]",
         ),
     ):
         if given:
@@ -213,9 +214,9 @@ def _parquet(arguments: argparse.Namespace, window: Window) -> int:
         raise ConfigurationError(
             f"--format parquet needs pyarrow, which the app does not carry: pip install {PYARROW}"
         ) from exc
-    prefix = None
+    names = None
     if arguments.blob is not None:  # checked before anything is read
-        prefix = analytics.blob_prefix(arguments.blob, at=datetime.now(UTC))
+        names = analytics.blob_names(arguments.blob, at=datetime.now(UTC))
     else:
         _folder(arguments.output)
     selection = analytics.Analytics(
@@ -229,15 +230,18 @@ def _parquet(arguments: argparse.Namespace, window: Window) -> int:
 
     async def run() -> list[str]:
         try:
-            where = str(arguments.output) if prefix is None else f"{container}/{prefix}"
+            if names is None:
+                where = str(arguments.output)
+            else:
+                where = " ".join(f"{container}/{name}" for name in names)
             await _audited(services, selection.threads, where, PARQUET, labels=selection.labels)
-            if prefix is None:
+            if names is None:
                 paths = await analytics.to_folder(
                     services.storage, selection, arguments.output, progress=progress
                 )
                 return [str(path) for path in paths]
-            names = await analytics.to_container(
-                services.storage, selection, container, prefix, progress=progress
+            await analytics.to_container(
+                services.storage, selection, container, names, progress=progress
             )
             return [f"{container}/{name}" for name in names]
         finally:

@@ -5,7 +5,7 @@ versions become its figures, the thread's messages its figures, and both go to t
 tables, which write a row group per group of threads. So memory holds one thread's
 message figures and one row group, whatever the archive's size. Files are written beside
 their destination and both renamed into place when complete; blobs are staged on local
-disk, then committed create-only into the analytics container.
+disk, then committed create-only into the analytics container, a folder per table.
 
 Without `labels`, display names and topics are left out (the columns stay, empty):
 the export is a copy outside the record, and it carries as little personal data as the
@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from archiver.retrieval.readback import every_version, thread_of
 from archiver.storage.ports import Storage, Window
 
 FILES = (MESSAGES_FILE, THREADS_FILE)
+TABLES = ("messages", "threads")  # the folders of the blobs, in the order of FILES
 _READ_BYTES = 4 * 1024 * 1024
 
 
@@ -107,20 +108,34 @@ async def to_container(
     storage: Storage,
     analytics: Analytics,
     container: str,
-    prefix: str,
+    names: Sequence[str],
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Progress | None = None,
 ) -> list[str]:
-    """Commit `prefix`messages.parquet and `prefix`threads.parquet as create-only blobs of
-    `container` (AlreadyStored if a name is taken), staged on local disk first."""
-    names = [prefix + name for name in FILES]
+    """Commit the messages and threads tables as the create-only blobs `names` (as
+    `blob_names` makes them) of `container`, staged on local disk first; AlreadyStored
+    if a name is taken."""
     with tempfile.TemporaryDirectory(prefix="archiver-analytics-") as staging:
         files = await to_folder(storage, analytics, Path(staging), clock=clock, progress=progress)
         await storage.prepare_container(container)
         blobs = storage.container(container)
         for path, name in zip(files, names, strict=True):
             await blobs.create_from(name, _chunks(path), content_type=CONTENT_TYPE)
+    return list(names)
+
+
+def blob_names(name: str | None, *, at: datetime) -> list[str]:
+    """The blobs of `--blob NAME`: `messages/NAME.parquet` and `threads/NAME.parquet`, a
+    folder per table, so that each folder is one table in a lakehouse and exports of
+    disjoint windows add up in it; without a NAME, the export's time."""
+    chosen = (name or f"{at:%Y%m%dT%H%M%SZ}").strip("/").removesuffix(".parquet")
+    names = [f"{table}/{chosen}.parquet" for table in TABLES]
+    if not all(map(is_safe_name, names)):
+        raise InvalidQuery(
+            f"--blob {name!r} is not a safe blob name: use path segments of letters, "
+            "digits and . _ ~ : @ = + -, none of them '.' or '..'"
+        )
     return names
 
 
@@ -137,17 +152,6 @@ async def _messages(storage: Storage, thread_id: str, window: Window) -> list[Me
     if versions:
         found.append(message(versions))
     return found
-
-
-def blob_prefix(prefix: str | None, *, at: datetime) -> str:
-    """The folder of blobs for `--blob PREFIX` (ending in "/"), or a dated default."""
-    chosen = (prefix or f"{at:%Y%m%dT%H%M%SZ}").strip("/")
-    if not is_safe_name(f"{chosen}/{MESSAGES_FILE}"):
-        raise InvalidQuery(
-            f"--blob {prefix!r} is not a safe blob folder: use path segments of letters, "
-            "digits and . _ ~ : @ = + -, none of them '.' or '..'"
-        )
-    return chosen + "/"
 
 
 def _about(analytics: Analytics, at: datetime) -> Mapping[str, Any]:

@@ -38,32 +38,33 @@ async def test_the_command_writes_the_tables_to_a_folder_and_to_blobs_each_expor
 
     filed = _run(settings, "--all", "--format", "parquet", "--output", str(folder))
     stored = _run(settings, "--thread", ORDER.thread_id, "--format", "parquet", "--blob", "nov")
-    again = _run(settings, "--all", "--format", "parquet", "--blob", "nov/", "--labels")
+    again = _run(settings, "--all", "--format", "parquet", "--blob", "nov.parquet", "--labels")
 
     assert filed.returncode == 0, filed.stderr
     assert f"Wrote {folder / 'messages.parquet'}" in filed.stderr
     assert len(pq.read_table(folder / "messages.parquet")) == len(ORDER.lines)
     assert stored.returncode == 0, stored.stderr
     container = settings.analytics_container
-    assert f"Wrote {container}/nov/threads.parquet" in stored.stderr
+    assert f"Wrote {container}/threads/nov.parquet" in stored.stderr
     assert again.returncode == 2
     assert again.stderr.strip().splitlines() == [
-        "archiver: nov/messages.parquet already exists; choose another name"
+        "archiver: messages/nov.parquet already exists; choose another name"
     ]
     services = build(settings)
     try:
-        blob = await services.storage.container(container).read("nov/threads.parquet")
+        blob = await services.storage.container(container).read("threads/nov.parquet")
         records = [r async for r in services.trail.records() if r["action"] == "export"]
     finally:
         await services.close()
     assert pq.read_table(io.BytesIO(blob)).column("thread_id").to_pylist() == [ORDER.thread_id]
+    blobs = f"{container}/messages/nov.parquet {container}/threads/nov.parquet"
     assert [(r["target"], r["details"]) for r in records] == [
         ({"file": str(folder)}, {"threads": "all", "format": "parquet", "labels": False}),
         (
-            {"file": f"{container}/nov/", "threadId": ORDER.thread_id},
+            {"file": blobs, "threadId": ORDER.thread_id},
             {"threads": [ORDER.thread_id], "format": "parquet", "labels": False},
         ),
-        ({"file": f"{container}/nov/"}, {"threads": "all", "format": "parquet", "labels": True}),
+        ({"file": blobs}, {"threads": "all", "format": "parquet", "labels": True}),
     ]
 
 
@@ -73,8 +74,8 @@ async def test_the_command_writes_the_tables_to_a_folder_and_to_blobs_each_expor
         (("--all-versions", "--output", "x"), "counts every version: leave out --all-versions"),
         (("--slice", "day", "--output", "x"), "--slice is only for --format rsmf"),
         (("--no-bom", "--output", "x"), "--no-bom is only for --format csv"),
-        ((), "writes two files: give --output FOLDER or --blob [PREFIX]"),
-        (("--blob", "../up"), "is not a safe blob folder"),
+        ((), "writes two files: give --output FOLDER or --blob [NAME]"),
+        (("--blob", "../up"), "is not a safe blob name"),
         (("--output", "pyproject.toml"), "cannot be a folder: File exists"),
         (("--since", "2026-12-01", "--until", "2026-11-01", "--output", "x"), "--since must be"),
     ],

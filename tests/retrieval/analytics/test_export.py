@@ -15,7 +15,7 @@ import pytest
 
 from archiver.core.errors import AlreadyStored, DamagedArchive, InvalidQuery, UnknownThread
 from archiver.core.keys import encode_key
-from archiver.retrieval.analytics.export import Analytics, blob_prefix, to_container, to_folder
+from archiver.retrieval.analytics.export import Analytics, blob_names, to_container, to_folder
 from archiver.retrieval.analytics.tables import METADATA_KEY
 from archiver.sim.conversations import Shape
 from archiver.storage.ports import Storage, Window
@@ -194,10 +194,11 @@ async def test_the_tables_go_to_the_analytics_container_create_only_and_nothing_
 ):
     await archive(storage, tuple(events((ORDER,))))
     before = [name async for name in storage.blobs.names()]
+    names = blob_names("2026-11", at=DAY_ONE)
 
-    names = await to_container(storage, Analytics(), CONTAINER, "2026-11/")
+    written = await to_container(storage, Analytics(), CONTAINER, names)
 
-    assert names == ["2026-11/messages.parquet", "2026-11/threads.parquet"]
+    assert written == names == ["messages/2026-11.parquet", "threads/2026-11.parquet"]
     blobs = storage.container(CONTAINER)
     stored = {name: await blobs.read(name) for name in names}
     assert len(pq.read_table(io.BytesIO(stored[names[0]]))) == len(ORDER.lines)
@@ -206,15 +207,21 @@ async def test_the_tables_go_to_the_analytics_container_create_only_and_nothing_
     ]
     assert [name async for name in storage.blobs.names()] == before
     with pytest.raises(AlreadyStored):
-        await to_container(storage, Analytics(), CONTAINER, "2026-11/")
+        await to_container(storage, Analytics(), CONTAINER, names)
 
 
-@pytest.mark.parametrize("prefix", ["../up", "a/./b", "a b", "x" * 1100])
-def test_an_unsafe_blob_folder_is_refused(prefix: str):
-    with pytest.raises(InvalidQuery, match="not a safe blob folder"):
-        blob_prefix(prefix, at=DAY_ONE)
+@pytest.mark.parametrize("name", ["../up", "a/./b", "a b", "x" * 1100])
+def test_an_unsafe_blob_name_is_refused(name: str):
+    with pytest.raises(InvalidQuery, match="not a safe blob name"):
+        blob_names(name, at=DAY_ONE)
 
 
-def test_the_default_blob_folder_is_named_for_the_time_of_the_export():
-    assert blob_prefix(None, at=DAY_ONE) == "20261102T090000Z/"
-    assert blob_prefix("/monthly/2026-11/", at=DAY_ONE) == "monthly/2026-11/"
+def test_each_table_has_a_folder_of_its_own_and_an_export_is_named_for_its_time_by_default():
+    assert blob_names(None, at=DAY_ONE) == [
+        "messages/20261102T090000Z.parquet",
+        "threads/20261102T090000Z.parquet",
+    ]
+    assert blob_names("/monthly/2026-11.parquet", at=DAY_ONE) == [
+        "messages/monthly/2026-11.parquet",
+        "threads/monthly/2026-11.parquet",
+    ]
