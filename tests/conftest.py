@@ -112,6 +112,7 @@ def fresh_settings(connection_string: str, **overrides: object) -> Settings:
         "threads_table": f"ChatThreads{unique}",
         "holds_table": f"ChatHolds{unique}",
         "checkpoints_container": f"chat-checkpoints-{unique}",
+        "analytics_container": f"chat-analytics-{unique}",
         "jobs": JobSettings(
             activity_table=f"ChatActivity{unique}",
             queue=f"chat-jobs-{unique}",
@@ -230,6 +231,7 @@ def storage_environment(settings: Settings) -> dict[str, str]:
         "ARCHIVE_THREADS_TABLE": settings.threads_table,
         "ARCHIVE_HOLDS_TABLE": settings.holds_table,
         "ARCHIVE_CHECKPOINTS_CONTAINER": settings.checkpoints_container,
+        "ARCHIVE_ANALYTICS_CONTAINER": settings.analytics_container,
         "ARCHIVE_ACTIVITY_TABLE": settings.jobs.activity_table,
         "ARCHIVE_JOBS_QUEUE": settings.jobs.queue,
         "ARCHIVE_JOBS_CHECKPOINT_DELAY": str(settings.jobs.checkpoint_delay_minutes),

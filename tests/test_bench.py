@@ -151,6 +151,31 @@ def test_the_seal_benchmark_seals_and_checks_every_version_it_archived(tmp_path)
     assert figures["verify --checkpoint seconds"] >= 0
 
 
+def test_the_analytics_benchmark_exports_both_sizes_and_measures_each_peak(tmp_path):
+    output = tmp_path / "analytics.json"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.analytics", "--threads", "5", "20", "--messages", "3",
+         "--json", str(output)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    small, large = json.loads(output.read_text())
+    assert (small["threads"], small["messages"], large["messages"]) == (5, 15, 60)
+    assert small["versions"] == 2 * small["messages"]  # each message sent, then edited
+    for run in (small, large):
+        assert run["python_peak_bytes"] > 0
+        assert run["arrow_peak_bytes"] > 0
+        assert run["seconds"] > 0
+        assert set(run["file_bytes"]) == {"messages.parquet", "threads.parquet"}
+    assert "x the messages: Python peak" in done.stdout
+
+
 def test_the_jobs_benchmark_seals_one_changed_thread_at_either_size_and_fans_out(tmp_path):
     output = tmp_path / "jobs.json"
 

@@ -20,7 +20,15 @@ from bench.package import compile_bytecode, copy_package, deployable
 from tests.conftest import PROJECT, printed_json
 
 pytestmark = pytest.mark.process
-TOOLING = ("archiver/hosts/", "archiver/sim/", "archiver/cli/", "bench/", "tests/", "docs/")
+TOOLING = (
+    "archiver/hosts/",
+    "archiver/sim/",
+    "archiver/cli/",
+    "archiver/retrieval/analytics/",
+    "bench/",
+    "tests/",
+    "docs/",
+)
 
 
 def run_in(folder: Path, code: str, **environment: str) -> subprocess.CompletedProcess[str]:

@@ -72,8 +72,14 @@ def is_transcript_name(name: str) -> bool:
     return (
         name.startswith(TRANSCRIPTS_PREFIX)
         and len(name) <= 1024
-        and _TRANSCRIPT_NAME.match(name[len(TRANSCRIPTS_PREFIX) :]) is not None
+        and is_safe_name(name[len(TRANSCRIPTS_PREFIX) :])
     )
+
+
+def is_safe_name(name: str) -> bool:
+    """True for a blob name of key-safe path segments, none of them "." or "..", that
+    fits in a blob name (1,024 characters)."""
+    return len(name) <= 1024 and _TRANSCRIPT_NAME.match(name) is not None
 
 
 def message_document(version: MessageVersion, *, archived_at: datetime) -> bytes:

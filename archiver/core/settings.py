@@ -37,6 +37,7 @@ from archiver.core.summarysettings import SummarySettings, read_summary
 DEFAULT_CONTAINER = "chat-archive"
 DEFAULT_DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
 DEFAULT_CHECKPOINTS_CONTAINER = "chat-checkpoints"
+DEFAULT_ANALYTICS_CONTAINER = "chat-analytics"
 DEFAULT_MESSAGES_TABLE = "ChatMessages"
 DEFAULT_THREADS_TABLE = "ChatThreads"
 DEFAULT_HOLDS_TABLE = "ChatHolds"
@@ -89,6 +90,9 @@ class Settings:
     jobs: JobSettings = JobSettings()  # the daily jobs' activity table and queue
     search: SearchSettings = SearchSettings()  # ARCHIVE_SEARCH and its index
     summary: SummarySettings | None = None  # ARCHIVE_SUMMARY_DEPLOYMENT: off when None
+    # ARCHIVE_ANALYTICS_CONTAINER: where `export --format parquet --blob` writes, apart
+    # from the record, so that a reader of the figures is given no access to the text.
+    analytics_container: str = DEFAULT_ANALYTICS_CONTAINER
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -171,6 +175,13 @@ class Settings:
             jobs=read_jobs(values),
             search=read_search(values),
             summary=read_summary(values),
+            analytics_container=_matching(
+                values,
+                "ARCHIVE_ANALYTICS_CONTAINER",
+                DEFAULT_ANALYTICS_CONTAINER,
+                _CONTAINER_NAME,
+                "3-63 lower-case letters, digits and single hyphens",
+            ),
         )
 
     @property

@@ -68,8 +68,8 @@ async def _sections(
     named: dict[str, ThreadRow | None],
     progress: Progress | None,
 ) -> AsyncIterator[Section]:
-    async for thread_id, row in _threads(storage, named):
-        if not named and _outside(row, export.window):
+    async for thread_id, row in selected(storage, named):
+        if not named and outside(row, export.window):
             continue
         if export.all_versions:
             entries = every_version(storage, thread_id, export.window)
@@ -80,9 +80,10 @@ async def _sections(
         yield Section(thread, _counted(entries, progress))
 
 
-async def _threads(
+async def selected(
     storage: Storage, named: dict[str, ThreadRow | None]
 ) -> AsyncIterator[tuple[str, ThreadRow | None]]:
+    """The threads `named` with their rows, or (none named) every thread the archive holds."""
     if named:
         for pair in named.items():
             yield pair
@@ -91,7 +92,7 @@ async def _threads(
         yield thread_id, await thread_of(storage, thread_id)
 
 
-def _outside(row: ThreadRow | None, window: Window) -> bool:
+def outside(row: ThreadRow | None, window: Window) -> bool:
     """True when the row proves no message of the thread was composed in `window`."""
     if row is None:
         return False

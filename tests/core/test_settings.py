@@ -211,8 +211,9 @@ async def test_the_checkpoints_container_may_live_on_an_account_of_its_own():
         ),
         (IDENTITY | {"ARCHIVE_CHECKPOINTS_STORAGE__blobServiceUri": "ftp://x"}, "https URL"),
         ({"ARCHIVE_CHECKPOINTS_CONTAINER": "Checkpoints!"}, "ARCHIVE_CHECKPOINTS_CONTAINER"),
+        ({"ARCHIVE_ANALYTICS_CONTAINER": "Analytics"}, "ARCHIVE_ANALYTICS_CONTAINER"),
     ],
 )
-def test_a_bad_checkpoints_setting_fails_with_its_name(values, named):
+def test_a_bad_container_setting_fails_with_its_name(values, named):
     with pytest.raises(ConfigurationError, match=named):
         Settings.from_mapping(values)
