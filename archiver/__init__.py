@@ -5,4 +5,4 @@ core, storage, capture, sealing, retrieval and verification, acs and deadletters
 composition root (bootstrap) and function_app.py; hosts, sim and cli never run in Azure.
 """
 
-__version__ = "0.8.0"
+__version__ = "0.9.0"

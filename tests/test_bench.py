@@ -23,17 +23,24 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    output = tmp_path_factory.mktemp("bench") / "figures.json"
+    folder = tmp_path_factory.mktemp("bench")
+    return bench_figures(folder, "bench", "--quick", shows="| Target | Measured | Met |")
+
+
+def bench_figures(tmp_path: Path, module: str, *arguments: str, shows: str = "") -> dict:
+    """The figures a benchmark module writes with --json, run small; it must succeed (and
+    print `shows`)."""
+    output = tmp_path / "figures.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", str(output)],
+        [sys.executable, "-m", module, *arguments, "--json", str(output)],
         cwd=PROJECT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "| Target | Measured | Met |" in done.stdout
+    assert shows in done.stdout
     loaded: dict = json.loads(output.read_text())
     return loaded
 
@@ -123,20 +130,8 @@ def test_a_missed_target_never_reads_as_its_bound(value: float, bound: float, sh
 
 
 def test_the_seal_benchmark_seals_and_checks_every_version_it_archived(tmp_path):
-    output = tmp_path / "seals.json"
+    figures = bench_figures(tmp_path, "bench.seals", "--versions", "400", "--threads", "4")
 
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.seals", "--versions", "400", "--threads", "4",
-         "--json", str(output)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )  # fmt: skip
-
-    assert done.returncode == 0, done.stderr[-3000:]
-    figures = json.loads(output.read_text())
     assert figures["threads"] == 4
     assert figures["blobs checked"] == figures["versions"] >= 390
     assert (figures["altered"], figures["unsealed"]) == (0, 0)
@@ -177,20 +172,10 @@ def test_the_analytics_benchmark_exports_both_sizes_and_measures_each_peak(tmp_p
 
 
 def test_the_jobs_benchmark_seals_one_changed_thread_at_either_size_and_fans_out(tmp_path):
-    output = tmp_path / "jobs.json"
+    figures = bench_figures(
+        tmp_path, "bench.jobs", "--small", "20", "--large", "80", "--changed", "12"
+    )
 
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.jobs", "--small", "20", "--large", "80", "--changed", "12",
-         "--json", str(output)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )  # fmt: skip
-
-    assert done.returncode == 0, done.stderr[-3000:]
-    figures = json.loads(output.read_text())
     for size in (20, 80):
         assert figures[f"changed run, {size} at rest"]["visited"] == 1
         assert figures[f"changed run, {size} at rest"]["sealed"] == 1
@@ -201,20 +186,8 @@ def test_the_jobs_benchmark_seals_one_changed_thread_at_either_size_and_fans_out
 
 
 def test_the_webhook_benchmark_against_a_commit_runs_both_sides(tmp_path):
-    output = tmp_path / "against.json"
+    figures = bench_figures(tmp_path, "bench.against", "HEAD", "--rounds", "1", "--versions", "60")
 
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.against", "HEAD", "--rounds", "1", "--versions", "60",
-         "--json", str(output)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )  # fmt: skip
-
-    assert done.returncode == 0, done.stderr[-3000:]
-    figures = json.loads(output.read_text())
     assert len(figures) == 3
     for row in figures.values():
         assert row["ref eps"] > 0
@@ -278,3 +251,15 @@ def test_a_sealing_job_leases_each_thread_and_the_queue_costs_three_requests_a_b
     assert (queue["queue POST"], queue["queue DELETE"]) == (1, 1)
     assert 0 < queue["queue GET"] <= 2
     assert steps["activity window"]["requests"] == {"activity GET": 2}
+
+
+def test_the_search_benchmark_indexes_queries_and_updates(tmp_path):
+    figures = bench_figures(
+        tmp_path, "bench.search", "--versions", "400", "--added", "30", "--queries", "24"
+    )
+
+    assert figures["indexed"] == 400
+    assert figures["update indexed"] == 30, "the update read the threads written since"
+    assert figures["queries"] == 24
+    assert figures["index/read"] > 0
+    assert figures["query p95 ms"] >= figures["query p50 ms"]

@@ -51,9 +51,9 @@ NOT_RUN_HERE = {
     "(tests/reliability/test_end_to_end.py serves from a process)",
     "./scripts/demo": "`archiver demo`, run by tests/sim/test_simulation.py",
     "./scripts/bench": "`python -m bench`, run with --quick by tests/test_bench.py",
-    "python": "only `python -m bench.seals`, `bench.jobs`, `bench.scale`, `bench.against` "
-    "and `bench.analytics` are shown so (the archiver is `python -m archiver`, parsed "
-    "above); each run small by tests/test_bench.py",
+    "python": "only `python -m bench.seals`, `bench.jobs`, `bench.scale`, `bench.against`, "
+    "`bench.search` and `bench.analytics` are shown so (the archiver is "
+    "`python -m archiver`, parsed above); each run small by tests/test_bench.py",
     "./scripts/bootstrap": "run by ./scripts/test before anything else",
     "cp": "copies the sample settings, as scripts/run does",
     ".": "activates the venv",
