@@ -306,6 +306,7 @@ module functions 'app/functions.bicep' = {
     threadsTableName: storage.outputs.threadsTableName
     activityTableName: storage.outputs.activityTableName
     jobsQueueName: storage.outputs.jobsQueueName
+    searchQueueName: storage.outputs.searchQueueName
     deadLetterContainerName: storage.outputs.deadLetterContainerName
     checkpointBlobEndpoint: storage.outputs.checkpointBlobEndpoint
     checkpointContainerName: storage.outputs.checkpointContainerName
@@ -355,6 +356,8 @@ module rbac 'app/rbac.bicep' = {
     deadLetterContainerName: storage.outputs.deadLetterContainerName
     jobsQueueName: storage.outputs.jobsQueueName
     poisonQueueName: storage.outputs.poisonQueueName
+    searchQueueName: storage.outputs.searchQueueName
+    searchPoisonQueueName: storage.outputs.searchPoisonQueueName
     checkpointAccountName: storage.outputs.checkpointAccountName
     checkpointContainerName: storage.outputs.checkpointContainerName
     appInsightsName: monitoring.outputs.appInsightsName
@@ -374,6 +377,10 @@ output AZURE_RESOURCE_GROUP string = group.name
 output AZURE_FUNCTION_APP_NAME string = functions.outputs.appName
 output ARCHIVE_STORAGE_ACCOUNT_NAME string = storage.outputs.archiveAccountName
 output ARCHIVE_DEAD_LETTER_CONTAINER string = storage.outputs.deadLetterContainerName
+// With SEARCH=aisearch the hook subscribes the search queue to the archive container's
+// new versions (subscription.bicep, search-push).
+output ARCHIVE_CONTAINER string = storage.outputs.archiveContainerName
+output ARCHIVE_SEARCH_QUEUE string = storage.outputs.searchQueueName
 // Where the signed checkpoints are, for auditors and external witnesses (docs: Deploy).
 output ARCHIVE_CHECKPOINTS_STORAGE_ACCOUNT_NAME string = storage.outputs.checkpointAccountName
 output ARCHIVE_CHECKPOINTS_CONTAINER string = storage.outputs.checkpointContainerName

@@ -1,4 +1,6 @@
-// The Event Grid subscription that feeds the archiver, on the ACS resource's system topic.
+// The Event Grid subscription that feeds the archiver, on the ACS resource's system topic;
+// the archive account's system topic, with its dead-letter replay and (SEARCH=aisearch)
+// search's push to the search queue.
 //
 // Deployed by the azd postdeploy hook (infra/hooks/), after the code: Event Grid checks
 // the endpoint when a subscription is created, so the function must already exist.
@@ -47,6 +49,20 @@ param preferredBatchSizeInKilobytes int = 512
 @description('Optional: also deliver every event to this HTTPS URL, such as an Event Grid viewer. Empty: no second subscription.')
 param viewerUrl string = ''
 
+@description('Search in Azure (SEARCH): aisearch subscribes the search queue to the archive\'s new versions (search-push). off: no such subscription.')
+@allowed(['off', 'aisearch'])
+param search string = 'off'
+
+@description('Container of the archive in that account (ARCHIVE_CONTAINER): its new version blobs are what search-push announces.')
+param archiveContainerName string
+
+@description('Queue of that account the announcements go to, which index_versions is triggered by (ARCHIVE_SEARCH_QUEUE).')
+param searchQueueName string
+
+@description('How long an announcement waits on the search queue for index_versions, in seconds: 7 days, past which `archiver jobs start index` writes what it missed.')
+@minValue(1)
+param searchQueueMessageSeconds int = 604800
+
 // With Entra ID, Event Grid sends a token for the app registration instead of a key in the URL.
 var entra = !empty(entraApplicationIdOrUri)
 
@@ -55,6 +71,14 @@ var keyed = (destination == 'webhook') && !entra
 
 // The one list of event types, shared with the code (archiver/events.py; a test checks).
 var eventTypes = loadJsonContent('app/event-types.json')
+
+// Search's push is on only with an Azure AI Search service to push to.
+var aiSearch = search == 'aisearch'
+
+// Built-in role definition ids (the same in every tenant).
+var roles = {
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+}
 
 resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
   name: systemTopicName
@@ -84,6 +108,17 @@ resource webhookKey 'Microsoft.Web/sites/functions/keys@2024-04-01' = if (keyed)
 
 resource deadLetterAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: deadLetterAccountName
+}
+
+resource archiveQueues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' existing = {
+  parent: deadLetterAccount
+  name: 'default'
+}
+
+// Made by azd provision (app/storage.bicep), search on or off.
+resource searchQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: archiveQueues
+  name: searchQueueName
 }
 
 resource archiver 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = {
@@ -141,9 +176,12 @@ resource archiver 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-1
 // replay_dead_letter function of every blob Event Grid writes to the dead-letter container
 // (not of the copies the replay moves under replayed/). The function archives that blob's
 // events through the webhook's path and moves it aside; what it refuses stays, logged.
+// An account has one system topic, so search's push (below) is a subscription of this one
+// too. Its identity puts those events on the search queue: the account takes no shared key.
 resource storageEvents 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: '${deadLetterAccountName}-events'
   location: deadLetterAccount.location
+  identity: { type: 'SystemAssigned' }
   properties: {
     source: deadLetterAccount.id
     topicType: 'Microsoft.Storage.StorageAccounts'
@@ -183,6 +221,53 @@ resource deadLetterReplay 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2
   }
 }
 
+// With search on, the topic may add messages to the search queue, and to no other queue;
+// it cannot read, change or delete one. Granted before the subscription delivers with it.
+resource topicSearchQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (aiSearch) {
+  name: guid(searchQueue.id, storageEvents.id, roles.storageQueueDataMessageSender)
+  scope: searchQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageSender)
+    principalId: storageEvents.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Search's push (SEARCH=aisearch): every version blob written to the archive container is
+// announced, one event a message, on the search queue, and index_versions indexes it. Not
+// the archive's other blobs (seals, transcripts, reports): only messages/ holds versions.
+// Delivered with the topic's identity, since the account takes no shared key.
+resource searchPush 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (aiSearch) {
+  parent: storageEvents
+  name: 'search-push'
+  properties: {
+    deliveryWithResourceIdentity: {
+      identity: { type: 'SystemAssigned' }
+      destination: {
+        endpointType: 'StorageQueue'
+        properties: {
+          resourceId: deadLetterAccount.id
+          queueName: searchQueue.name
+          queueMessageTimeToLiveInSeconds: searchQueueMessageSeconds
+        }
+      }
+    }
+    filter: {
+      includedEventTypes: ['Microsoft.Storage.BlobCreated']
+      subjectBeginsWith: '/blobServices/default/containers/${archiveContainerName}/blobs/messages/'
+    }
+    eventDeliverySchema: 'EventGridSchema'
+    // While the queue cannot be reached Event Grid tries again for a day. No dead-lettering:
+    // a dead letter here would land in the container replay_dead_letter reads as ACS events.
+    // A version the index missed is written again by `archiver jobs start index`.
+    retryPolicy: {
+      maxDeliveryAttempts: 30
+      eventTimeToLiveInMinutes: 1440
+    }
+  }
+  dependsOn: [topicSearchQueue]
+}
+
 // A second, optional copy of the stream for watching it live. It must never hold up the
 // archive or fill its dead-letter container, so it gives up after a few quick attempts.
 resource viewer 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (!empty(viewerUrl)) {
@@ -210,3 +295,4 @@ resource viewer 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15'
 
 output subscriptionName string = archiver.name
 output deadLetterReplaySubscriptionName string = deadLetterReplay.name
+output searchPushSubscriptionName string = aiSearch ? searchPush.name : ''

@@ -50,6 +50,8 @@ HOOK_OPTIONS = {
     "EVENT_GRID_VIEWER_URL",
     "EVENT_GRID_ENTRA_APPLICATION",
 }
+# What the hooks read as azd provision does (main.parameters.json), to match what it made.
+READ_AS_PROVISIONED = {"SEARCH"}
 # Built-in role definition ids, as Azure documents them.
 ROLE_IDS = {
     "storageBlobDataOwner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
@@ -539,10 +541,12 @@ def test_the_archive_account_holds_the_jobs_queue_its_poison_queue_and_the_activ
     assert body(storage["activityTable"])["parent"] == "archiveTables"
     assert body(storage["activityTable"])["name"] == "activityTableName"
     assert default("app/storage.bicep", "activityTableName") == ACTIVITY_TABLE
-    # Every queue of the deployment is one of these two, in the archive account.
+    # Every queue of the deployment is one of these, or search's two, in the archive account.
     assert [symbol for _, symbol, _ in declared(f"{QUEUES}/queues")] == [
         "jobsQueue",
         "poisonQueue",
+        "searchQueue",
+        "searchPoisonQueue",
     ]
     assert dotted(outputs["archiveQueueEndpoint"]["value"]) == (
         "archive.properties.primaryEndpoints.queue"
@@ -868,7 +872,8 @@ def granted() -> set[tuple[str, str, str]]:
         named_in_guid = assignment["name"]["function"]["parameters"]["extra_string_2"]
         assert dotted(named_in_guid) == role_id  # one assignment per principal, role and scope
         role_name = named[1] or named[2]
-        found.add((assignment["properties"]["principalId"], role_name, assignment["scope"]))
+        principal = dotted(assignment["properties"]["principalId"])  # or the topic's identity
+        found.add((principal, role_name, assignment["scope"]))
     return found
 
 
@@ -878,6 +883,8 @@ def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
         ("appPrincipalId", "storageTableDataContributor", "archive"),
         ("appPrincipalId", "storageQueueDataContributor", "jobsQueue"),
         ("appPrincipalId", "storageQueueDataContributor", "poisonQueue"),
+        ("appPrincipalId", "storageQueueDataContributor", "searchQueue"),
+        ("appPrincipalId", "storageQueueDataContributor", "searchPoisonQueue"),
         ("appPrincipalId", "storageBlobDataOwner", "host"),
         ("appPrincipalId", "monitoringMetricsPublisher", "appInsights"),
         ("appPrincipalId", "sealSigner", "sealKey"),
@@ -894,6 +901,8 @@ def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
         ("appPrincipalId", "searchServiceContributor", "searchService"),
         ("userPrincipalId", "searchIndexDataReader", "searchService"),
         ("searchPrincipalId", "cognitiveServicesOpenAIUser", "account"),
+        # Search's push (SEARCH=aisearch): subscription.bicep, the archive account's topic.
+        ("storageEvents.identity.principalId", "storageQueueDataMessageSender", "searchQueue"),
     }
 
 
@@ -946,10 +955,12 @@ def test_the_person_who_ran_azd_may_only_read_the_seal_key_and_only_when_named()
     assert body(user)["properties"]["principalType"] == "userPrincipalType"
 
 
-def test_the_app_may_send_take_and_release_jobs_on_its_two_queues_and_no_other():
+def test_the_app_may_send_take_and_release_messages_on_its_four_queues_and_no_other():
     rbac = template("app/rbac.bicep")["resources"]
     on_queues = {
-        (who, role, scope) for who, role, scope in granted() if role.startswith("storageQueue")
+        (who, role, scope)
+        for who, role, scope in granted()
+        if role.startswith("storageQueue") and who == "appPrincipalId"
     }
     wired = template("main.bicep")["modules"]["rbac"]["config"]["params"]
 
@@ -957,17 +968,18 @@ def test_the_app_may_send_take_and_release_jobs_on_its_two_queues_and_no_other()
     # failed message back (Update Message), nor can it enqueue or move a message to the
     # poison queue (Put Message): Contributor is the one built-in role that can.
     assert on_queues == {
-        ("appPrincipalId", "storageQueueDataContributor", "jobsQueue"),
-        ("appPrincipalId", "storageQueueDataContributor", "poisonQueue"),
+        ("appPrincipalId", "storageQueueDataContributor", queue)
+        for queue in ("jobsQueue", "poisonQueue", "searchQueue", "searchPoisonQueue")
     }
     assert rbac["archiveQueues"]["existing"]
     assert rbac["archiveQueues"]["config"] == {"parent": "archive", "name": "default"}
-    for symbol, name in (("jobsQueue", "jobsQueueName"), ("poisonQueue", "poisonQueueName")):
+    for symbol in ("jobsQueue", "poisonQueue", "searchQueue", "searchPoisonQueue"):
+        name = f"{symbol}Name"
         assert rbac[symbol]["existing"], symbol
         assert rbac[symbol]["type"] == f"{QUEUES}/queues"
         assert rbac[symbol]["config"] == {"parent": "archiveQueues", "name": name}
         assert dotted(wired[name]) == f"storage.outputs.{name}"
-    for symbol in ("appJobsQueue", "appPoisonQueue"):
+    for symbol in ("appJobsQueue", "appPoisonQueue", "appSearchQueue", "appSearchPoisonQueue"):
         assert body(resources("app/rbac.bicep")[symbol])["properties"]["principalType"] == (
             "ServicePrincipal"
         )
@@ -1066,6 +1078,7 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_THREADS_TABLE",
         "ARCHIVE_ACTIVITY_TABLE",
         "ARCHIVE_JOBS_QUEUE",
+        "ARCHIVE_SEARCH_QUEUE",
         "ARCHIVE_ALLOWED_TOPICS",
         "ARCHIVE_INACTIVE_DAYS",
         "ARCHIVE_DEAD_LETTER_CONTAINER",
@@ -1105,6 +1118,7 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "threadsTableName": DEFAULT_THREADS_TABLE,
         "activityTableName": ACTIVITY_TABLE,
         "jobsQueueName": JOBS_QUEUE,
+        "searchQueueName": "chat-pushes",
         "acsResourceId": "/subscriptions/s/resourceGroups/g/providers/"
         "Microsoft.Communication/communicationServices/acs",
         "acsEndpoint": "https://acs.communication.azure.com",
@@ -1173,6 +1187,7 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
     )
     assert settings.search.embedding is not None
     assert settings.search.embedding.endpoint == "https://oai-x.openai.azure.com"
+    assert settings.search.queue == example["searchQueueName"]
 
 
 # The built-in role that may call an Azure OpenAI account's deployments, and nothing else.
@@ -1344,13 +1359,18 @@ def test_both_hooks_deploy_the_subscription_template_with_the_same_values():
         assert "az deployment group create" in hook.read_text(encoding="utf-8")
         assert "--template-file infra/subscription.bicep" in hook.read_text(encoding="utf-8")
     assert sh == ps1
-    assert len(sh) == 10
+    assert len(sh) == 13
 
 
 def test_the_hooks_pass_every_required_parameter_from_the_azd_environment():
     parameters = template("subscription.bicep")["parameters"]
     required = {name for name, parameter in parameters.items() if parameter["default"] is None}
-    known = set(template("main.bicep")["outputs"]) | {"AZURE_SUBSCRIPTION_ID"} | HOOK_OPTIONS
+    known = (
+        set(template("main.bicep")["outputs"])
+        | {"AZURE_SUBSCRIPTION_ID"}
+        | HOOK_OPTIONS
+        | READ_AS_PROVISIONED
+    )
 
     for hook in HOOKS:
         passed = hook_parameters(hook)

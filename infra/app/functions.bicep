@@ -51,6 +51,9 @@ param activityTableName string
 @description('Queue the timers enqueue jobs on; run_job is triggered by it (and report_poisoned_job by its poison queue).')
 param jobsQueueName string
 
+@description('Queue of the archive\'s BlobCreated events for new versions; index_versions is triggered by it (ARCHIVE_SEARCH_QUEUE).')
+param searchQueueName string
+
 @description('Container Event Grid dead-letters into; the replay_dead_letter function replays what lands there.')
 param deadLetterContainerName string
 
@@ -218,6 +221,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ARCHIVE_SUMMARY_HELD', value: string(summaryHeld) }
         // Search in Azure (docs: Search in Azure), with the app's identity: no API key.
         { name: 'ARCHIVE_SEARCH', value: search }
+        // Always set, search on or off: index_versions names its queue as
+        // %ARCHIVE_SEARCH_QUEUE%, and the host cannot start a trigger whose name it cannot
+        // resolve. With search off, the function ignores whatever arrives there.
+        { name: 'ARCHIVE_SEARCH_QUEUE', value: searchQueueName }
         { name: 'ARCHIVE_SEARCH_ENDPOINT', value: searchEndpoint }
         { name: 'ARCHIVE_SEARCH_EMBEDDING_DEPLOYMENT', value: searchEmbeddingDeployment }
         { name: 'ARCHIVE_SEARCH_EMBEDDING_MODEL', value: searchEmbeddingModel }

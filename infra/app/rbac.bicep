@@ -1,6 +1,7 @@
 // Who may do what, and nothing more:
 // - the app's identity: read and write the archive (blobs, tables); send, receive and
-//   release messages on the jobs queue and its poison queue, those two queues only; own
+//   release messages on the jobs queue, the search queue and their poison queues, those
+//   four queues only; own
 //   its host storage's blobs (the Functions host keeps keys and leases there); publish
 //   telemetry; sign with the seal key and read it, and nothing else in the vault; create
 //   checkpoints and read them, in their container only, never overwrite or delete one;
@@ -28,6 +29,12 @@ param jobsQueueName string
 
 @description('Poison queue of that queue, which report_poisoned_job is triggered by.')
 param poisonQueueName string
+
+@description('Queue of the archive\'s BlobCreated events for new versions, which index_versions is triggered by.')
+param searchQueueName string
+
+@description('Poison queue of that queue, where the host moves a push that failed five times.')
+param searchPoisonQueueName string
 
 @description('Name of the checkpoint storage account.')
 param checkpointAccountName string
@@ -99,6 +106,16 @@ resource jobsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-
 resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
   parent: archiveQueues
   name: poisonQueueName
+}
+
+resource searchQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: archiveQueues
+  name: searchQueueName
+}
+
+resource searchPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: archiveQueues
+  name: searchPoisonQueueName
 }
 
 resource checkpoints 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -237,6 +254,29 @@ resource appJobsQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 resource appPoisonQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(poisonQueue.id, appPrincipalId, roles.storageQueueDataContributor)
   scope: poisonQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Search's push (index_versions): the same trigger, so the same role, for the same
+// reasons, on the search queue and its poison queue alone. Event Grid puts the messages
+// there with the archive account's system topic's identity (subscription.bicep).
+resource appSearchQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(searchQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  scope: searchQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appSearchPoisonQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(searchPoisonQueue.id, appPrincipalId, roles.storageQueueDataContributor)
+  scope: searchPoisonQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
     principalId: appPrincipalId

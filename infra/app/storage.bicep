@@ -1,7 +1,8 @@
 // Three storage accounts, all reachable only with Microsoft Entra ID (shared keys off):
 // - host: what the Functions host needs (function keys, leases) and the deployment package;
 // - archive: the chat archive (blobs + the latest-version table), Event Grid's dead
-//   letters, and the jobs queue the daily timers fan out over (with its poison queue).
+//   letters, the jobs queue the daily timers fan out over, and the search queue new
+//   versions' BlobCreated events arrive on (each with its poison queue).
 //   Kept apart so that its roles, replication and WORM settings concern nothing else;
 // - checkpoints: the signed checkpoints, outside the archive. Version-level WORM with a
 //   time-based retention policy, always on; the app may only create blobs there (rbac.bicep).
@@ -85,9 +86,14 @@ param activityTableName string = 'ChatActivity'
 @description('Queue the timers enqueue batches of threads on and run_job is triggered by (ARCHIVE_JOBS_QUEUE).')
 param jobsQueueName string = 'chat-jobs'
 
+@description('Queue Event Grid delivers the archive\'s BlobCreated events for new versions to, and index_versions is triggered by (ARCHIVE_SEARCH_QUEUE). Made whether search is on or not: the trigger listens on it either way.')
+param searchQueueName string = 'chat-index'
+
 // The Functions host moves a message it failed maxDequeueCount times (host.json) to
 // `<queue>-poison`, its fixed convention; report_poisoned_job is triggered from there.
 var poisonQueueName = '${jobsQueueName}-poison'
+// The same for the search queue: a push that failed five times waits there, untriggered.
+var searchPoisonQueueName = '${searchQueueName}-poison'
 
 var deploymentContainerName = 'app-package-${take(uniqueString(hostAccountName), 7)}'
 
@@ -210,8 +216,9 @@ resource activityTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2
   name: activityTableName
 }
 
-// The jobs queue and its poison queue, made here rather than by the app or the host: the
-// app's queue role is on these two queues alone (rbac.bicep), which cannot create a queue.
+// The jobs queue, the search queue and their poison queues, made here rather than by the
+// app or the host: the app's queue role is on these four queues alone (rbac.bicep), which
+// cannot create a queue.
 resource archiveQueues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: archive
   name: 'default'
@@ -225,6 +232,19 @@ resource jobsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-
 resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: archiveQueues
   name: poisonQueueName
+}
+
+// Always there, search on or off: index_versions listens on it either way, and the app's
+// role, on the queue alone, could not create it. Only with SEARCH=aisearch does Event
+// Grid fill it (subscription.bicep, search-push); otherwise it stays empty.
+resource searchQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueues
+  name: searchQueueName
+}
+
+resource searchPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueues
+  name: searchPoisonQueueName
 }
 
 // The signed checkpoints (issue 24), in an account of their own rather than a container of
@@ -303,6 +323,8 @@ output threadsTableName string = threadsTable.name
 output activityTableName string = activityTable.name
 output jobsQueueName string = jobsQueue.name
 output poisonQueueName string = poisonQueue.name
+output searchQueueName string = searchQueue.name
+output searchPoisonQueueName string = searchPoisonQueue.name
 output deadLetterContainerName string = deadLetterContainer.name
 output checkpointAccountName string = checkpoints.name
 output checkpointBlobEndpoint string = checkpoints.properties.primaryEndpoints.blob

@@ -1,6 +1,7 @@
 # azd postdeploy hook: subscribe the archiver to the ACS resource's chat events, with
-# dead-lettering (infra/subscription.bicep). It runs after the code is deployed because
-# Event Grid checks the endpoint when the subscription is created. Safe to run again:
+# dead-lettering, and with SEARCH=aisearch the search queue to new versions
+# (infra/subscription.bicep). It runs after the code is deployed because Event Grid
+# checks the endpoint when the subscription is created. Safe to run again:
 #   azd hooks run postdeploy
 # Options, each kept in the azd environment (azd env set NAME VALUE):
 #   EVENT_GRID_DESTINATION  AzureFunction (the native trigger, default) or webhook
@@ -11,6 +12,8 @@
 #   EVENT_GRID_ENTRA_APPLICATION  with webhook: the app registration's application id or
 #                           URI; Event Grid then sends its Entra ID token, not a key
 #                           (set ARCHIVE_WEBHOOK_AUTH=entra too; docs/access.md)
+#   SEARCH                  aisearch: also subscribe the search queue to new versions
+#                           (search-push); the value azd provision used (default: off)
 # Keep infra/hooks/postdeploy.sh doing the same, step for step.
 $ErrorActionPreference = 'Stop'
 Set-Location (Join-Path $PSScriptRoot '../..')
@@ -26,7 +29,8 @@ function Setting([string]$Name, [string]$Default = '') {
 }
 
 foreach ($name in 'AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME',
-  'EVENT_GRID_SYSTEM_TOPIC_NAME', 'ARCHIVE_STORAGE_ACCOUNT_NAME', 'ARCHIVE_DEAD_LETTER_CONTAINER') {
+  'EVENT_GRID_SYSTEM_TOPIC_NAME', 'ARCHIVE_STORAGE_ACCOUNT_NAME', 'ARCHIVE_DEAD_LETTER_CONTAINER',
+  'ARCHIVE_CONTAINER', 'ARCHIVE_SEARCH_QUEUE') {
   if (-not (Setting $name)) {
     [Console]::Error.WriteLine("postdeploy: $name is not in the azd environment; run 'azd provision' first")
     exit 1
@@ -50,5 +54,8 @@ az deployment group create `
   viewerUrl="$(Setting EVENT_GRID_VIEWER_URL)" `
   entraApplicationIdOrUri="$(Setting EVENT_GRID_ENTRA_APPLICATION)" `
   entraTenantId="$(Setting AZURE_TENANT_ID)" `
+  search="$(Setting SEARCH off)" `
+  archiveContainerName="$(Setting ARCHIVE_CONTAINER)" `
+  searchQueueName="$(Setting ARCHIVE_SEARCH_QUEUE)" `
   --query properties.provisioningState --output tsv
 exit $LASTEXITCODE

@@ -1,7 +1,8 @@
 #!/bin/sh
 # azd postdeploy hook: subscribe the archiver to the ACS resource's chat events, with
-# dead-lettering (infra/subscription.bicep). It runs after the code is deployed because
-# Event Grid checks the endpoint when the subscription is created. Safe to run again:
+# dead-lettering, and with SEARCH=aisearch the search queue to new versions
+# (infra/subscription.bicep). It runs after the code is deployed because Event Grid
+# checks the endpoint when the subscription is created. Safe to run again:
 #   azd hooks run postdeploy
 # Options, each kept in the azd environment (azd env set NAME VALUE):
 #   EVENT_GRID_DESTINATION  AzureFunction (the native trigger, default) or webhook
@@ -12,6 +13,8 @@
 #   EVENT_GRID_ENTRA_APPLICATION  with webhook: the app registration's application id or
 #                           URI; Event Grid then sends its Entra ID token, not a key
 #                           (set ARCHIVE_WEBHOOK_AUTH=entra too; docs/access.md)
+#   SEARCH                  aisearch: also subscribe the search queue to new versions
+#                           (search-push); the value azd provision used (default: off)
 # Keep infra/hooks/postdeploy.ps1 doing the same, step for step.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -23,7 +26,8 @@ setting() {
 }
 
 for name in AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME \
-  EVENT_GRID_SYSTEM_TOPIC_NAME ARCHIVE_STORAGE_ACCOUNT_NAME ARCHIVE_DEAD_LETTER_CONTAINER; do
+  EVENT_GRID_SYSTEM_TOPIC_NAME ARCHIVE_STORAGE_ACCOUNT_NAME ARCHIVE_DEAD_LETTER_CONTAINER \
+  ARCHIVE_CONTAINER ARCHIVE_SEARCH_QUEUE; do
   if [ -z "$(setting "$name")" ]; then
     echo "postdeploy: $name is not in the azd environment; run 'azd provision' first" >&2
     exit 1
@@ -47,4 +51,7 @@ az deployment group create \
   viewerUrl="$(setting EVENT_GRID_VIEWER_URL)" \
   entraApplicationIdOrUri="$(setting EVENT_GRID_ENTRA_APPLICATION)" \
   entraTenantId="$(setting AZURE_TENANT_ID)" \
+  search="$(setting SEARCH off)" \
+  archiveContainerName="$(setting ARCHIVE_CONTAINER)" \
+  searchQueueName="$(setting ARCHIVE_SEARCH_QUEUE)" \
   --query properties.provisioningState --output tsv

@@ -4,6 +4,7 @@ each through the same services Azure runs, on the local index."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -94,6 +95,14 @@ async def test_pushed_versions_are_found_with_their_standing(services, client):
     }
     assert body["search"]["versions"] == "all"
     assert all(h["citation"]["blob"].startswith("messages/") for h in body["hits"])
+
+
+async def test_a_push_as_event_grid_writes_it_base64_is_indexed_the_same(services):
+    text = created(services.settings, *await names(services))
+
+    await services.work.index_pushed(base64.b64encode(text.encode()).decode())
+
+    assert len(await (await messages(services)).known()) == 6
 
 
 async def test_a_push_of_anything_but_new_versions_indexes_nothing(services, client):
