@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.core.activity import hour_of
+from archiver.core.errors import AlreadyStored, StorageUnavailable
 from archiver.core.keys import encode_key
 from archiver.core.layout import MESSAGES_PREFIX, message_blob_name, message_document
 from archiver.core.records import Action, MessageVersion, Party
@@ -165,10 +166,20 @@ async def _write(storage: AzureStorage, versions: list[MessageVersion]) -> None:
     now = datetime.now(UTC)
 
     async def one(version: MessageVersion) -> None:
+        name, content = message_blob_name(version), message_document(version, archived_at=now)
+        expires = time.monotonic() + 120
         async with gate:
-            await storage.blobs.create(
-                message_blob_name(version), message_document(version, archived_at=now)
-            )
+            while True:  # a busy Azurite now and then stalls past the read timeout
+                try:
+                    await storage.blobs.create(name, content)
+                except AlreadyStored:
+                    return  # the attempt that timed out had written it
+                except StorageUnavailable:
+                    if time.monotonic() > expires:
+                        raise
+                    await asyncio.sleep(1)
+                else:
+                    return
 
     await asyncio.gather(*(one(v) for v in versions))
 
