@@ -67,7 +67,11 @@ async def _measure(versions: int, added: int, queries: int) -> dict[str, Any]:
     rng = random.Random(7)
     words = [_word(n) for n in range(VOCABULARY)]
     with own_azurite(on_disk=False) as (endpoints, _), tempfile.TemporaryDirectory() as folder:
-        settings = Settings(storage=StorageSettings(connection_string=endpoints.connection_string))
+        # A command's patience (archiver.cli.options): a busy Azurite stalls now and then.
+        storage_settings = StorageSettings(
+            connection_string=endpoints.connection_string, read_timeout_seconds=60
+        )
+        settings = Settings(storage=storage_settings)
         storage = AzureStorage.from_settings(settings)
         try:
             await storage.prepare()
