@@ -15,6 +15,8 @@
   x UnknownThread           the archive holds nothing of a thread or message    -> 404
   x UnknownContainer        a dead-letter container that does not exist
   x DamagedArchive          a stored blob is not what the storage contract says; run verify
+  | + UnreadableEnvelope    an envelope or wrapped key does not open: a byte changed,
+  |                         or the key is not the one it was sealed under
   x InvalidExport           an export would break its format's rules (a bug); nothing written
   x InvalidEvent            one event failed parsing or validation -> quarantine entry
   x AcsError                the ACS API did not give what was asked
@@ -107,6 +109,11 @@ class UnknownContainer(ArchiverError):
 
 class DamagedArchive(ArchiverError):
     """A stored blob does not hold what the storage contract says it holds."""
+
+
+class UnreadableEnvelope(DamagedArchive):
+    """An envelope or a wrapped key does not open: its bytes changed, it is not an
+    envelope, or the key offered is not the one it was sealed or wrapped under."""
 
 
 class InvalidExport(ArchiverError):

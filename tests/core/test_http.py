@@ -36,6 +36,7 @@ EXPECTED = {
     "UnknownThread": 404,
     "UnknownContainer": 404,
     "DamagedArchive": 500,
+    "UnreadableEnvelope": 500,
     "InvalidExport": 500,
     "InvalidEvent": 500,
     "InvalidJob": 500,  # a queue message, never an HTTP answer: it is poisoned
