@@ -26,6 +26,7 @@ import azure.functions as func
 import pytest
 
 from archiver.core.jobsettings import JobSettings
+from archiver.core.keysettings import KeySettings
 from archiver.core.settings import Settings, StorageSettings
 from archiver.hosts import azurite as emulator
 from archiver.sim.delivery import Answer, Policy, Target, send
@@ -111,6 +112,7 @@ def fresh_settings(connection_string: str, **overrides: object) -> Settings:
         "messages_table": f"ChatMessages{unique}",
         "threads_table": f"ChatThreads{unique}",
         "holds_table": f"ChatHolds{unique}",
+        "keys": KeySettings(table=f"ChatKeys{unique}"),
         "checkpoints_container": f"chat-checkpoints-{unique}",
         "analytics_container": f"chat-analytics-{unique}",
         "jobs": JobSettings(
@@ -233,6 +235,7 @@ def storage_environment(settings: Settings) -> dict[str, str]:
         "ARCHIVE_CHECKPOINTS_CONTAINER": settings.checkpoints_container,
         "ARCHIVE_ANALYTICS_CONTAINER": settings.analytics_container,
         "ARCHIVE_ACTIVITY_TABLE": settings.jobs.activity_table,
+        "ARCHIVE_KEYS_TABLE": settings.keys.table,
         "ARCHIVE_JOBS_QUEUE": settings.jobs.queue,
         "ARCHIVE_JOBS_CHECKPOINT_DELAY": str(settings.jobs.checkpoint_delay_minutes),
     }

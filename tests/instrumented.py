@@ -45,6 +45,7 @@ class Instrumented:
         self.threads = _Threads(self)
         self.holds = inner.holds  # not counted: the disposal specs count blobs and rows
         self.activity = _Activity(self)
+        self.keys = inner.keys  # not counted: nothing on the write path reads keys yet
 
     @property
     def requests(self) -> Counter[str]:

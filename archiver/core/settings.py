@@ -20,6 +20,7 @@ from archiver.core.acssettings import DEFAULT_INACTIVE_DAYS, AcsSettings, read_a
 from archiver.core.errors import ConfigurationError
 from archiver.core.evidence.signatures import PublicKey
 from archiver.core.jobsettings import JobSettings, read_jobs
+from archiver.core.keysettings import KeySettings, read_keys
 from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
 from archiver.core.searchsettings import SearchSettings, read_search
 from archiver.core.storagesettings import (
@@ -88,6 +89,7 @@ class Settings:
     retention_days: int = 0  # ARCHIVE_RETENTION_DAYS: 0 keeps every thread forever
     blob_legal_holds: bool = False  # ARCHIVE_BLOB_LEGAL_HOLDS: set blob legal-hold flags
     jobs: JobSettings = JobSettings()  # the daily jobs' activity table and queue
+    keys: KeySettings = KeySettings()  # ARCHIVE_KEYS_TABLE: envelope mode's wrapped keys
     search: SearchSettings = SearchSettings()  # ARCHIVE_SEARCH and its index
     summary: SummarySettings | None = None  # ARCHIVE_SUMMARY_DEPLOYMENT: off when None
     # ARCHIVE_ANALYTICS_CONTAINER: where `export --format parquet --blob` writes, apart
@@ -173,6 +175,7 @@ class Settings:
             retention_days=_number(values, "ARCHIVE_RETENTION_DAYS", 0, int, minimum=0),
             blob_legal_holds=read_flag(values, "ARCHIVE_BLOB_LEGAL_HOLDS"),
             jobs=read_jobs(values),
+            keys=read_keys(values),
             search=read_search(values),
             summary=read_summary(values),
             analytics_container=_matching(

@@ -19,11 +19,13 @@ from azure.storage.queue.aio import QueueServiceClient
 
 from archiver.core.errors import ConfigurationError
 from archiver.core.jobsettings import DEFAULT_ACTIVITY_TABLE
+from archiver.core.keysettings import DEFAULT_KEYS_TABLE
 from archiver.core.settings import DEFAULT_HOLDS_TABLE, Settings
 from archiver.storage.activitytable import AzureActivityTable
 from archiver.storage.blobs import AzureBlobArchive, AzureDeadLetters
 from archiver.storage.clients import blob_client, clients, queue_client
 from archiver.storage.holdtable import AzureHoldTable
+from archiver.storage.keytable import AzureKeyTable
 from archiver.storage.queues import AzureJobQueue
 from archiver.storage.tables import AzureMessageTable, AzureThreadTable
 from archiver.storage.translation import translated
@@ -42,6 +44,7 @@ class AzureStorage:
         threads_table: str,
         holds_table: str = DEFAULT_HOLDS_TABLE,
         activity_table: str = DEFAULT_ACTIVITY_TABLE,
+        keys_table: str = DEFAULT_KEYS_TABLE,
         queue_service: QueueServiceClient | None = None,
         credential: Any = None,
         elsewhere: Mapping[str, BlobServiceClient] | None = None,
@@ -62,6 +65,8 @@ class AzureStorage:
         self._threads = AzureThreadTable(table_service.get_table_client(threads_table))
         self._holds_name = holds_table
         self._holds = AzureHoldTable(table_service.get_table_client(holds_table))
+        self._keys_name = keys_table
+        self._keys = AzureKeyTable(table_service.get_table_client(keys_table))
         self._credential = credential
 
     @classmethod
@@ -87,6 +92,7 @@ class AzureStorage:
             threads_table=settings.threads_table,
             holds_table=settings.holds_table,
             activity_table=settings.jobs.activity_table,
+            keys_table=settings.keys.table,
             queue_service=queue_client(settings.storage, credential, request_hook),
             credential=credential,
             elsewhere=elsewhere,
@@ -144,6 +150,11 @@ class AzureStorage:
         """The legal-hold table."""
         return self._holds
 
+    @property
+    def keys(self) -> AzureKeyTable:
+        """The wrapped keys of envelope mode (outside the WORM container)."""
+        return self._keys
+
     async def prepare(self) -> None:
         """Create the container and tables when missing; safe to call again."""
         with translated("creating the archive container and tables"):
@@ -153,6 +164,7 @@ class AzureStorage:
             await self._table_service.create_table_if_not_exists(self._threads_name)
             await self._table_service.create_table_if_not_exists(self._holds_name)
             await self._table_service.create_table_if_not_exists(self._activity_name)
+            await self._table_service.create_table_if_not_exists(self._keys_name)
 
     async def ping(self) -> None:
         """Return when both services answer; raise StorageUnavailable otherwise."""

@@ -21,6 +21,7 @@ from archiver.core.transactions import RowWrite, check
 from archiver.storage.memoryblobs import MemoryBlobArchive, MemoryDeadLetters
 from archiver.storage.memoryholds import MemoryHoldTable
 from archiver.storage.memoryjobs import MemoryActivityTable, MemoryJobQueue
+from archiver.storage.memorykeys import MemoryKeyTable
 from archiver.storage.ports import Current, Known, Page, Window
 
 
@@ -217,6 +218,7 @@ class MemoryStorage:
         self.containers: dict[str, MemoryBlobArchive] = {}
         self.queues: dict[str, MemoryJobQueue] = {}
         self._activity = MemoryActivityTable()
+        self._keys = MemoryKeyTable()
 
     def container(self, name: str) -> MemoryBlobArchive:
         """Another container (created on first use)."""
@@ -258,6 +260,11 @@ class MemoryStorage:
     def holds(self) -> MemoryHoldTable:
         """The legal-hold table."""
         return self._holds
+
+    @property
+    def keys(self) -> MemoryKeyTable:
+        """The wrapped keys of envelope mode."""
+        return self._keys
 
     async def prepare(self) -> None:
         """Nothing to create in memory."""

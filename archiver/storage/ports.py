@@ -18,6 +18,7 @@ from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite
 from archiver.core.versions import Stamp
 from archiver.storage.jobports import ActivityTable, JobQueue
+from archiver.storage.keyports import KeyTable
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,10 @@ class Storage(Protocol):
     @property
     def holds(self) -> HoldTable:
         """The legal-hold table."""
+
+    @property
+    def keys(self) -> KeyTable:
+        """The wrapped keys of envelope mode, mutable, outside WORM (archiver.storage.keyports)."""
 
     def container(self, name: str) -> BlobArchive:
         """Another container of the account, with the archive container's contract

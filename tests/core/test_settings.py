@@ -23,6 +23,7 @@ def test_with_nothing_set_the_archiver_uses_azurite_and_the_documented_defaults(
     assert settings.allowed_topics == frozenset()
     assert settings.max_body_bytes == DEFAULT_MAX_BODY_BYTES > 1024 * 1024
     assert settings.allowed_rate == "*"
+    assert settings.keys.table == "ChatKeys"
 
 
 def test_identity_based_storage_uses_the_service_uris_and_client_id():
@@ -81,6 +82,7 @@ def test_allowed_topics_are_a_trimmed_case_insensitive_list():
             "ARCHIVE_STORAGE__blobServiceUri",
         ),
         ({"ARCHIVE_THREADS_TABLE": "chat threads"}, "ARCHIVE_THREADS_TABLE"),
+        ({"ARCHIVE_KEYS_TABLE": "chat-keys"}, "ARCHIVE_KEYS_TABLE"),
         ({"ARCHIVE_INACTIVE_DAYS": "-1"}, "ARCHIVE_INACTIVE_DAYS"),
         ({"ARCHIVE_INACTIVE_DAYS": "a week"}, "ARCHIVE_INACTIVE_DAYS"),
         ({"ACS_CONNECTION_STRING": "just-a-key"}, "ACS_CONNECTION_STRING"),
@@ -217,3 +219,9 @@ async def test_the_checkpoints_container_may_live_on_an_account_of_its_own():
 def test_a_bad_container_setting_fails_with_its_name(values, named):
     with pytest.raises(ConfigurationError, match=named):
         Settings.from_mapping(values)
+
+
+def test_the_key_table_is_named_by_its_setting():
+    settings = Settings.from_mapping({"ARCHIVE_KEYS_TABLE": " EnvelopeKeys "})
+
+    assert settings.keys.table == "EnvelopeKeys"

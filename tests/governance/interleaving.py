@@ -41,6 +41,7 @@ class Interleaved:
         self.threads = cast(ThreadTable, _Part(self, "threads", inner.threads))
         self.holds = cast(HoldTable, _Part(self, "holds", inner.holds))
         self.activity = cast(ActivityTable, _Part(self, "activity", inner.activity))
+        self.keys = inner.keys
 
     def before(self, operation: str, action: Action, *, when: Match = lambda *_: True) -> _Hook:
         """Run `action` once, just before the first `operation` whose arguments match."""
