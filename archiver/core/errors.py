@@ -36,9 +36,8 @@
 
 Azure SDK exceptions are translated into this tree at the adapter edges only
 (`archiver.storage.translation`, `archiver.acs.client`, `archiver.access`,
-`archiver.summaries.azureopenai`), and HTTP status
-`archiver.search.azure.service`), and HTTP status
-codes are chosen in `archiver.capture.webhook` and `archiver.retrieval.api` only.
+`archiver.summaries.azureopenai`, `archiver.search.azure.service`), and HTTP status
+codes are chosen by `archiver.core.http`'s table only.
 """
 
 from __future__ import annotations
