@@ -104,7 +104,12 @@ async def test_every_forged_stale_or_foreign_token_is_a_401(served, provider):
     client, _ = served
 
     for case, headers in forgeries(provider).items():
-        for path in (THREAD_PATH, f"{THREAD_PATH}/messages", f"{THREAD_PATH}/messages/1/versions"):
+        for path in (
+            THREAD_PATH,
+            f"{THREAD_PATH}/messages",
+            f"{THREAD_PATH}/messages/1/versions",
+            "/api/search?q=refund",
+        ):
             response = await client.get(path, headers=headers)
 
             assert response.status == 401, (case, path)
@@ -116,6 +121,7 @@ async def test_a_valid_token_without_archive_read_is_a_403(served, provider):
     token = provider.token(provider.claims(roles=["Something.Else"]))
 
     await assert_refused(await client.get(THREAD_PATH, headers=bearer(token)), 403)
+    await assert_refused(await client.get("/api/search?q=refund", headers=bearer(token)), 403)
 
 
 async def test_the_webhook_answers_event_grids_validation_handshake_with_its_token(
@@ -210,6 +216,7 @@ async def test_in_entra_mode_the_function_app_declares_the_token_checked_routes_
             "read_versions",
             "change_hold",
             "participant_hold",
+            "search",
             "health_check",
         ),
         "ANONYMOUS",

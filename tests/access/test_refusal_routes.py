@@ -285,6 +285,7 @@ async def test_the_function_app_counts_refusals_on_every_token_checked_route(ent
         (entra_app.read_versions, "GET", f"{THREAD_PATH}/messages/1/versions",
          thread | {"messageId": "1"}),
         (entra_app.change_hold, "DELETE", f"{THREAD_PATH}/hold", thread),
+        (entra_app.search, "GET", "/api/search", {}),
         (entra_app.events, "POST", "/api/events", {}),
     ]  # fmt: skip
 
@@ -294,15 +295,15 @@ async def test_the_function_app_counts_refusals_on_every_token_checked_route(ent
     ]
     await entra_app.runtime.close()  # the instance shuts down
 
-    assert [a.status_code for a in answers] == [401] * 5
+    assert [a.status_code for a in answers] == [401] * 6
     [record] = await stored_records(settings)
     assert (record["action"], record["clientIp"], record["details"]["count"]) == (
         REFUSALS,
         "203.0.113.7",
-        5,
+        6,
     )
     assert record["details"]["routes"] == dict.fromkeys(
-        ("events", "hold.release", "read.messages", "read.thread", "read.versions"), 1
+        ("events", "hold.release", "read.messages", "read.thread", "read.versions", "search"), 1
     )
 
 
