@@ -4,6 +4,7 @@ records since; `--all` (everything) lists every version again."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,13 +39,21 @@ async def quiet(storage: Storage, *thread_ids: str) -> None:
         await storage.activity.forget(hour_of(datetime.now(UTC)), key)
 
 
+@pytest.fixture
+async def index(tmp_path: Path) -> AsyncIterator[LocalIndex]:
+    made = LocalIndex(tmp_path / "index.sqlite3", origin="test")
+    await made.prepare()
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
 async def test_an_update_reads_only_the_threads_written_since_and_forgets_the_disposed(
-    storage: Storage, tmp_path: Path
+    storage: Storage, index: LocalIndex
 ):
     await storage.prepare()
     await archived(storage, *EVENTS)
-    index = LocalIndex(tmp_path / "index.sqlite3", origin="test")
-    await index.prepare()
     first = await Indexing(storage, index).update()
     assert (first.added, first.listed) == (6, 6)
     await quiet(storage, KEPT, DISPOSED)
@@ -62,11 +71,9 @@ async def test_an_update_reads_only_the_threads_written_since_and_forgets_the_di
     assert len(await index.known()) == 6
 
 
-async def test_everything_lists_every_version_again(storage: Storage, tmp_path: Path):
+async def test_everything_lists_every_version_again(storage: Storage, index: LocalIndex):
     await storage.prepare()
     await archived(storage, *EVENTS)
-    index = LocalIndex(tmp_path / "index.sqlite3", origin="test")
-    await index.prepare()
     await Indexing(storage, index).update()
     await index.forget([n for n in await index.known() if "1700000000003" in n])
     await quiet(storage, KEPT, DISPOSED)
