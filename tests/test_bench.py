@@ -263,3 +263,8 @@ def test_the_search_benchmark_indexes_queries_and_updates(tmp_path):
     assert figures["queries"] == 24
     assert figures["index/read"] > 0
     assert figures["query p95 ms"] >= figures["query p50 ms"]
+    alone = bench_figures(
+        tmp_path, "bench.search", "--index-only", "--versions", "600", "--added", "20"
+    )
+    assert (alone["known"], alone["added"]) == (600, 20)
+    assert alone["index write versions per second"] > 0
