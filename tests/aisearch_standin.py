@@ -28,15 +28,14 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from azure.core.credentials import AccessToken
 
-from tests import tls
 from tests.aisearch_syntax import Refused, highlighted, order, parse_filter, parse_simple, score
 from tests.aisearch_syntax import tokens as tokenized
+from tests.standin import Standin
 
 TOKEN = "ai-search-test-token"
 API_VERSIONS = {"2024-07-01", "2025-09-01", "2026-04-01"}
@@ -93,7 +92,7 @@ class Index:
 
 
 @dataclass
-class AiSearchStandin:
+class AiSearchStandin(Standin):
     """A search service; `indexes` by name; every request's method, path and headers
     in `requests`; `refuse` maps a path fragment to a status to answer with instead."""
 
@@ -102,30 +101,15 @@ class AiSearchStandin:
     batches: list[int] = field(default_factory=list)  # actions per index request
     api_keys: int = 0  # requests that came with an api-key header
     refuse: dict[str, int] = field(default_factory=dict)
-    _runner: web.AppRunner | None = None
-    _port: int | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"https://localhost:{self._port}"
+        return f"https://localhost:{self.port}"
 
-    async def __aenter__(self) -> AiSearchStandin:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._checks], client_max_size=MAX_BYTES + 1024)
         app.router.add_route("*", "/{tail:.*}", self._route)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=tls.server_context()).start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     @web.middleware
     async def _checks(

@@ -18,13 +18,12 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from azure.core.credentials import AccessToken
 
-from tests import tls
+from tests.standin import Standin
 
 TOKEN = "azure-openai-test-token"
 API_VERSIONS = {"2024-10-21", "2025-04-01-preview"}
@@ -54,7 +53,7 @@ def vector(text: str, dimensions: int) -> list[float]:
 
 
 @dataclass
-class EmbeddingsStandin:
+class EmbeddingsStandin(Standin):
     """An Azure OpenAI account with embedding deployments by name: {deployment: model}."""
 
     deployments: dict[str, str] = field(
@@ -62,30 +61,15 @@ class EmbeddingsStandin:
     )
     inputs: list[list[str]] = field(default_factory=list)  # what each request embedded
     api_keys: int = 0
-    _runner: web.AppRunner | None = None
-    _port: int | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"https://localhost:{self._port}"
+        return f"https://localhost:{self.port}"
 
-    async def __aenter__(self) -> EmbeddingsStandin:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._checks])
         app.router.add_post("/openai/deployments/{deployment}/embeddings", self._embed)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=tls.server_context()).start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     @web.middleware
     async def _checks(

@@ -13,7 +13,6 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import ClientSession, TCPConnector, web
@@ -24,7 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
-from tests import tls
+from tests.standin import Standin
 
 TOKEN = "key-vault-test-token"
 
@@ -70,14 +69,12 @@ class StaticCredential:
 
 
 @dataclass
-class KeyVaultStandin:
+class KeyVaultStandin(Standin):
     """A vault with EC P-256 keys; `signed` holds every digest it signed."""
 
     keys: dict[tuple[str, str], ec.EllipticCurvePrivateKey] = field(default_factory=dict)
     signed: list[bytes] = field(default_factory=list)
     unauthenticated: int = 0
-    _runner: web.AppRunner | None = None
-    _port: int | None = None
     _sessions: list[ClientSession] = field(default_factory=list)
 
     def create_key(self, name: str) -> str:
@@ -92,13 +89,13 @@ class KeyVaultStandin:
     @property
     def url(self) -> str:
         """`https://vault.localhost:PORT`, the vault's URL (see `transport`)."""
-        return f"https://vault.localhost:{self._port}"
+        return f"https://vault.localhost:{self.port}"
 
     @property
     def resource(self) -> str:
         """What its challenge names: `https://localhost:PORT`, of which the vault's host
         is a subdomain, as `https://vault.azure.net` is of a real vault's."""
-        return f"https://localhost:{self._port}"
+        return f"https://localhost:{self.port}"
 
     def transport(self) -> AioHttpTransport:
         """An SDK transport that finds `vault.localhost` at 127.0.0.1 (nothing resolves
@@ -107,29 +104,18 @@ class KeyVaultStandin:
         self._sessions.append(session)
         return AioHttpTransport(session=session, session_owner=False)
 
-    async def __aenter__(self) -> KeyVaultStandin:
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._challenge])
         app.router.add_get("/keys/{name}", self._get)
         app.router.add_get("/keys/{name}/", self._get)  # the SDK's "latest version"
         app.router.add_get("/keys/{name}/versions", self._versions)  # before {version}
         app.router.add_get("/keys/{name}/{version}", self._get)
         app.router.add_post("/keys/{name}/{version}/sign", self._sign)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=tls.server_context()).start()
-        self._port = self._runner.addresses[0][1]
-        return self
+        return app
 
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    async def closing(self) -> None:
         for session in self._sessions:
             await session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @web.middleware
     async def _challenge(

@@ -30,13 +30,12 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from azure.core.credentials import AccessToken
 
-from tests import tls
+from tests.standin import Standin
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 API_VERSIONS = frozenset(
@@ -83,7 +82,7 @@ class _Refusal(Exception):
         return web.json_response(body, status=self.status, headers=self.headers)
 
 
-class OpenAIStandin:
+class OpenAIStandin(Standin):
     """Azure OpenAI on 127.0.0.1, answering the `openai` SDK as the service would."""
 
     def __init__(self, *, deployments: frozenset[str] = frozenset({"summaries"})) -> None:
@@ -92,15 +91,11 @@ class OpenAIStandin:
         self.scopes: list[tuple[str, ...]] = []  # what each token was asked for
         self.served: list[Asked] = []
         self._replies: deque[Reply | _Refusal] = deque()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
 
     @property
     def endpoint(self) -> str:
         """`https://127.0.0.1:PORT`: AZURE_OPENAI_ENDPOINT for this account."""
-        if self._port is None:
-            raise RuntimeError("the stand-in has not been started")
-        return f"https://127.0.0.1:{self._port}"
+        return f"https://127.0.0.1:{self.port}"
 
     def issue(self, *scopes: str) -> str:
         """A token for `scopes`; it is accepted only when they are Cognitive Services'."""
@@ -124,24 +119,10 @@ class OpenAIStandin:
                 )
             )
 
-    async def __aenter__(self) -> OpenAIStandin:
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._complete)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=tls.server_context()).start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app
 
     async def _complete(self, request: web.Request) -> web.Response:
         deployment = request.match_info["deployment"]
