@@ -31,11 +31,10 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from azure.core.credentials import AccessToken
 
 from tests.aisearch_syntax import Refused, highlighted, order, parse_filter, parse_simple, score
 from tests.aisearch_syntax import tokens as tokenized
-from tests.standin import Standin
+from tests.standin import RecordingCredential, Standin
 
 TOKEN = "ai-search-test-token"
 API_VERSIONS = {"2024-07-01", "2025-09-01", "2026-04-01"}
@@ -53,24 +52,11 @@ SEARCH_OPTIONS = {"search", "searchMode", "queryType", "searchFields", "filter",
                   "count"}  # fmt: skip
 
 
-class StandinCredential:
-    """An async token credential that always has TOKEN; it records the scopes asked."""
+class StandinCredential(RecordingCredential):
+    """The search service's credential: TOKEN."""
 
     def __init__(self) -> None:
-        self.scopes: list[tuple[str, ...]] = []
-
-    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
-        self.scopes.append(scopes)
-        return AccessToken(TOKEN, 2**31 - 1)
-
-    async def close(self) -> None:
-        return None
-
-    async def __aenter__(self) -> StandinCredential:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
+        super().__init__(TOKEN)
 
 
 def error(status: int, message: str, code: str = "") -> web.Response:

@@ -210,12 +210,15 @@ async def drain_jobs(app: ModuleType) -> int:
     return done
 
 
-def run_archiver(settings: Settings, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """`python -m archiver ...` against `settings`' storage, its output captured."""
+def run_archiver(
+    settings: Settings, *arguments: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m archiver ...` against `settings`' storage (and the `extra` settings),
+    its output captured."""
     return subprocess.run(
         archiver_command(*arguments),
         cwd=PROJECT,
-        env=storage_environment(settings),
+        env=storage_environment(settings) | (extra or {}),
         capture_output=True,
         text=True,
         timeout=300,

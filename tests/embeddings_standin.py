@@ -18,29 +18,20 @@ import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
-from azure.core.credentials import AccessToken
 
-from tests.standin import Standin
+from tests.standin import RecordingCredential, Standin
 
 TOKEN = "azure-openai-test-token"
 API_VERSIONS = {"2024-10-21", "2025-04-01-preview"}
 
 
-class OpenAiCredential:
-    """An async token credential that always has TOKEN; it records the scopes asked."""
+class OpenAiCredential(RecordingCredential):
+    """The embeddings account's credential: TOKEN."""
 
     def __init__(self) -> None:
-        self.scopes: list[tuple[str, ...]] = []
-
-    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
-        self.scopes.append(scopes)
-        return AccessToken(TOKEN, 2**31 - 1)
-
-    async def close(self) -> None:
-        return None
+        super().__init__(TOKEN)
 
 
 def vector(text: str, dimensions: int) -> list[float]:

@@ -5,9 +5,10 @@ https with the test session's own CA (tests/tls.py), on a free port of 127.0.0.1
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from aiohttp import web
+from azure.core.credentials import AccessToken
 
 from tests import tls
 
@@ -50,3 +51,24 @@ class Standin:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+class RecordingCredential:
+    """An async token credential that always has `token`, recording the scopes asked."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.scopes: list[tuple[str, ...]] = []
+
+    async def get_token(self, *scopes: str, **_: Any) -> AccessToken:
+        self.scopes.append(scopes)
+        return AccessToken(self.token, 2**31 - 1)
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None

@@ -19,6 +19,7 @@ from archiver.core.accesssettings import AccessSettings, read_access
 from archiver.core.acssettings import DEFAULT_INACTIVE_DAYS, AcsSettings, read_acs
 from archiver.core.errors import ConfigurationError
 from archiver.core.evidence.signatures import PublicKey
+from archiver.core.flags import read_flag as read_flag
 from archiver.core.jobsettings import JobSettings, read_jobs
 from archiver.core.keysettings import KeySettings, read_keys
 from archiver.core.sealsettings import SealKey, read_seal_key, read_trusted_keys
@@ -252,16 +253,6 @@ def _number(
     if value is None or not value >= minimum:  # type: ignore[operator]
         raise ConfigurationError(f"{name} must be a number >= {minimum}, got {text!r}")
     return value
-
-
-def read_flag(values: Mapping[str, str], name: str) -> bool:
-    """A true/false setting (false when unset); raise ConfigurationError naming it."""
-    text = values.get(name, "").strip().lower()
-    if text in ("", "false", "0", "no", "off"):
-        return False
-    if text in ("true", "1", "yes", "on"):
-        return True
-    raise ConfigurationError(f"{name} must be true or false, got {text!r}")
 
 
 def _topics(text: str) -> frozenset[str]:

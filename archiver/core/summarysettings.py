@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from archiver.core.errors import ConfigurationError
+from archiver.core.flags import read_flag
 
 DEPLOYMENT = "ARCHIVE_SUMMARY_DEPLOYMENT"
 ENDPOINT = "AZURE_OPENAI_ENDPOINT"
@@ -45,7 +46,7 @@ def read_summary(values: Mapping[str, str]) -> SummarySettings | None:
     raise ConfigurationError naming the setting that is missing or malformed."""
     deployment = values.get(DEPLOYMENT, "").strip()
     endpoint = values.get(ENDPOINT, "").strip()
-    held = _flag(values, HELD)
+    held = read_flag(values, HELD)
     version = values.get(API_VERSION, "").strip() or DEFAULT_API_VERSION
     if not _API_VERSION.match(version):
         raise ConfigurationError(
@@ -74,12 +75,3 @@ def read_summary(values: Mapping[str, str]) -> SummarySettings | None:
     return SummarySettings(
         endpoint=endpoint.rstrip("/"), deployment=deployment, api_version=version, held=held
     )
-
-
-def _flag(values: Mapping[str, str], name: str) -> bool:
-    text = values.get(name, "").strip().lower()
-    if text in ("", "false", "0", "no", "off"):
-        return False
-    if text in ("true", "1", "yes", "on"):
-        return True
-    raise ConfigurationError(f"{name} must be true or false, got {text!r}")

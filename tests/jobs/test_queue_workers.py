@@ -24,7 +24,7 @@ from archiver.sim.conversations import Shape
 from archiver.storage.azure import AzureStorage
 from tests.acs.test_reconciliation import standin, world_of
 from tests.chats import archive, chat
-from tests.conftest import PROJECT, archiver_command, serving, storage_environment
+from tests.conftest import run_archiver, serving
 from tests.sealing.test_sealing_entry_points import private_pem, public_pem
 
 pytestmark = pytest.mark.process
@@ -35,15 +35,7 @@ SHAPE = Shape(threads=7, messages=3, participants=(2, 3), delete_threads=0)
 def run(
     settings: Settings, extra: dict[str, str], *arguments: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        archiver_command(*arguments),
-        cwd=PROJECT,
-        env=storage_environment(settings) | extra,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_archiver(settings, *arguments, extra=extra)
 
 
 async def until(condition, *, seconds: float = 120) -> None:

@@ -20,7 +20,7 @@ from archiver.core.events import classify
 from archiver.core.settings import Settings
 from archiver.storage.azure import AzureStorage
 from tests.builders import ALICE, BOB, message_event
-from tests.conftest import PROJECT, archiver_command, storage_environment
+from tests.conftest import run_archiver
 from tests.sealing.test_sealing_entry_points import private_pem, public_pem
 
 KEPT = "19:5ea1f0c1d2b3a4958677a8b9c0d1e2f3@thread.v2"
@@ -45,15 +45,7 @@ EVENTS = (
 def archiver(
     settings: Settings, extra: dict[str, str], *arguments: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        archiver_command(*arguments, "--settings", "/nonexistent.json"),
-        cwd=PROJECT,
-        env=storage_environment(settings) | extra,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_archiver(settings, *arguments, "--settings", "/nonexistent.json", extra=extra)
 
 
 def hits(result: subprocess.CompletedProcess[str]) -> list[dict]:
