@@ -516,7 +516,9 @@ async def test_a_transaction_inserts_and_replaces_one_threads_rows_at_once(stora
     assert [r.body async for r in storage.messages.scan()] == ["edited", row().body, row().body]
     current = [await storage.messages.current(THREAD_ID, message(n).message_key) for n in (1, 2, 3)]
     assert [c.etag for c in current if c is not None] == etags
-    assert len(set(etags)) == 3
+    # Rows written in one transaction may share a timestamp, hence an etag (Azurite's
+    # differ by 100 ns at most); what matters is each row's etag is its current one.
+    assert etags[0] != first
 
 
 async def test_a_transaction_of_a_hundred_rows_is_written_whole(storage: Storage):
