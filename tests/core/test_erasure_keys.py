@@ -68,16 +68,16 @@ def test_a_truncated_wrapped_data_key_does_not_unwrap():
         unwrap_data_key(b"short", subject_key=new_key(), data_key_id="d", subject_key_id="s")
 
 
-def test_a_subject_key_unwraps_under_its_root_key_only():
+async def test_a_subject_key_unwraps_under_its_root_key_only():
     root: KeyWrapper = LocalKeyWrapper(new_key(), key_id="dev-root")
     subject_key = new_key()
 
-    wrapped = root.wrap(subject_key)
+    wrapped = await root.wrap(subject_key)
 
-    assert root.unwrap(wrapped) == subject_key
+    assert await root.unwrap(wrapped) == subject_key
     assert subject_key not in wrapped
     with pytest.raises(UnreadableEnvelope, match="does not unwrap under root key other"):
-        LocalKeyWrapper(new_key(), key_id="other").unwrap(wrapped)
+        await LocalKeyWrapper(new_key(), key_id="other").unwrap(wrapped)
 
 
 def test_a_local_root_key_is_32_bytes_and_never_shows_them():

@@ -56,12 +56,16 @@ class KeyWrapper(Protocol):
         """Which root key (and version) wraps, kept beside each wrapped subject key."""
         ...
 
-    def wrap(self, key: bytes) -> bytes:
-        """`key` wrapped under the root key."""
+    async def wrap(self, key: bytes) -> bytes:
+        """`key` wrapped under the root key (in Azure, a request to Key Vault)."""
         ...
 
-    def unwrap(self, wrapped: bytes) -> bytes:
+    async def unwrap(self, wrapped: bytes) -> bytes:
         """The key `wrapped` holds; UnreadableEnvelope if this root key did not wrap it."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the wrapper holds open (a Key Vault client)."""
         ...
 
 
@@ -82,10 +86,13 @@ class LocalKeyWrapper:
     def key_id(self) -> str:
         return self._key_id
 
-    def wrap(self, key: bytes) -> bytes:
+    async def wrap(self, key: bytes) -> bytes:
         return aes_key_wrap(self._material, key)
 
-    def unwrap(self, wrapped: bytes) -> bytes:
+    async def close(self) -> None:
+        return None
+
+    async def unwrap(self, wrapped: bytes) -> bytes:
         try:
             return aes_key_unwrap(self._material, wrapped)
         except (InvalidUnwrap, ValueError):
