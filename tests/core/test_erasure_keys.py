@@ -74,10 +74,12 @@ async def test_a_subject_key_unwraps_under_its_root_key_only():
 
     wrapped = await root.wrap(subject_key)
 
-    assert await root.unwrap(wrapped) == subject_key
+    assert await root.unwrap(wrapped, wrapped_by="dev-root") == subject_key
     assert subject_key not in wrapped
-    with pytest.raises(UnreadableEnvelope, match="does not unwrap under root key other"):
-        await LocalKeyWrapper(new_key(), key_id="other").unwrap(wrapped)
+    with pytest.raises(UnreadableEnvelope, match="does not unwrap under root key dev-root"):
+        await LocalKeyWrapper(new_key(), key_id="dev-root").unwrap(wrapped, wrapped_by="dev-root")
+    with pytest.raises(UnreadableEnvelope, match="wrapped by root key dev-root, not by other"):
+        await LocalKeyWrapper(new_key(), key_id="other").unwrap(wrapped, wrapped_by="dev-root")
 
 
 def test_a_local_root_key_is_32_bytes_and_never_shows_them():

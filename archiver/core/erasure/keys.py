@@ -60,8 +60,10 @@ class KeyWrapper(Protocol):
         """`key` wrapped under the root key (in Azure, a request to Key Vault)."""
         ...
 
-    async def unwrap(self, wrapped: bytes) -> bytes:
-        """The key `wrapped` holds; UnreadableEnvelope if this root key did not wrap it."""
+    async def unwrap(self, wrapped: bytes, *, wrapped_by: str) -> bytes:
+        """The key `wrapped` holds, wrapped by root key `wrapped_by` (a `key_id` this
+        wrapper gave, maybe of an earlier version); UnreadableEnvelope if this root key
+        did not wrap it."""
         ...
 
     async def close(self) -> None:
@@ -92,7 +94,11 @@ class LocalKeyWrapper:
     async def close(self) -> None:
         return None
 
-    async def unwrap(self, wrapped: bytes) -> bytes:
+    async def unwrap(self, wrapped: bytes, *, wrapped_by: str) -> bytes:
+        if wrapped_by != self._key_id:
+            raise UnreadableEnvelope(
+                f"a subject key was wrapped by root key {wrapped_by}, not by {self._key_id}"
+            )
         try:
             return aes_key_unwrap(self._material, wrapped)
         except (InvalidUnwrap, ValueError):
