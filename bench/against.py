@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def _rounds(
                 done = subprocess.run(
                     [sys.executable, "-c", _ONE_RUN, workload, str(versions)],
                     cwd=where,
+                    env=_measured(side),
                     check=True,
                     capture_output=True,
                     text=True,
@@ -101,6 +103,15 @@ def _rounds(
                     json.loads(done.stdout.splitlines()[-1])
                 )
     return found
+
+
+def _measured(side: str) -> dict[str, str]:
+    """The environment of one side: REF's code is another checkout's, in a folder gone
+    once the run ends, so a coverage measurement of this checkout (the test suite's) must
+    not follow into it: its report would look for files that no longer exist."""
+    if side == "this":
+        return dict(os.environ)
+    return {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS")}
 
 
 def _figures(found: dict[tuple[str, str], list[dict[str, float]]]) -> dict[str, dict[str, Any]]:
