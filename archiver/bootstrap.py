@@ -220,9 +220,10 @@ def build(
     APPLICATIONINSIGHTS_CONNECTION_STRING, into Application Insights; otherwise nothing
     of OpenTelemetry is even imported."""
     if storage is None:
+        from archiver.sealing.rootkeys import key_vault_root
         from archiver.storage.azure import AzureStorage
 
-        storage = AzureStorage.from_settings(settings)
+        storage = AzureStorage.from_settings(settings, root_key=key_vault_root(settings))
     if meter is None and settings.application_insights is not None:
         from archiver.telemetry.azuremonitor import shared_meter
 

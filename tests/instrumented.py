@@ -45,7 +45,8 @@ class Instrumented:
         self.threads = _Threads(self)
         self.holds = inner.holds  # not counted: the disposal specs count blobs and rows
         self.activity = _Activity(self)
-        self.keys = inner.keys  # not counted: nothing on the write path reads keys yet
+        self.keys = inner.keys  # not counted: the key rows' transactions are the keyring's
+        self.versions = inner.versions.over(self.blobs)  # reads counted as blob reads
 
     @property
     def requests(self) -> Counter[str]:

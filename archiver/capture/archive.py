@@ -234,15 +234,22 @@ class Archive:
             raise StorageUnavailable("storage did not finish within the request time") from exc
 
     async def _versions(self, writes: Sequence[Write]) -> dict[str, str | None]:
-        """Create the blobs of `writes` at once; the SHA-256 of each new one (None:
-        already stored)."""
-        results = await asyncio.gather(*(self._create(w) for w in writes), return_exceptions=True)
+        """Create the version blobs of `writes` at once (in envelope mode sealed first,
+        their keys stored); the SHA-256 of each new one (None: already stored)."""
+        archived_at = self._clock()
+        versions = [(w.record, _document(w.record, archived_at=archived_at)) for w in writes]
+        contents = await self._storage.versions.sealed(versions)  # type: ignore[arg-type]
+        results = await asyncio.gather(
+            *(self._create(w, c) for w, c in zip(writes, contents, strict=True)),
+            return_exceptions=True,
+        )
         _raise_first_failure(results)
         return {w.name: r for w, r in zip(writes, results, strict=True)}  # type: ignore[misc]
 
-    async def _create(self, write: Write) -> str | None:
+    async def _create(self, write: Write, content: bytes | None = None) -> str | None:
         """The SHA-256 of the blob written for `write`; None when it was already stored."""
-        content = _document(write.record, archived_at=self._clock())
+        if content is None:
+            content = _document(write.record, archived_at=self._clock())
         try:
             async with self._limit:
                 return await self._storage.blobs.create(write.name, content)

@@ -115,6 +115,12 @@ class UnreadableEnvelope(DamagedArchive):
     envelope, or the key offered is not the one it was sealed or wrapped under."""
 
 
+class Erased(ArchiverError):
+    """A version's text is gone: its data key, or its sender's subject key, was destroyed
+    by a redaction or an erasure, or restricted while a retention obligation runs. Its
+    envelope, header and hash remain (410 Gone)."""
+
+
 class InvalidExport(ArchiverError):
     """An export would break its format's rules (a bug to report); nothing is written."""
 

@@ -1,31 +1,113 @@
-"""The settings of envelope mode's key table: where the wrapped keys live, mutable and
-outside the WORM container (issue 26)."""
+"""The settings of envelope mode (issue 26): whether new versions are written as
+envelopes, the root key that wraps every subject key, and the key table.
+
+ARCHIVE_ENVELOPE (off by default, so an archive keeps the contract it was made with):
+when on, every new message version is written as an envelope (archiver.core.erasure).
+Reading needs only ARCHIVE_ROOT_KEY: an archive with envelopes in it is read whether or
+not new versions are still written as envelopes.
+
+ARCHIVE_ROOT_KEY: a Key Vault key's URI, `https://{vault}.vault.azure.net/keys/{name}`
+(optionally `/{version}`), an RSA key that wraps inside Key Vault so it never leaves it;
+or, in development, 32 bytes in base64 (openssl rand -base64 32), as text or as the path
+to a file of it. The key table (ARCHIVE_KEYS_TABLE, mutable, outside WORM) holds every
+wrapped key; the root key is the one thing a storage reader or writer must never have.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from archiver.core.errors import ConfigurationError
+from archiver.core.flags import read_flag
 
 DEFAULT_KEYS_TABLE = "ChatKeys"
+ENVELOPE_SETTING = "ARCHIVE_ENVELOPE"
+ROOT_KEY_SETTING = "ARCHIVE_ROOT_KEY"
+ROOT_KEY_BYTES = 32
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
 
 @dataclass(frozen=True, kw_only=True)
+class RootKey:
+    """The root key: 32 bytes held here (development), or a Key Vault key's URI."""
+
+    material: bytes | None = field(default=None, repr=False)
+    key_vault_uri: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class KeySettings:
-    """`ChatKeys`: one row per wrapped subject or data key."""
+    """`ChatKeys`, one row per wrapped subject or data key; envelope mode and its root key."""
 
     table: str = DEFAULT_KEYS_TABLE
+    envelope: bool = False
+    root_key: RootKey | None = None
 
 
 def read_keys(values: Mapping[str, str]) -> KeySettings:
-    """ARCHIVE_KEYS_TABLE; raise ConfigurationError naming the setting."""
+    """ARCHIVE_KEYS_TABLE, ARCHIVE_ENVELOPE and ARCHIVE_ROOT_KEY; raise
+    ConfigurationError naming the setting (never a key's value)."""
     table = values.get("ARCHIVE_KEYS_TABLE", "").strip() or DEFAULT_KEYS_TABLE
     if not _TABLE_NAME.match(table):
         raise ConfigurationError(
             f"ARCHIVE_KEYS_TABLE must be 3-63 letters and digits, starting with a letter, "
             f"got {table!r}"
         )
-    return KeySettings(table=table)
+    envelope = read_flag(values, ENVELOPE_SETTING)
+    root_key = read_root_key(values)
+    if envelope and root_key is None:
+        raise ConfigurationError(
+            f"{ENVELOPE_SETTING}=on needs {ROOT_KEY_SETTING}: a Key Vault key URI, "
+            "or (in development) 32 bytes in base64 or a file of them"
+        )
+    return KeySettings(table=table, envelope=envelope, root_key=root_key)
+
+
+def read_root_key(values: Mapping[str, str]) -> RootKey | None:
+    """The root key, or None when ARCHIVE_ROOT_KEY is unset."""
+    text = values.get(ROOT_KEY_SETTING, "").strip()
+    if not text:
+        return None
+    if text.startswith("https://"):
+        return RootKey(key_vault_uri=_key_vault_uri(text))
+    material = _material(text) or _material(_file_text(text))
+    if material is None:
+        raise ConfigurationError(
+            f"{ROOT_KEY_SETTING} must be a Key Vault key URI, or {ROOT_KEY_BYTES} bytes in "
+            "base64 (openssl rand -base64 32), as text or in a file"
+        )
+    return RootKey(material=material)
+
+
+def _material(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        material = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return material if len(material) == ROOT_KEY_BYTES else None
+
+
+def _file_text(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _key_vault_uri(text: str) -> str:
+    where = urlsplit(text)
+    parts = [part for part in where.path.split("/") if part]
+    if not where.netloc or len(parts) not in (2, 3) or parts[0] != "keys":
+        raise ConfigurationError(
+            f"{ROOT_KEY_SETTING} as a Key Vault key must be "
+            f"https://<vault>.vault.azure.net/keys/<name>[/<version>], got {text!r}"
+        )
+    return text.rstrip("/")

@@ -141,7 +141,7 @@ async def _in_order(storage: Storage, names: AsyncIterator[str]) -> AsyncIterato
     pending: deque[asyncio.Task[bytes]] = deque()
     try:
         async for name in names:
-            pending.append(asyncio.ensure_future(storage.blobs.read(name)))
+            pending.append(asyncio.ensure_future(storage.versions.read(name)))
             if len(pending) >= READ_AHEAD:
                 yield _parsed(await pending.popleft())
         while pending:
@@ -153,7 +153,7 @@ async def _in_order(storage: Storage, names: AsyncIterator[str]) -> AsyncIterato
 
 
 async def _documents(storage: Storage, names: Sequence[str]) -> list[dict[str, Any]]:
-    contents = await asyncio.gather(*(storage.blobs.read(name) for name in names))
+    contents = await asyncio.gather(*(storage.versions.read(name) for name in names))
     return [_parsed(content) for content in contents]
 
 

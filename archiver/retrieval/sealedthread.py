@@ -33,6 +33,7 @@ from archiver.core.threads import Member, ThreadRow, join, patches
 from archiver.retrieval.readback import READ_AHEAD
 from archiver.retrieval.transcript import FORMAT, THREAD_FIELDS, thread_section
 from archiver.storage.ports import Storage
+from archiver.storage.versions import is_envelope
 
 LISTED = "acs"  # the `source` of a transcript written from ACS's listing
 
@@ -64,6 +65,8 @@ async def read_sealed(
     if content_sha256(content) != sha256:
         problems.append(f"{what}: its blob {name} no longer hashes as sealed")
         return None
+    if is_envelope(content):  # the seal covers the envelope; the proof, what it holds
+        return (await storage.versions.open(content, name=name)).event
     return content
 
 

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from archiver.core.errors import ConfigurationError, NotFound
+from archiver.core.errors import ConfigurationError, Erased, NotFound, UnreadableEnvelope
 from archiver.core.evidence.seals import KEYS_PREFIX, LEGACY_KEYS_PREFIX
 from archiver.core.evidence.signatures import PublicKey, public_key_from_pem
 from archiver.core.keys import decode_key, encode_key
@@ -25,6 +25,7 @@ from archiver.sealing.holdings import READERS, holdings, seal_names
 from archiver.sealing.judgement import Evidence, Judgement, judge
 from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage
+from archiver.storage.versions import is_envelope
 
 CONCURRENCY = 16  # threads checked at once: enough to hide each one's listings and rows
 
@@ -109,7 +110,7 @@ async def evidence(
                 return
         actual[name] = content_sha256(content)
         if name in wanted:
-            document = _object(content)
+            document = _object(await _opened(storage, content, name))
             if document is not None:
                 documents[name] = document
 
@@ -125,6 +126,18 @@ async def evidence(
         documents=documents,
         thread_row=None if known is None else known.row,
     )
+
+
+async def _opened(storage: Storage, content: bytes, name: str) -> bytes:
+    """The plain document inside an envelope (the seal hashes the envelope, the row
+    check reads what it holds); nothing to compare for a version whose key is gone or
+    does not open: readers refuse it by name, and its bytes are judged by their hash."""
+    if not is_envelope(content):
+        return content
+    try:
+        return (await storage.versions.open(content, name=name)).event
+    except (Erased, UnreadableEnvelope):
+        return b""
 
 
 async def catalogued(storage: Storage, *, after: str | None = None) -> list[str]:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from archiver.core.activity import MARGIN, next_cursor, since_cursor
 from archiver.core.documents import version_of
-from archiver.core.errors import DamagedArchive, NotFound
+from archiver.core.errors import DamagedArchive, Erased, NotFound
 from archiver.core.fields import format_timestamp, parse_timestamp
 from archiver.core.inventory import MessageBlob, entry
 from archiver.core.keys import encode_key
@@ -194,10 +194,10 @@ class Indexing:
         async def one(name: str) -> SearchDocument | None:
             async with gate:
                 try:
-                    content = await self._storage.blobs.read(name)
-                except NotFound:
-                    return None  # disposed of since it was listed
-            document = _document(content, name=name)
+                    stored, content = await self._storage.versions.both(name)
+                except (NotFound, Erased):
+                    return None  # disposed of since it was listed, or its key destroyed
+            document = _document(content, name=name, stored=stored)
             if document is None:
                 run.unreadable.append(name)
             return document
@@ -210,8 +210,10 @@ def _message(name: str) -> Message:
     return (thread_key, message_key)
 
 
-def _document(content: bytes, *, name: str) -> SearchDocument | None:
-    """The search document of a version blob, or None when it is not what its name says."""
+def _document(content: bytes, *, name: str, stored: bytes) -> SearchDocument | None:
+    """The search document of a version blob (`content`: its plain document, `stored`:
+    its bytes as stored, which a citation hashes), or None when it is not what its name
+    says."""
     try:
         parsed = json.loads(content)
         version = version_of(parsed, name=name) if isinstance(parsed, dict) else None
@@ -219,7 +221,7 @@ def _document(content: bytes, *, name: str) -> SearchDocument | None:
         return None
     if version is None or message_blob_name(version) != name:
         return None
-    return document_of(version, name=name, sha256=content_sha256(content), size=len(content))
+    return document_of(version, name=name, sha256=content_sha256(stored), size=len(stored))
 
 
 async def disposed_since(trail: AuditTrail, since: datetime) -> set[str]:

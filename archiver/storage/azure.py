@@ -17,6 +17,7 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
+from archiver.core.erasure.keys import KeyWrapper, LocalKeyWrapper
 from archiver.core.errors import ConfigurationError
 from archiver.core.jobsettings import DEFAULT_ACTIVITY_TABLE
 from archiver.core.keysettings import DEFAULT_KEYS_TABLE
@@ -25,10 +26,12 @@ from archiver.storage.activitytable import AzureActivityTable
 from archiver.storage.blobs import AzureBlobArchive, AzureDeadLetters
 from archiver.storage.clients import blob_client, clients, queue_client
 from archiver.storage.holdtable import AzureHoldTable
+from archiver.storage.keyring import Keyring
 from archiver.storage.keytable import AzureKeyTable
 from archiver.storage.queues import AzureJobQueue
 from archiver.storage.tables import AzureMessageTable, AzureThreadTable
 from archiver.storage.translation import translated
+from archiver.storage.versions import Versions
 
 
 class AzureStorage:
@@ -48,6 +51,8 @@ class AzureStorage:
         queue_service: QueueServiceClient | None = None,
         credential: Any = None,
         elsewhere: Mapping[str, BlobServiceClient] | None = None,
+        root_key: KeyWrapper | None = None,
+        sealing: bool = False,
     ) -> None:
         """`elsewhere`: containers of other accounts, by name (the checkpoints' account);
         `queue_service`: the account's queues (the jobs queue), when configured."""
@@ -67,17 +72,27 @@ class AzureStorage:
         self._holds = AzureHoldTable(table_service.get_table_client(holds_table))
         self._keys_name = keys_table
         self._keys = AzureKeyTable(table_service.get_table_client(keys_table))
+        keyring = None if root_key is None else Keyring(self._keys, root_key)
+        self._versions = Versions(self._blobs, keyring, sealing=sealing)
         self._credential = credential
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, request_hook: Callable[[Any], None] | None = None
+        cls,
+        settings: Settings,
+        *,
+        request_hook: Callable[[Any], None] | None = None,
+        root_key: KeyWrapper | None = None,
     ) -> AzureStorage:
         """Clients for the configured account; no network traffic until first use.
 
         `request_hook` sees every HTTP attempt, retries included (the benchmark counts
-        storage requests with it).
+        storage requests with it). `root_key` wraps envelope mode's subject keys: given
+        (Key Vault's), or made from ARCHIVE_ROOT_KEY's bytes (development).
         """
+        root = settings.keys.root_key
+        if root_key is None and root is not None and root.material is not None:
+            root_key = LocalKeyWrapper(root.material)
         blob_service, table_service, credential = clients(settings.storage, request_hook)
         elsewhere = {}
         if settings.checkpoints_blob_service_uri is not None:
@@ -96,6 +111,8 @@ class AzureStorage:
             queue_service=queue_client(settings.storage, credential, request_hook),
             credential=credential,
             elsewhere=elsewhere,
+            root_key=root_key,
+            sealing=settings.keys.envelope,
         )
 
     def container(self, name: str) -> AzureBlobArchive:
@@ -155,6 +172,11 @@ class AzureStorage:
         """The wrapped keys of envelope mode (outside the WORM container)."""
         return self._keys
 
+    @property
+    def versions(self) -> Versions:
+        """Version blobs as plain documents, envelopes opened (archiver.storage.versions)."""
+        return self._versions
+
     async def prepare(self) -> None:
         """Create the container and tables when missing; safe to call again."""
         with translated("creating the archive container and tables"):
@@ -183,3 +205,5 @@ class AzureStorage:
             await service.close()
         if self._credential is not None:
             await self._credential.close()
+        if self._versions.keyring is not None:
+            await self._versions.keyring.close()

@@ -14,15 +14,18 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Generic, Protocol, TypeVar
 
+from archiver.core.erasure.keys import KeyWrapper
 from archiver.core.errors import ConcurrentUpdate, InvalidQuery, RowConflict
 from archiver.core.layout import LatestRow
 from archiver.core.threads import ThreadRow
 from archiver.core.transactions import RowWrite, check
+from archiver.storage.keyring import Keyring
 from archiver.storage.memoryblobs import MemoryBlobArchive, MemoryDeadLetters
 from archiver.storage.memoryholds import MemoryHoldTable
 from archiver.storage.memoryjobs import MemoryActivityTable, MemoryJobQueue
 from archiver.storage.memorykeys import MemoryKeyTable
 from archiver.storage.ports import Current, Known, Page, Window
+from archiver.storage.versions import Versions
 
 
 class MemoryMessageTable:
@@ -209,7 +212,7 @@ class MemoryThreadTable(_PerThreadTable[ThreadRow]):
 class MemoryStorage:
     """The in-memory stores, shaped like the Azure adapter."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, root_key: KeyWrapper | None = None, sealing: bool = False) -> None:
         self._blobs = MemoryBlobArchive()
         self._messages = MemoryMessageTable()
         self._threads = MemoryThreadTable()
@@ -219,6 +222,17 @@ class MemoryStorage:
         self.queues: dict[str, MemoryJobQueue] = {}
         self._activity = MemoryActivityTable()
         self._keys = MemoryKeyTable()
+        keyring = None if root_key is None else Keyring(self._keys, root_key)
+        self._versions = Versions(self._blobs, keyring, sealing=sealing)
+
+    def sibling(self, *, root_key: KeyWrapper | None, sealing: bool) -> MemoryStorage:
+        """Another process's view of the same stores, with its own root key and mode
+        (and so its own caches of keys), as a second Azure adapter on one account is."""
+        other = MemoryStorage(root_key=root_key, sealing=sealing)
+        other.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_versions"})
+        keyring = None if root_key is None else Keyring(self._keys, root_key)
+        other._versions = Versions(self._blobs, keyring, sealing=sealing)
+        return other
 
     def container(self, name: str) -> MemoryBlobArchive:
         """Another container (created on first use)."""
@@ -265,6 +279,11 @@ class MemoryStorage:
     def keys(self) -> MemoryKeyTable:
         """The wrapped keys of envelope mode."""
         return self._keys
+
+    @property
+    def versions(self) -> Versions:
+        """Version blobs as plain documents, envelopes opened (archiver.storage.versions)."""
+        return self._versions
 
     async def prepare(self) -> None:
         """Nothing to create in memory."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from archiver.core.governance.disposals import ThreadState
 from archiver.core.governance.holds import Hold
@@ -19,6 +19,9 @@ from archiver.core.transactions import RowWrite
 from archiver.core.versions import Stamp
 from archiver.storage.jobports import ActivityTable, JobQueue
 from archiver.storage.keyports import KeyTable
+
+if TYPE_CHECKING:
+    from archiver.storage.versions import Versions
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,11 @@ class Storage(Protocol):
     @property
     def keys(self) -> KeyTable:
         """The wrapped keys of envelope mode, mutable, outside WORM (archiver.storage.keyports)."""
+
+    @property
+    def versions(self) -> Versions:
+        """Version blobs read back as plain documents, envelopes opened; new ones sealed
+        (archiver.storage.versions)."""
 
     def container(self, name: str) -> BlobArchive:
         """Another container of the account, with the archive container's contract

@@ -9,6 +9,7 @@ import json
 from collections.abc import Collection
 from typing import Any
 
+from archiver.core.errors import DamagedArchive, Erased
 from archiver.core.fields import format_timestamp
 from archiver.core.inventory import (
     AuditBlob,
@@ -111,7 +112,11 @@ async def _read_all(storage: Storage, names: list[str]) -> dict[str, str]:
 
     async def read(name: str) -> tuple[str, str]:
         async with limit:
-            return name, (await storage.blobs.read(name)).decode("utf-8", errors="replace")
+            try:
+                content = await storage.versions.read(name)  # an envelope, opened
+            except (DamagedArchive, Erased):
+                return name, ""  # judged as not what its name says
+            return name, content.decode("utf-8", errors="replace")
 
     return dict(await asyncio.gather(*(read(name) for name in names)))
 

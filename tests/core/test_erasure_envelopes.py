@@ -46,6 +46,7 @@ def header(**changes: Any) -> Header:
         "edit_time": None,
         "delete_time": None,
         "sender": PSEUDONYMS.pseudonym(ALICE),
+        "subject_key_id": PSEUDONYMS.pseudonym(ALICE),
         "data_key_id": new_key_id(),
     }
     return Header(**(fields | changes))

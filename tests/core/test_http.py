@@ -37,6 +37,7 @@ EXPECTED = {
     "UnknownContainer": 404,
     "DamagedArchive": 500,
     "UnreadableEnvelope": 500,
+    "Erased": 410,  # redacted or erased: the envelope and its hash remain, the text is gone
     "InvalidExport": 500,
     "InvalidEvent": 500,
     "InvalidJob": 500,  # a queue message, never an HTTP answer: it is poisoned

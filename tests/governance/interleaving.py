@@ -42,6 +42,7 @@ class Interleaved:
         self.holds = cast(HoldTable, _Part(self, "holds", inner.holds))
         self.activity = cast(ActivityTable, _Part(self, "activity", inner.activity))
         self.keys = inner.keys
+        self.versions = inner.versions.over(self.blobs)
 
     def before(self, operation: str, action: Action, *, when: Match = lambda *_: True) -> _Hook:
         """Run `action` once, just before the first `operation` whose arguments match."""

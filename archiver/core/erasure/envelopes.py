@@ -6,7 +6,7 @@ The blob is the RFC 8785 canonical JSON of
 
     {"format": "acs-chat-archiver/envelope@1",
      "header": {threadId, messageId, version, action, composeTime, editTime, deleteTime,
-                sender (a pseudonym), dataKeyId},
+                sender (a pseudonym), subjectKeyId, dataKeyId},
      "nonce": base64 of 12 random bytes,
      "ciphertext": base64 of AES-256-GCM(data key, nonce, plaintext, associated data =
                    the header's canonical JSON), the 16-byte tag at its end,
@@ -62,6 +62,7 @@ class Header:
     edit_time: datetime | None
     delete_time: datetime | None
     sender: str  # the sender's pseudonym, never the raw ACS id
+    subject_key_id: str  # the key-table partition of the subject key that wraps the data key
     data_key_id: str
 
     def document(self) -> dict[str, Any]:
@@ -75,6 +76,7 @@ class Header:
             "editTime": format_timestamp(self.edit_time),
             "deleteTime": format_timestamp(self.delete_time),
             "sender": self.sender,
+            "subjectKeyId": self.subject_key_id,
             "dataKeyId": self.data_key_id,
         }
 
@@ -169,13 +171,14 @@ def _header(fields: Any) -> Header:
         edit_time=_time(fields["editTime"]),
         delete_time=_time(fields["deleteTime"]),
         sender=_text(fields["sender"]),
+        subject_key_id=_text(fields["subjectKeyId"]),
         data_key_id=_text(fields["dataKeyId"]),
     )
 
 
 _HEADER_FIELDS = frozenset(
     {"threadId", "messageId", "version", "action", "composeTime", "editTime", "deleteTime"}
-    | {"sender", "dataKeyId"}
+    | {"sender", "subjectKeyId", "dataKeyId"}
 )
 
 

@@ -19,6 +19,7 @@ after an erasure gets a new id, so a receipt's destroyed key is never confused w
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from typing import Protocol
@@ -73,13 +74,16 @@ class KeyWrapper(Protocol):
 
 class LocalKeyWrapper:
     """A root key held in memory (read from a development key file by the caller): AES
-    key wrap (RFC 3394) under 32 bytes of key material."""
+    key wrap (RFC 3394) under 32 bytes of key material. Its id, unless given, is `local-`
+    and the first 16 hex digits of the SHA-256 of a label and the material: another
+    key file is named as such at once, and the id gives nothing of the key away."""
 
-    def __init__(self, material: bytes, *, key_id: str = "local") -> None:
+    def __init__(self, material: bytes, *, key_id: str | None = None) -> None:
         if len(material) != KEY_BYTES:
             raise ValueError(f"a local root key is {KEY_BYTES} bytes, not {len(material)}")
         self._material = material
-        self._key_id = key_id
+        fingerprint = hashlib.sha256(b"acs-chat-archiver/root-key@1\x00" + material).hexdigest()
+        self._key_id = key_id or f"local-{fingerprint[:16]}"
 
     def __repr__(self) -> str:
         return f"LocalKeyWrapper(key_id={self._key_id!r})"  # never the material

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from archiver.core.documents import version_of
-from archiver.core.errors import DamagedArchive, NotFound
+from archiver.core.errors import DamagedArchive, Erased, NotFound
 from archiver.core.inventory import MessageBlob, entry
 from archiver.core.layout import MESSAGES_PREFIX, content_sha256, message_blob_name
 from archiver.core.search.documents import SearchDocument, document_of
@@ -127,12 +127,12 @@ async def _documents(storage: Storage, thread_key: str) -> list[SearchDocument]:
         if not isinstance(entry(name), MessageBlob):
             continue
         try:
-            content = await storage.blobs.read(name)
+            stored, content = await storage.versions.both(name)
             version = version_of(json.loads(content), name=name)
-        except (NotFound, ValueError, DamagedArchive, TypeError):
+        except (NotFound, ValueError, DamagedArchive, TypeError, Erased):
             continue
         if message_blob_name(version) == name:
             found.append(
-                document_of(version, name=name, sha256=content_sha256(content), size=len(content))
+                document_of(version, name=name, sha256=content_sha256(stored), size=len(stored))
             )
     return found

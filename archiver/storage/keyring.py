@@ -1,0 +1,296 @@
+"""Envelope mode's keys in use: the pseudonym secret, each participant's subject key, and
+the data keys of new versions, over the key table and the root key.
+
+Writing. A version's data key is fresh and random, wrapped under its sender's subject
+key, and its row is committed before the version's blob is written: a blob whose data
+key was lost would be unreadable for ever, while a row whose blob never came is only a
+few dead bytes. The rows of every version being written at the same moment (the
+messages of one delivery, staged concurrently) go in one table transaction per subject,
+the subject's own key in the first one when it is new: the first message of a new
+sender costs no more requests than the next. Subject keys are cached, unwrapped, for
+`SUBJECT_SECONDS`, so the root key (Key Vault) is asked once per subject per process in
+that time, never per version.
+
+Why a row per version, not a data key derived from the subject key: a derived key can
+be destroyed only by destroying the subject key, so redacting one version would mean
+re-keying every other version of that person, racing every writer still holding the
+old key. A row per version is destroyed alone, and the cost (one transaction per
+delivery and sender, beside the blob writes) is measured in `python -m bench.envelopes`.
+
+The pseudonym secret (archiver.core.erasure.pseudonyms) is made on first use, wrapped
+under the root key and kept in the key table's reserved partition `archive-pseudonyms`,
+so whoever can read the storage account but not use the root key cannot link a
+pseudonym to an ACS id. Two processes making it at once: the first insert wins, the
+other reads it back.
+
+Reading. A version's data key row is read each time (a redaction destroys it and is
+seen at once); its subject key is cached like the writer's, so an erasure reaches a
+process that read the person's messages a moment before within `SUBJECT_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from archiver.core.erasure.envelopes import Header
+from archiver.core.erasure.keys import (
+    KeyWrapper,
+    new_key,
+    new_key_id,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from archiver.core.erasure.pseudonyms import SECRET_BYTES, Pseudonymiser
+from archiver.core.errors import AlreadyStored, ConcurrentUpdate, Erased, UnreadableEnvelope
+from archiver.storage.keyports import MAX_TRANSACTION, KeyState, KeyTable, WrappedKey
+
+PSEUDONYMS_ID = "archive-pseudonyms"  # no pseudonym (64 hex digits) is ever this
+SUBJECT_SECONDS = 300.0  # how long an unwrapped subject key is kept in a process
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A new version's data key and where its header says to find it."""
+
+    subject_key_id: str
+    data_key_id: str
+    key: bytes = field(repr=False)
+
+
+@dataclass
+class _Subject:
+    key_id: str
+    key: bytes = field(repr=False)
+    row: WrappedKey | None  # still to insert, with the first data keys
+    until: float
+
+
+@dataclass
+class _Pending:
+    subject: _Subject
+    rows: list[WrappedKey]
+    done: asyncio.Future[None]
+
+
+class Keyring:
+    """Makes, wraps, stores and opens envelope mode's keys for one process."""
+
+    def __init__(
+        self,
+        keys: KeyTable,
+        wrapper: KeyWrapper,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._keys = keys
+        self._wrapper = wrapper
+        self._clock = clock
+        self._monotonic = monotonic
+        self._pseudonyms: Pseudonymiser | None = None
+        self._writing: dict[str, _Subject] = {}  # by pseudonym
+        self._resolving: dict[str, asyncio.Task[_Subject]] = {}  # one lookup per pseudonym
+        self._reading: dict[str, tuple[bytes, float]] = {}  # by subject key id
+        self._pending: list[_Pending] = []
+        self._flush: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"Keyring(root={self._wrapper.key_id!r})"  # never a key
+
+    async def close(self) -> None:
+        """Close the root key's client."""
+        await self._wrapper.close()
+
+    async def pseudonym(self, raw_id: str) -> str:
+        """The participant's pseudonym under this archive's secret."""
+        if self._pseudonyms is None:
+            async with self._lock:
+                if self._pseudonyms is None:
+                    self._pseudonyms = Pseudonymiser(await self._secret())
+        return self._pseudonyms.pseudonym(raw_id)
+
+    async def data_keys(self, pseudonym: str, count: int) -> list[DataKey]:
+        """`count` new data keys for versions `pseudonym` sent, their rows committed."""
+        for attempt in (1, 2):
+            subject = await self._subject(pseudonym)
+            made = [(new_key_id(), new_key()) for _ in range(count)]
+            now = self._clock()
+            rows = [
+                WrappedKey(
+                    subject_id=subject.key_id,
+                    key_id=key_id,
+                    wrapped=wrap_data_key(
+                        key,
+                        data_key_id=key_id,
+                        subject_key=subject.key,
+                        subject_key_id=subject.key_id,
+                    ),
+                    wrapped_by=subject.key_id,
+                    state=KeyState.ACTIVE,
+                    created=now,
+                    changed=now,
+                )
+                for key_id, key in made
+            ]
+            try:
+                await self._committed(subject, rows)
+            except AlreadyStored:
+                # Another process made this subject's key first: use theirs.
+                self._writing.pop(pseudonym, None)
+                if attempt == 2:
+                    raise ConcurrentUpdate(f"subject key {subject.key_id} kept changing") from None
+                continue
+            return [DataKey(subject.key_id, key_id, key) for key_id, key in made]
+        raise AssertionError("unreachable")
+
+    async def data_key(self, header: Header) -> bytes:
+        """The data key the envelope with `header` was sealed under; Erased when it, or
+        its subject's key, was destroyed; UnreadableEnvelope when no such key exists."""
+        known = await self._keys.get(header.subject_key_id, header.data_key_id)
+        if known is None:
+            raise UnreadableEnvelope(
+                f"the key table has no data key {header.data_key_id} of subject key "
+                f"{header.subject_key_id}"
+            )
+        if known.row.state is KeyState.DESTROYED:
+            raise Erased(f"data key {header.data_key_id} was destroyed at {known.row.changed}")
+        if known.row.state is KeyState.RESTRICTED:
+            raise Erased(f"data key {header.data_key_id} is restricted")
+        subject_key = await self._opened(header.subject_key_id)
+        return unwrap_data_key(
+            known.row.wrapped,
+            data_key_id=header.data_key_id,
+            subject_key=subject_key,
+            subject_key_id=header.subject_key_id,
+        )
+
+    # --- subject keys -------------------------------------------------------------
+
+    async def _subject(self, pseudonym: str) -> _Subject:
+        cached = self._writing.get(pseudonym)
+        if cached is not None and (cached.row is not None or cached.until > self._monotonic()):
+            return cached
+        # Versions of one new sender staged together must share one new subject key.
+        task = self._resolving.get(pseudonym)
+        if task is None:
+            task = asyncio.ensure_future(self._current_subject(pseudonym))
+            self._resolving[pseudonym] = task
+            task.add_done_callback(lambda _: self._resolving.pop(pseudonym, None))
+        subject = await asyncio.shield(task)
+        self._writing[pseudonym] = subject
+        return subject
+
+    async def _current_subject(self, pseudonym: str) -> _Subject:
+        """The subject key new versions of `pseudonym` are wrapped under: the newest
+        generation still active, or a new one (to insert) after the last was destroyed
+        or restricted by an erasure, whose versions stay erased."""
+        generation = 1
+        while True:
+            key_id = pseudonym if generation == 1 else f"{pseudonym}-{generation}"
+            known = await self._keys.get(key_id, key_id)
+            if known is None:
+                return await self._new_subject(key_id)
+            if known.row.state is KeyState.ACTIVE:
+                key = await self._wrapper.unwrap(known.row.wrapped, wrapped_by=known.row.wrapped_by)
+                return _Subject(key_id, key, None, self._monotonic() + SUBJECT_SECONDS)
+            generation += 1
+
+    async def _new_subject(self, key_id: str) -> _Subject:
+        key = new_key()
+        now = self._clock()
+        row = WrappedKey(
+            subject_id=key_id,
+            key_id=key_id,
+            wrapped=await self._wrapper.wrap(key),
+            wrapped_by=self._wrapper.key_id,
+            state=KeyState.ACTIVE,
+            created=now,
+            changed=now,
+        )
+        return _Subject(key_id, key, row, self._monotonic() + SUBJECT_SECONDS)
+
+    async def _opened(self, subject_key_id: str) -> bytes:
+        cached = self._reading.get(subject_key_id)
+        if cached is not None and cached[1] > self._monotonic():
+            return cached[0]
+        known = await self._keys.get(subject_key_id, subject_key_id)
+        if known is None:
+            raise UnreadableEnvelope(f"the key table has no subject key {subject_key_id}")
+        if known.row.state is not KeyState.ACTIVE:
+            raise Erased(f"subject key {subject_key_id} is {known.row.state}")
+        key = await self._wrapper.unwrap(known.row.wrapped, wrapped_by=known.row.wrapped_by)
+        self._reading[subject_key_id] = (key, self._monotonic() + SUBJECT_SECONDS)
+        return key
+
+    async def _secret(self) -> bytes:
+        known = await self._keys.get(PSEUDONYMS_ID, PSEUDONYMS_ID)
+        if known is None:
+            secret = new_key()[:SECRET_BYTES]
+            now = self._clock()
+            row = WrappedKey(
+                subject_id=PSEUDONYMS_ID,
+                key_id=PSEUDONYMS_ID,
+                wrapped=await self._wrapper.wrap(secret),
+                wrapped_by=self._wrapper.key_id,
+                state=KeyState.ACTIVE,
+                created=now,
+                changed=now,
+            )
+            try:
+                await self._keys.insert(row)
+            except AlreadyStored:  # another process made it first: theirs is the secret
+                known = await self._keys.get(PSEUDONYMS_ID, PSEUDONYMS_ID)
+                if known is None:
+                    raise ConcurrentUpdate("the pseudonym secret came and went") from None
+            else:
+                return secret
+        if known.row.state is not KeyState.ACTIVE:
+            raise UnreadableEnvelope("the pseudonym secret was destroyed: pseudonyms are lost")
+        return await self._wrapper.unwrap(known.row.wrapped, wrapped_by=known.row.wrapped_by)
+
+    # --- one transaction per subject for the rows written together ---------------
+
+    async def _committed(self, subject: _Subject, rows: list[WrappedKey]) -> None:
+        pending = _Pending(subject, rows, asyncio.get_running_loop().create_future())
+        self._pending.append(pending)
+        if self._flush is None:
+            self._flush = asyncio.ensure_future(self._flushed())
+        await asyncio.shield(pending.done)
+
+    async def _flushed(self) -> None:
+        # Let the other versions staged in this turn of the event loop join in.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        batch, self._pending, self._flush = self._pending, [], None
+        by_subject: dict[str, list[_Pending]] = {}
+        for pending in batch:
+            by_subject.setdefault(pending.subject.key_id, []).append(pending)
+        await asyncio.gather(*(self._insert(group) for group in by_subject.values()))
+
+    async def _insert(self, group: Sequence[_Pending]) -> None:
+        subject = group[0].subject
+        rows = [row for pending in group for row in pending.rows]
+        new = [p.subject.row for p in group if p.subject.row is not None][:1]
+        try:
+            chunks = _chunks([*new, *rows])
+            for chunk in chunks:
+                await self._keys.insert_all(chunk)
+            subject.row = None  # stored: later versions need only their own rows
+            for pending in group:
+                pending.subject.row = None
+                pending.done.set_result(None)
+        except BaseException as exc:  # every waiter gets the failure, none is left hanging
+            for pending in group:
+                if not pending.done.done():
+                    pending.done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+
+def _chunks(rows: Sequence[WrappedKey]) -> list[list[WrappedKey]]:
+    return [list(rows[i : i + MAX_TRANSACTION]) for i in range(0, len(rows), MAX_TRANSACTION)]
