@@ -332,6 +332,7 @@ def test_every_file_the_docs_name_exists():
 
 def test_the_openssl_commands_the_docs_show_make_a_seal_key_and_its_public_half(tmp_path):
     from archiver.core.evidence.signatures import public_key_from_pem
+    from archiver.core.keysettings import read_keys
     from archiver.core.sealsettings import private_key, read_seal_key
 
     shown = [c for c in COMMANDS if kind(c) == "openssl"]
@@ -353,3 +354,7 @@ def test_the_openssl_commands_the_docs_show_make_a_seal_key_and_its_public_half(
     public = public_key_from_pem((tmp_path / "seal-public.pem").read_bytes(), source="docs")
     signature = private_key(key.pem).sign(b"a seal")
     assert public.verifies(b"a seal", signature, "Ed25519")
+    # ... and a development root key envelope mode takes (ARCHIVE_ROOT_KEY).
+    root = read_keys({"ARCHIVE_ENVELOPE": "on", "ARCHIVE_ROOT_KEY": str(tmp_path / "root.key")})
+    assert root.root_key is not None
+    assert root.root_key.material is not None
