@@ -22,7 +22,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"storage", "access"}),
     frozenset({"capture", "governance"}),
     frozenset({"sealing"}),
-    frozenset({"retrieval", "verification", "telemetry", "summaries"}),
+    frozenset({"retrieval", "verification", "telemetry", "summaries", "erasure"}),
     frozenset({"search"}),
     frozenset({"acs", "deadletters"}),
     frozenset({"jobs"}),
@@ -36,7 +36,9 @@ LAYERS: tuple[frozenset[str], ...] = (
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 TOOLING = frozenset({"hosts", "sim", "cli", "__main__"})
 # Pure: no Azure SDK, no HTTP framework, no environment.
-PURE = ("core", "capture", "governance", "retrieval", "verification", "deadletters", "jobs")
+PURE = (
+    "core", "capture", "governance", "retrieval", "verification", "deadletters", "jobs", "erasure"
+)  # fmt: skip
 
 
 def modules() -> dict[str, Path]:

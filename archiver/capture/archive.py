@@ -236,8 +236,8 @@ class Archive:
     async def _versions(self, writes: Sequence[Write]) -> dict[str, str | None]:
         """Create the version blobs of `writes` at once (in envelope mode sealed first,
         their keys stored); the SHA-256 of each new one (None: already stored)."""
-        archived_at = self._clock()
-        versions = [(w.record, _document(w.record, archived_at=archived_at)) for w in writes]
+        at = self._clock()
+        versions = [(w.name, w.record, _document(w.record, archived_at=at)) for w in writes]
         contents = await self._storage.versions.sealed(versions)  # type: ignore[arg-type]
         results = await asyncio.gather(
             *(self._create(w, c) for w, c in zip(writes, contents, strict=True)),

@@ -17,6 +17,7 @@ from archiver.bootstrap import quiet_sdk_logging
 from archiver.cli import (
     acs,
     checkpoints,
+    erasure,
     export,
     governance,
     jobs,
@@ -33,6 +34,7 @@ from archiver.core.errors import (
     AlreadyStored,
     ArchiverError,
     ConfigurationError,
+    Immutable,
     OnHold,
     RequestRejected,
     StorageError,
@@ -49,6 +51,7 @@ _EXITS: tuple[tuple[type[ArchiverError], Exit, str], ...] = (
     (ThreadNotInAcs, Exit.NOT_FOUND, ""),
     (UnknownContainer, Exit.NOT_FOUND, ""),
     (OnHold, Exit.PROBLEM, ""),
+    (Immutable, Exit.PROBLEM, ""),
     (AcsUnavailable, Exit.UNAVAILABLE, ""),
     (StorageError, Exit.UNAVAILABLE, " (is storage reachable? see ARCHIVE_STORAGE)"),
 )
@@ -111,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         checkpoints,
         jobs,
         governance,
+        erasure,
         verify,
     )
     for group in groups:

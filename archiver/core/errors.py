@@ -118,7 +118,13 @@ class UnreadableEnvelope(DamagedArchive):
 class Erased(ArchiverError):
     """A version's text is gone: its data key, or its sender's subject key, was destroyed
     by a redaction or an erasure, or restricted while a retention obligation runs. Its
-    envelope, header and hash remain (410 Gone)."""
+    envelope, header and hash remain (410 Gone). `receipt` names the erasure receipt
+    that says why ("" when none does: a key destroyed outside the archiver)."""
+
+    def __init__(self, message: str, *, receipt: str = "", restricted: bool = False) -> None:
+        super().__init__(message)
+        self.receipt = receipt
+        self.restricted = restricted
 
 
 class InvalidExport(ArchiverError):

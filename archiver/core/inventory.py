@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from archiver.core.erasure.receipts import is_receipt_name
 from archiver.core.governance.audit import is_audit_name
 from archiver.core.keys import decode_key
 from archiver.core.layout import (
@@ -88,6 +89,13 @@ class SealBlob:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReceiptBlob:
+    """An erasure receipt of a thread (archiver.core.erasure.receipts)."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AuditBlob:
     """A record of the access audit trail (archiver.core.governance.audit)."""
 
@@ -95,7 +103,14 @@ class AuditBlob:
 
 
 Entry = (
-    MessageBlob | ThreadBlob | QuarantineBlob | TranscriptBlob | SummaryBlob | SealBlob | AuditBlob
+    MessageBlob
+    | ThreadBlob
+    | QuarantineBlob
+    | TranscriptBlob
+    | SummaryBlob
+    | SealBlob
+    | AuditBlob
+    | ReceiptBlob
 )
 
 
@@ -135,4 +150,6 @@ def _entry(name: str) -> Entry | None:
         return SealBlob(name=name)
     if is_audit_name(name):
         return AuditBlob(name=name)
+    if is_receipt_name(name):
+        return ReceiptBlob(name=name)
     return None

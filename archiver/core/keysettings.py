@@ -7,7 +7,8 @@ Reading needs only ARCHIVE_ROOT_KEY: an archive with envelopes in it is read whe
 not new versions are still written as envelopes.
 
 ARCHIVE_ROOT_KEY: a Key Vault key's URI, `https://{vault}.vault.azure.net/keys/{name}`
-(optionally `/{version}`), an RSA key that wraps inside Key Vault so it never leaves it;
+(optionally `/{version}`), an RSA key whose private half never leaves Key Vault (subject
+keys are wrapped with its public half, unwrapped inside Key Vault);
 or, in development, 32 bytes in base64 (openssl rand -base64 32), as text or as the path
 to a file of it. The key table (ARCHIVE_KEYS_TABLE, mutable, outside WORM) holds every
 wrapped key; the root key is the one thing a storage reader or writer must never have.
@@ -30,6 +31,8 @@ DEFAULT_KEYS_TABLE = "ChatKeys"
 ENVELOPE_SETTING = "ARCHIVE_ENVELOPE"
 ROOT_KEY_SETTING = "ARCHIVE_ROOT_KEY"
 ROOT_KEY_BYTES = 32
+MINIMUM_RETENTION_SETTING = "ARCHIVE_MINIMUM_RETENTION_DAYS"
+MAX_DAYS = 36500
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
 
@@ -48,6 +51,9 @@ class KeySettings:
     table: str = DEFAULT_KEYS_TABLE
     envelope: bool = False
     root_key: RootKey | None = None
+    # ARCHIVE_MINIMUM_RETENTION_DAYS: a records obligation to keep each thread this many
+    # days after its last activity; an erasure within it restricts instead of shredding.
+    minimum_retention_days: int = 0
 
 
 def read_keys(values: Mapping[str, str]) -> KeySettings:
@@ -66,7 +72,14 @@ def read_keys(values: Mapping[str, str]) -> KeySettings:
             f"{ENVELOPE_SETTING}=on needs {ROOT_KEY_SETTING}: a Key Vault key URI, "
             "or (in development) 32 bytes in base64 or a file of them"
         )
-    return KeySettings(table=table, envelope=envelope, root_key=root_key)
+    days = values.get(MINIMUM_RETENTION_SETTING, "").strip() or "0"
+    if not days.isdigit() or int(days) > MAX_DAYS:
+        raise ConfigurationError(
+            f"{MINIMUM_RETENTION_SETTING} must be a whole number of days from 0 to {MAX_DAYS}"
+        )
+    return KeySettings(
+        table=table, envelope=envelope, root_key=root_key, minimum_retention_days=int(days)
+    )
 
 
 def read_root_key(values: Mapping[str, str]) -> RootKey | None:

@@ -66,7 +66,7 @@ async def read_sealed(
         problems.append(f"{what}: its blob {name} no longer hashes as sealed")
         return None
     if is_envelope(content):  # the seal covers the envelope; the proof, what it holds
-        return (await storage.versions.open(content, name=name)).event
+        return await storage.versions.plain(content, name=name)
     return content
 
 

@@ -42,6 +42,15 @@ class Indexes:
         if self._windows is not None and thread_keys:
             await self._windows.rewindow_threads(storage, sorted(thread_keys))
 
+    async def forget(self, storage: Storage, names: Collection[str]) -> None:
+        """These versions leave the index (redacted or erased), and their threads'
+        windows are written again without them."""
+        index = await self.ready()
+        await index.forget(names)
+        if self._windows is not None and names:
+            threads = sorted({name.split("/")[1] for name in names})
+            await self._windows.rewindow_threads(storage, threads)
+
     async def forget_threads(self, thread_keys: Collection[str]) -> None:
         """These threads leave every index."""
         index = await self.ready()

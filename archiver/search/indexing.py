@@ -123,11 +123,14 @@ class Indexing:
                 await self._index.forget(gone)
                 run.forgotten += len(gone)
                 known -= gone
-        disposed = await disposed_since(AuditTrail(self._storage), audited)
+        disposed, erased = await audited_since(AuditTrail(self._storage), audited)
         for thread_key in sorted(disposed):
             held = {n for n in known if n.startswith(f"{MESSAGES_PREFIX}{thread_key}/")}
             await self._index.forget_threads([thread_key])
             run.forgotten += len(held)
+        if gone := erased & known:  # redacted or erased: their blobs stay, their text went
+            await self._index.forget(gone)
+            run.forgotten += len(gone)
         return run
 
     async def threads(self, thread_keys: Iterable[str]) -> IndexRun:
@@ -224,12 +227,18 @@ def _document(content: bytes, *, name: str, stored: bytes) -> SearchDocument | N
     return document_of(version, name=name, sha256=content_sha256(stored), size=len(stored))
 
 
-async def disposed_since(trail: AuditTrail, since: datetime) -> set[str]:
-    """The keys of the threads whose disposal the audit trail records as done since."""
-    found = set()
+async def audited_since(trail: AuditTrail, since: datetime) -> tuple[set[str], set[str]]:
+    """What the audit trail records as done since: the keys of the threads disposed of,
+    and the version blobs redacted or erased."""
+    disposed: set[str] = set()
+    erased: set[str] = set()
     async for record in trail.records(since=since):
+        if record.get("outcome") != "done":
+            continue
         thread_id = (record.get("target") or {}).get("threadId")
-        done = record.get("action") == "dispose" and record.get("outcome") == "done"
-        if done and isinstance(thread_id, str):
-            found.add(encode_key(thread_id, field="threadId"))
-    return found
+        if record.get("action") == "dispose" and isinstance(thread_id, str):
+            disposed.add(encode_key(thread_id, field="threadId"))
+        if record.get("action") in ("redact", "erase"):
+            blobs = (record.get("details") or {}).get("blobs") or []
+            erased.update(b for b in blobs if isinstance(b, str))
+    return disposed, erased

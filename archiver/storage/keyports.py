@@ -53,6 +53,8 @@ class WrappedKey:
     state: KeyState
     created: datetime
     changed: datetime
+    blob: str = ""  # a data key's version blob (names carry no personal data); "" otherwise
+    receipt: str = ""  # the erasure receipt that destroyed or restricted it, once one has
 
     def __post_init__(self) -> None:
         check_key_id(self.subject_id)
@@ -119,10 +121,13 @@ class KeyTable(Protocol):
         still has `etag`, and return the new ETag; raise ConcurrentUpdate if it changed,
         went, or was destroyed. ValueError for a destroyed `row`: use `destroy`."""
 
-    async def destroy(self, subject_id: str, key_id: str, *, etag: str, at: datetime) -> str:
-        """Overwrite the row's wrapped bytes with nothing and mark it destroyed at `at`,
-        if it still has `etag`; return the tombstone's ETag. The row stays (a reader sees
-        "destroyed", never "never existed"); raise ConcurrentUpdate if it changed or went."""
+    async def destroy(
+        self, subject_id: str, key_id: str, *, etag: str, at: datetime, receipt: str = ""
+    ) -> str:
+        """Overwrite the row's wrapped bytes with nothing and mark it destroyed at `at` by
+        `receipt`, if it still has `etag`; return the tombstone's ETag. The row stays (a
+        reader sees "destroyed by receipt N", never "never existed"); raise
+        ConcurrentUpdate if it changed or went."""
 
     def subject_keys(self, subject_id: str) -> AsyncIterator[KnownKey]:
         """The subject's own key first (if it has one), then every data key of its

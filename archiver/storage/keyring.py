@@ -11,17 +11,13 @@ sender costs no more requests than the next. Subject keys are cached, unwrapped,
 `SUBJECT_SECONDS`, so the root key (Key Vault) is asked once per subject per process in
 that time, never per version.
 
-Why a row per version, not a data key derived from the subject key: a derived key can
-be destroyed only by destroying the subject key, so redacting one version would mean
-re-keying every other version of that person, racing every writer still holding the
-old key. A row per version is destroyed alone, and the cost (one transaction per
-delivery and sender, beside the blob writes) is measured in `python -m bench.envelopes`.
+A row per version, not a key derived from the subject key: a derived key goes only
+with its subject key (docs/erasure.md says why that races writers); the cost, one
+transaction per delivery and sender, is measured by `python -m bench.envelopes`.
 
 The pseudonym secret (archiver.core.erasure.pseudonyms) is made on first use, wrapped
-under the root key and kept in the key table's reserved partition `archive-pseudonyms`,
-so whoever can read the storage account but not use the root key cannot link a
-pseudonym to an ACS id. Two processes making it at once: the first insert wins, the
-other reads it back.
+under the root key in the reserved partition `archive-pseudonyms`: a storage reader
+cannot link a pseudonym to an ACS id. Of two processes making it, the first insert wins.
 
 Reading. A version's data key row is read each time (a redaction destroys it and is
 seen at once); its subject key is cached like the writer's, so an erasure reaches a
@@ -100,7 +96,7 @@ class Keyring:
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
-        return f"Keyring(root={self._wrapper.key_id!r})"  # never a key
+        return f"Keyring({self._wrapper!r})"  # the wrapper's repr names no key material
 
     async def close(self) -> None:
         """Close the root key's client."""
@@ -114,11 +110,12 @@ class Keyring:
                     self._pseudonyms = Pseudonymiser(await self._secret())
         return self._pseudonyms.pseudonym(raw_id)
 
-    async def data_keys(self, pseudonym: str, count: int) -> list[DataKey]:
-        """`count` new data keys for versions `pseudonym` sent, their rows committed."""
+    async def data_keys(self, pseudonym: str, blobs: Sequence[str]) -> list[DataKey]:
+        """New data keys for the version blobs `blobs` that `pseudonym` sent, their rows
+        committed (each naming its blob, so an erasure finds them by partition)."""
         for attempt in (1, 2):
             subject = await self._subject(pseudonym)
-            made = [(new_key_id(), new_key()) for _ in range(count)]
+            made = [(new_key_id(), new_key(), blob) for blob in blobs]
             now = self._clock()
             rows = [
                 WrappedKey(
@@ -134,8 +131,9 @@ class Keyring:
                     state=KeyState.ACTIVE,
                     created=now,
                     changed=now,
+                    blob=blob,
                 )
-                for key_id, key in made
+                for key_id, key, blob in made
             ]
             try:
                 await self._committed(subject, rows)
@@ -145,7 +143,7 @@ class Keyring:
                 if attempt == 2:
                     raise ConcurrentUpdate(f"subject key {subject.key_id} kept changing") from None
                 continue
-            return [DataKey(subject.key_id, key_id, key) for key_id, key in made]
+            return [DataKey(subject.key_id, key_id, key) for key_id, key, _ in made]
         raise AssertionError("unreachable")
 
     async def data_key(self, header: Header) -> bytes:
@@ -157,10 +155,12 @@ class Keyring:
                 f"the key table has no data key {header.data_key_id} of subject key "
                 f"{header.subject_key_id}"
             )
-        if known.row.state is KeyState.DESTROYED:
-            raise Erased(f"data key {header.data_key_id} was destroyed at {known.row.changed}")
-        if known.row.state is KeyState.RESTRICTED:
-            raise Erased(f"data key {header.data_key_id} is restricted")
+        if known.row.state is not KeyState.ACTIVE:
+            raise Erased(
+                f"data key {header.data_key_id} is {known.row.state}",
+                receipt=known.row.receipt,
+                restricted=known.row.state is KeyState.RESTRICTED,
+            )
         subject_key = await self._opened(header.subject_key_id)
         return unwrap_data_key(
             known.row.wrapped,
@@ -222,7 +222,11 @@ class Keyring:
         if known is None:
             raise UnreadableEnvelope(f"the key table has no subject key {subject_key_id}")
         if known.row.state is not KeyState.ACTIVE:
-            raise Erased(f"subject key {subject_key_id} is {known.row.state}")
+            raise Erased(
+                f"subject key {subject_key_id} is {known.row.state}",
+                receipt=known.row.receipt,
+                restricted=known.row.state is KeyState.RESTRICTED,
+            )
         key = await self._wrapper.unwrap(known.row.wrapped, wrapped_by=known.row.wrapped_by)
         self._reading[subject_key_id] = (key, self._monotonic() + SUBJECT_SECONDS)
         return key

@@ -2,7 +2,8 @@
 
 A row is `PartitionKey` = its subject's id and `RowKey` = its data key's id, or "" for
 the subject's own key; the wrapped bytes are Base64 text in `wrapped` ("" once
-destroyed), beside `kind`, `wrappedBy`, `state`, `createdAt` and `changedAt`.
+destroyed), beside `kind`, `wrappedBy`, `state`, `createdAt`, `changedAt`, `blob` (a
+data key's version blob) and `receipt` (the erasure that destroyed or restricted it).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ class AzureKeyTable:
             raise ConcurrentUpdate(f"{what} changed, went or was destroyed")
         return await self._update(to_key_entity(row), etag, UpdateMode.REPLACE, what)
 
-    async def destroy(self, subject_id: str, key_id: str, *, etag: str, at: datetime) -> str:
+    async def destroy(
+        self, subject_id: str, key_id: str, *, etag: str, at: datetime, receipt: str = ""
+    ) -> str:
         """Merge "" over the wrapped bytes and state `destroyed`, if the row has `etag`."""
         partition, row_key = _keys(subject_id, key_id)
         tombstone = {
@@ -94,6 +97,7 @@ class AzureKeyTable:
             "wrapped": "",
             "state": str(KeyState.DESTROYED),
             "changedAt": at,
+            "receipt": receipt,
         }
         what = _what(subject_id, key_id)
         return await self._update(tombstone, etag, UpdateMode.MERGE, f"destroying {what}")
@@ -141,6 +145,8 @@ def to_key_entity(row: WrappedKey) -> dict[str, Any]:
         "state": str(row.state),
         "createdAt": row.created,
         "changedAt": row.changed,
+        "blob": row.blob,
+        "receipt": row.receipt,
     }
 
 
@@ -156,6 +162,8 @@ def from_key_entity(entity: Any) -> WrappedKey:
             state=KeyState(entity["state"]),
             created=_plain(entity["createdAt"]),
             changed=_plain(entity["changedAt"]),
+            blob=str(entity.get("blob") or ""),
+            receipt=str(entity.get("receipt") or ""),
         )
     except (KeyError, ValueError, TypeError) as exc:
         what = _what(entity.get("PartitionKey"), entity.get("RowKey"))

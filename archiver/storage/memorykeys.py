@@ -65,14 +65,18 @@ class MemoryKeyTable:
         self.rows[key] = (row, new := self._etag())
         return new
 
-    async def destroy(self, subject_id: str, key_id: str, *, etag: str, at: datetime) -> str:
+    async def destroy(
+        self, subject_id: str, key_id: str, *, etag: str, at: datetime, receipt: str = ""
+    ) -> str:
         """Keep the row without its bytes, state destroyed, if it still has `etag`."""
         await asyncio.sleep(0)
         key = (check_key_id(subject_id), check_key_id(key_id))
         found = self.rows.get(key)
         if found is None or found[1] != etag:
             raise ConcurrentUpdate(f"key {key} changed or is not there")
-        tombstone = dataclasses.replace(found[0], wrapped=b"", state=KeyState.DESTROYED, changed=at)
+        tombstone = dataclasses.replace(
+            found[0], wrapped=b"", state=KeyState.DESTROYED, changed=at, receipt=receipt
+        )
         self.rows[key] = (tombstone, new := self._etag())
         return new
 

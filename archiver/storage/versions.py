@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from archiver.core.erasure.envelopes import Header, Opened, open_version, read_header, seal_version
-from archiver.core.errors import ConfigurationError
+from archiver.core.erasure.redacted import redacted_document
+from archiver.core.errors import ConfigurationError, Erased
 from archiver.core.records import MessageVersion
 from archiver.storage.keyring import Keyring
 from archiver.storage.ports import BlobArchive
@@ -48,15 +49,25 @@ class Versions:
         return Versions(blobs, self.keyring, sealing=self.sealing)
 
     async def read(self, name: str) -> bytes:
-        """The plain document of version blob `name`: its bytes, or the envelope's inside.
-        Erased when its key was destroyed; UnreadableEnvelope when it does not open."""
+        """The plain document of version blob `name`: its bytes, or the envelope's inside;
+        for a version whose key is gone, the redacted document its header still gives
+        ("[redacted: receipt N]"); UnreadableEnvelope when it does not open."""
         content = await self._blobs.read(name)
         if not is_envelope(content):
             return content
-        return (await self.open(content, name=name)).event
+        return await self.plain(content, name=name)
+
+    async def plain(self, content: bytes, *, name: str) -> bytes:
+        """What an envelope's bytes read as: its plain document, or the redacted one."""
+        try:
+            return (await self.open(content, name=name)).event
+        except Erased as gone:
+            header = read_header(content, name=name)
+            return redacted_document(header, receipt=gone.receipt, restricted=gone.restricted)
 
     async def both(self, name: str) -> tuple[bytes, bytes]:
-        """The blob's stored bytes (what seals and citations hash) and its plain document."""
+        """The blob's stored bytes (what seals and citations hash) and its plain document;
+        Erased when its key is gone (search leaves such a version out)."""
         content = await self._blobs.read(name)
         if not is_envelope(content):
             return content, content
@@ -77,24 +88,24 @@ class Versions:
         header = read_header(content, name=name)
         return open_version(content, data_key=await self.keyring.data_key(header), name=name)
 
-    async def sealed(self, versions: Sequence[tuple[MessageVersion, bytes]]) -> list[bytes]:
-        """The envelope of each (version, plain document), in order, its data key's row
+    async def sealed(self, versions: Sequence[tuple[str, MessageVersion, bytes]]) -> list[bytes]:
+        """The envelope of each (blob name, version, plain document), in order, its data key's row
         committed first (archiver.storage.keyring); the documents themselves when
         envelope mode is off."""
         if not self.sealing or not versions:
-            return [document for _, document in versions]
+            return [document for _, _, document in versions]
         assert self.keyring is not None
         keyring = self.keyring
         by_sender: dict[str, list[int]] = {}
-        for index, (version, _) in enumerate(versions):
+        for index, (_, version, _) in enumerate(versions):
             # A version whose sender ACS did not name has the subject key of "".
             by_sender.setdefault(version.sender.raw_id or "", []).append(index)
         envelopes: list[bytes] = [b""] * len(versions)
         for raw_id, indexes in by_sender.items():
             pseudonym = await keyring.pseudonym(raw_id)
-            keys = await keyring.data_keys(pseudonym, len(indexes))
+            keys = await keyring.data_keys(pseudonym, [versions[i][0] for i in indexes])
             for index, key in zip(indexes, keys, strict=True):
-                version, document = versions[index]
+                _, version, document = versions[index]
                 header = Header(
                     thread_id=version.thread_id,
                     message_id=version.message_id,

@@ -16,6 +16,7 @@ from archiver.core.inventory import (
     Entry,
     MessageBlob,
     QuarantineBlob,
+    ReceiptBlob,
     SealBlob,
     SummaryBlob,
     ThreadBlob,
@@ -41,8 +42,8 @@ async def snapshot(storage: Storage, *, threads: Collection[str] | None = None) 
         found = entry(name)
         if found is None:
             strays.append(name)
-        elif isinstance(found, TranscriptBlob | SummaryBlob | SealBlob | AuditBlob):
-            continue  # copies, summaries, seals (verify --seals checks them), audit records
+        elif isinstance(found, TranscriptBlob | SummaryBlob | SealBlob | AuditBlob | ReceiptBlob):
+            continue  # copies, summaries, seals and receipts (verify --seals), audit records
         elif isinstance(found, QuarantineBlob) or wanted is None or found.thread_id in wanted:
             judged[name] = found
     texts = await _read_all(storage, list(judged))

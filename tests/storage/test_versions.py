@@ -177,7 +177,7 @@ async def test_each_sender_has_a_subject_key_and_each_version_a_data_key(adapter
     )
 
 
-async def test_a_destroyed_data_key_leaves_exactly_its_version_unreadable(adapters):
+async def test_a_destroyed_data_key_leaves_exactly_its_version_redacted(adapters):
     storage = await adapters.open()
     await store(storage, said(1), said(1, action="edited", body="no card here"))
     first, second = await blob_names(storage)
@@ -186,11 +186,20 @@ async def test_a_destroyed_data_key_leaves_exactly_its_version_unreadable(adapte
     assert known is not None
 
     await storage.keys.destroy(
-        header.subject_key_id, header.data_key_id, etag=known.etag, at=datetime.now(UTC)
+        header.subject_key_id,
+        header.data_key_id,
+        etag=known.etag,
+        at=datetime.now(UTC),
+        receipt="0123456789abcdef",
     )
 
+    redacted = json.loads(await storage.versions.read(first))
+    assert redacted["body"] == "[redacted: receipt 0123456789abcdef]"
+    assert (redacted["messageId"], redacted["version"]) == (header.message_id, header.version)
+    assert redacted["senderId"] is None
+    assert CARD not in json.dumps(redacted)
     with pytest.raises(Erased):
-        await storage.versions.read(first)
+        await storage.versions.both(first)
     assert json.loads(await storage.versions.read(second))["body"] == "no card here"
 
 

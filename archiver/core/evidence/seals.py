@@ -23,6 +23,7 @@ from typing import Any
 
 import rfc8785
 
+from archiver.core.erasure.receipts import ERASURES_PREFIX
 from archiver.core.errors import DamagedArchive
 from archiver.core.evidence.merkle import tree_hash
 from archiver.core.fields import format_timestamp, parse_timestamp
@@ -155,7 +156,8 @@ def key_name(key_id: str) -> str:
 
 def covered_prefixes(thread_key: str) -> tuple[str, ...]:
     """The folders whose blobs a seal of the thread covers."""
-    return tuple(f"{p}{thread_key}/" for p in (MESSAGES_PREFIX, THREADS_PREFIX, TRANSCRIPTS_PREFIX))
+    folders = (MESSAGES_PREFIX, THREADS_PREFIX, TRANSCRIPTS_PREFIX, ERASURES_PREFIX)
+    return tuple(f"{p}{thread_key}/" for p in folders)
 
 
 def parse_seal(content: bytes, *, name: str) -> Seal:

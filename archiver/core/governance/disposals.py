@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from archiver.core.erasure.receipts import is_receipt_name
 from archiver.core.errors import OnHold
 from archiver.core.evidence.seals import Link, is_seal_name
 from archiver.core.fields import format_timestamp
@@ -121,8 +122,8 @@ def refuse_if_disposing(current: ThreadState | None) -> None:
 
 def of_thread(name: str, *, thread_id: str, thread_key: str) -> bool:
     """True for a blob a disposal of the thread deletes: one of its message versions,
-    thread changes, transcripts, summaries or seals. Nothing else, however its name
-    begins (a thread `keys` never reaches `seals/keys/*.pem`)."""
+    thread changes, transcripts, summaries, erasure receipts or seals. Nothing else,
+    however its name begins (a thread `keys` never reaches `seals/keys/*.pem`)."""
     found = entry(name)
     if isinstance(found, MessageBlob):
         return found.thread_id == thread_id and name.startswith(f"{MESSAGES_PREFIX}{thread_key}/")
@@ -130,7 +131,7 @@ def of_thread(name: str, *, thread_id: str, thread_key: str) -> bool:
         return found.thread_id == thread_id and name.startswith(f"{THREADS_PREFIX}{thread_key}/")
     if name.startswith(f"{TRANSCRIPTS_PREFIX}{thread_key}/"):
         return is_transcript_name(name)
-    if is_summary_name(name, thread_key):
+    if is_summary_name(name, thread_key) or is_receipt_name(name, thread_key):
         return True
     return _seal_of(thread_key).fullmatch(name) is not None
 
