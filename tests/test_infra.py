@@ -1147,6 +1147,8 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "searchEmbeddingModel": "text-embedding-3-small",
         "searchEmbeddingDimensions": "1536",
         "openAiEndpoint": "https://oai-x.openai.azure.com/",
+        "envelope": "on",
+        "rootKeyUri": "https://kv-x.vault.azure.net/keys/archive-root",
     }
     values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 
@@ -1195,6 +1197,11 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
     assert settings.search.embedding is not None
     assert settings.search.embedding.endpoint == "https://oai-x.openai.azure.com"
     assert settings.search.queue == example["searchQueueName"]
+    assert settings.keys.envelope
+    assert settings.keys.root_key is not None
+    assert settings.keys.root_key.key_vault_uri == example["rootKeyUri"]
+    plain = Settings.from_mapping(values | {"ARCHIVE_ENVELOPE": "off", "ARCHIVE_ROOT_KEY": ""})
+    assert (plain.keys.envelope, plain.keys.root_key) == (False, None)  # ENVELOPE off
 
 
 # The built-in role that may call an Azure OpenAI account's deployments, and nothing else.
