@@ -136,9 +136,14 @@ param searchEmbeddingModel string = 'text-embedding-3-small'
 @maxValue(3072)
 param searchEmbeddingDimensions int = 1536
 
+@description('Envelope mode (docs: Deploy, Root key in Key Vault): off (the default) or on, each message version encrypted under a key of its own, wrapped by its sender\'s key, wrapped in turn by an RSA key in the vault, so that erasing a person destroys keys, never a sealed blob.')
+@allowed(['off', 'on'])
+param envelope string = 'off'
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var aiSearch = search == 'aisearch'
+var envelopeOn = envelope == 'on'
 var embeds = aiSearch && (!empty(openAiResourceId)) && (!empty(searchEmbeddingDeployment))
 // A module's scope is evaluated even when the module is not deployed: an account id to
 // split when none is given.
@@ -199,7 +204,8 @@ module storage 'app/storage.bicep' = {
 }
 
 // The seal key is always there: a deployment that cannot seal would leave the archive
-// unable to prove itself (docs: Seals and proof). It costs cents a month.
+// unable to prove itself (docs: Seals and proof). It costs cents a month. With envelope
+// mode, the root key beside it.
 module keyVault 'app/keyvault.bicep' = {
   name: 'keyvault'
   scope: group
@@ -210,6 +216,7 @@ module keyVault 'app/keyvault.bicep' = {
     workspaceId: monitoring.outputs.workspaceId
     publicNetworkAccess: networkIsolation ? 'Disabled' : 'Enabled'
     networkDefaultAction: networkIsolation ? 'Deny' : 'Allow'
+    envelope: envelopeOn
   }
 }
 
@@ -331,6 +338,8 @@ module functions 'app/functions.bicep' = {
     searchEmbeddingDeployment: embeds ? searchEmbeddingDeployment : ''
     searchEmbeddingModel: searchEmbeddingModel
     searchEmbeddingDimensions: searchEmbeddingDimensions
+    envelope: envelope
+    rootKeyUri: keyVault.outputs.rootKeyUri
   }
 }
 
@@ -363,6 +372,8 @@ module rbac 'app/rbac.bicep' = {
     appInsightsName: monitoring.outputs.appInsightsName
     vaultName: keyVault.outputs.vaultName
     sealKeyName: keyVault.outputs.keyName
+    envelope: envelopeOn
+    rootKeyName: keyVault.outputs.rootKeyName
     appPrincipalId: identity.outputs.principalId
     topicPrincipalId: eventGrid.outputs.topicPrincipalId
     userPrincipalId: principalId

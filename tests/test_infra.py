@@ -61,6 +61,7 @@ ROLE_IDS = {
     "storageTableDataReader": "76199698-9eea-4c19-bc75-cec21354c6b6",
     "storageQueueDataContributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
     "monitoringMetricsPublisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+    "keyVaultCryptoServiceEncryptionUser": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
 }
 # The custom roles (rbac.bicep): no built-in Key Vault role is as narrow as the seal key's,
 # no built-in storage role is create-only. Symbol -> (actions, data actions).
@@ -87,8 +88,8 @@ FLEX_PYTHON = ("3.10", "3.11", "3.12", "3.13")
 QUEUES = "Microsoft.Storage/storageAccounts/queueServices"
 # What report_poisoned_job logs for a job the host gave up on (function_app.py).
 POISONED = "Job poisoned:"
-# App settings this deployment sets that archiver/core does not read yet: the jobs
-# settings the lead wires in (issue 27). Remove each once the settings module reads it.
+# App settings this deployment sets that archiver/core does not read yet (none now).
+# Remove each once the settings module reads it.
 NOT_YET_READ: set[str] = set()
 # ARCHIVE_STORAGE settings only the Functions host reads, for the queue triggers'
 # identity-based connection ARCHIVE_STORAGE: its credential kind (clientId names which).
@@ -889,6 +890,8 @@ def test_every_principal_gets_only_the_roles_it_needs_where_it_needs_them():
         ("appPrincipalId", "monitoringMetricsPublisher", "appInsights"),
         ("appPrincipalId", "sealSigner", "sealKey"),
         ("appPrincipalId", "checkpointWriter", "checkpointContainer"),
+        # With envelope mode (ENVELOPE=on): wrap, unwrap and read, on the root key alone.
+        ("appPrincipalId", "keyVaultCryptoServiceEncryptionUser", "rootKey"),
         # With summaries or the windows' embeddings: app/openai.bicep, once.
         ("appPrincipalId", "cognitiveServicesOpenAIUser", "account"),
         ("topicPrincipalId", "storageBlobDataContributor", "deadLetters"),
@@ -1012,11 +1015,13 @@ def test_the_only_vault_authorizes_by_rbac_and_cannot_be_purged():
 
 
 def test_the_seal_key_is_ec_p256_allowed_to_sign_and_rotated_before_it_expires():
-    [(name, symbol, key)] = declared("Microsoft.KeyVault/vaults/keys")
+    keys = {symbol: (name, key) for name, symbol, key in declared("Microsoft.KeyVault/vaults/keys")}
+    name, key = keys["sealKey"]
     properties = key["properties"]
     policy = properties["rotationPolicy"]
 
-    assert (name, symbol, key["parent"]) == ("app/keyvault.bicep", "sealKey", "vault")
+    assert set(keys) == {"sealKey", "rootKey"}  # the root key: tests/test_infra_envelope.py
+    assert (name, key["parent"]) == ("app/keyvault.bicep", "vault")
     assert (properties["kty"], properties["curveName"]) == ("EC", "P-256")
     assert properties["keyOps"] == ["sign", "verify"]
     assert properties["attributes"]["enabled"] is True
@@ -1096,6 +1101,8 @@ def test_the_app_settings_are_identity_based_and_what_the_settings_module_reads(
         "ARCHIVE_SEARCH_EMBEDDING_DEPLOYMENT",
         "ARCHIVE_SEARCH_EMBEDDING_MODEL",
         "ARCHIVE_SEARCH_EMBEDDING_DIMENSIONS",
+        "ARCHIVE_ENVELOPE",
+        "ARCHIVE_ROOT_KEY",
     }
     assert app_settings()["ARCHIVE_ALLOWED_TOPICS"] == "acsResourceId"
     acs_settings = {name for name in app_settings() if name.startswith("ACS_")}
@@ -1140,6 +1147,8 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
         "searchEmbeddingModel": "text-embedding-3-small",
         "searchEmbeddingDimensions": "1536",
         "openAiEndpoint": "https://oai-x.openai.azure.com/",
+        "envelope": "on",
+        "rootKeyUri": "https://kv-x.vault.azure.net/keys/archive-root",
     }
     values = {name: example.get(_named(value), value) for name, value in app_settings().items()}
 
@@ -1188,6 +1197,11 @@ def test_the_app_settings_configure_the_archiver_as_deployed():
     assert settings.search.embedding is not None
     assert settings.search.embedding.endpoint == "https://oai-x.openai.azure.com"
     assert settings.search.queue == example["searchQueueName"]
+    assert settings.keys.envelope
+    assert settings.keys.root_key is not None
+    assert settings.keys.root_key.key_vault_uri == example["rootKeyUri"]
+    plain = Settings.from_mapping(values | {"ARCHIVE_ENVELOPE": "off", "ARCHIVE_ROOT_KEY": ""})
+    assert (plain.keys.envelope, plain.keys.root_key) == (False, None)  # ENVELOPE off
 
 
 # The built-in role that may call an Azure OpenAI account's deployments, and nothing else.

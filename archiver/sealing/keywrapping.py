@@ -82,9 +82,11 @@ class KeyVaultKeyWrapper:
                     f"the key {found.id}: set {SETTING} to that (without its version)"
                 )
             _check_usable(found)
-            # From the key read: the SDK wraps with its public half, asking nothing more.
-            client = CryptographyClient(found, self._credential, **self._options)
-            self._clients.setdefault(version, client)
+            # Made from the key read, the client wraps with its public half, asking nothing.
+            if version not in self._clients:
+                self._clients[version] = CryptographyClient(
+                    found, self._credential, **self._options
+                )
             self._kid, self._current = found.id, version
         return self._kid
 
@@ -197,9 +199,13 @@ def _translated(doing: str, *, key: bool = False) -> Iterator[None]:
                 f"Key Vault refused {doing} ({status}): the wrapped bytes changed, another "
                 "version wrapped them, or that version does not exist"
             ) from exc
+        why = (
+            "there is no such key"
+            if status == 404
+            else "the app's identity needs Key Vault Crypto Service Encryption User on the key"
+        )
         raise ConfigurationError(
-            f"{SETTING}: Key Vault refused {doing} ({status or 'no token'}): the app's "
-            "identity needs Key Vault Crypto Service Encryption User on the key"
+            f"{SETTING}: Key Vault refused {doing} ({status or 'no token'}): {why}"
         ) from exc
     except AzureError as exc:
         raise StorageUnavailable(f"Key Vault did not answer {doing}: {exc}") from exc

@@ -96,6 +96,13 @@ param appInsightsConnectionString string
 @description('Versionless URI of the Key Vault key seals are signed with (ARCHIVE_SEAL_KEY).')
 param sealKeyUri string
 
+@description('Envelope mode (ARCHIVE_ENVELOPE): on or off.')
+@allowed(['off', 'on'])
+param envelope string = 'off'
+
+@description('With envelope mode: versionless URI of the Key Vault RSA key that wraps the subject keys (ARCHIVE_ROOT_KEY). Empty: none.')
+param rootKeyUri string = ''
+
 @description('Memory of each instance, in MB.')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int
@@ -209,6 +216,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         // Seals are signed inside Key Vault, with the app's identity (ARCHIVE_STORAGE__clientId).
         // Without a version, so that after a rotation new seals use the new version.
         { name: 'ARCHIVE_SEAL_KEY', value: sealKeyUri }
+        // Envelope mode (docs: Deploy, Root key in Key Vault): subject keys wrapped by the
+        // root key with the app's identity (ARCHIVE_STORAGE__clientId); without a version,
+        // so that after a rotation new subject keys are wrapped by the new version.
+        { name: 'ARCHIVE_ENVELOPE', value: envelope }
+        { name: 'ARCHIVE_ROOT_KEY', value: rootKeyUri }
         // Function keys, or Microsoft Entra ID tokens the app checks (docs/access.md).
         { name: 'ARCHIVE_READ_AUTH', value: readAuth }
         { name: 'ARCHIVE_WEBHOOK_AUTH', value: webhookAuth }

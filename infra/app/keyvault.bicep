@@ -3,6 +3,11 @@
 // never leaves Key Vault: the app asks Key Vault to sign a digest, with its identity. Who
 // may do that, and who may read the public half, is in rbac.bicep.
 //
+// With envelope mode (ENVELOPE=on), the root key too: an RSA key that wraps the key of
+// each participant (docs: Deploy, Root key in Key Vault). RSA because a standard vault
+// has no AES key wrap (Managed HSM's only); the app wraps with its public half and asks
+// Key Vault to unwrap, with its identity, which may do nothing else with it (rbac.bicep).
+//
 // Like the storage accounts, by default the vault has a public endpoint (the Flex app has
 // no VNet integration) and is closed to everything but Entra ID principals with a role:
 // RBAC authorization, no access policies. With network isolation (NETWORK_ISOLATION=true)
@@ -17,6 +22,12 @@ param vaultName string
 
 @description('Name of the seal key in the vault.')
 param keyName string = 'archive-seal'
+
+@description('Envelope mode: make the root key as well, which wraps each participant\'s key.')
+param envelope bool = false
+
+@description('Name of the root key in the vault (with envelope mode).')
+param rootKeyName string = 'archive-root'
 
 @description('Region of the vault.')
 param location string
@@ -92,7 +103,36 @@ resource sealKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' = {
   }
 }
 
-// Key Vault's audit log: every sign, read and rotation, with the caller's identity.
+// Only with envelope mode. The same yearly rotation and two-year expiry as the seal key:
+// new subject keys are wrapped by the newest version once an instance restarts, and an
+// expired version no longer wraps but still unwraps (Key Vault allows unwrap outside a
+// key's validity window), as every older version does, so rotation never makes a wrapped
+// key unreadable. Deleting or purging the key would make every participant's messages
+// unreadable at once: purge protection (above) keeps it for the retention days at least.
+resource rootKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' = if (envelope) {
+  // checkov:skip=CKV_AZURE_112: an HSM-backed key needs the premium tier; a software key already never leaves Key Vault and only the app identity may unwrap with it
+  // checkov:skip=CKV_AZURE_40: a false failure: checkov reads no property of a conditional resource (this key passes without `if`); its rotation policy below sets expiryTime P2Y, which tests/test_infra_envelope.py checks
+  parent: vault
+  name: rootKeyName
+  tags: tags
+  properties: {
+    kty: 'RSA'
+    keySize: 3072
+    keyOps: ['wrapKey', 'unwrapKey']
+    attributes: { enabled: true }
+    rotationPolicy: {
+      attributes: { expiryTime: 'P2Y' }
+      lifetimeActions: [
+        {
+          trigger: { timeAfterCreate: 'P1Y' }
+          action: { type: 'rotate' }
+        }
+      ]
+    }
+  }
+}
+
+// Key Vault's audit log: every sign, unwrap, read and rotation, with the caller's identity.
 resource audit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'audit'
   scope: vault
@@ -106,3 +146,6 @@ output vaultName string = vault.name
 output keyName string = sealKey.name
 // Without a version: the app signs with whichever version is current.
 output keyUri string = sealKey.properties.keyUri
+output rootKeyName string = rootKeyName
+// Without a version (ARCHIVE_ROOT_KEY), empty without envelope mode.
+output rootKeyUri string = envelope ? rootKey.properties.keyUri : ''

@@ -3,8 +3,9 @@
 //   release messages on the jobs queue, the search queue and their poison queues, those
 //   four queues only; own
 //   its host storage's blobs (the Functions host keeps keys and leases there); publish
-//   telemetry; sign with the seal key and read it, and nothing else in the vault; create
-//   checkpoints and read them, in their container only, never overwrite or delete one;
+//   telemetry; sign with the seal key and read it, and with envelope mode wrap and unwrap
+//   with the root key and read it, and nothing else in the vault; create checkpoints and
+//   read them, in their container only, never overwrite or delete one;
 // - the system topic's identity: write dead letters, in their container only;
 // - the person who ran azd: read the archive, the checkpoints, and the seal key's public
 //   half.
@@ -13,7 +14,11 @@
 // verifies and lists), so the seal key's two roles are custom roles of this resource
 // group, assigned on the key alone. Nor is any built-in storage role create-only (Storage
 // Blob Data Contributor also overwrites, deletes and moves), so the checkpoint writer is a
-// custom role too, assigned on the checkpoint container alone.
+// custom role too, assigned on the checkpoint container alone. The root key's role is the
+// built-in Key Vault Crypto Service Encryption User (read a key, wrap and unwrap with it,
+// nothing else in the vault), on the key alone. It also carries Event Grid's
+// eventSubscriptions read, write and delete, which reach nothing at a key's scope: a key
+// is no Event Grid source (a vault's events are the vault's).
 
 @description('Name of the Functions host storage account.')
 param hostAccountName string
@@ -51,6 +56,12 @@ param vaultName string
 @description('Name of the seal key.')
 param sealKeyName string
 
+@description('Envelope mode: the app may wrap and unwrap with the root key.')
+param envelope bool = false
+
+@description('Name of the root key (it exists with envelope mode only).')
+param rootKeyName string = 'archive-root'
+
 @description('Principal id of the app identity.')
 param appPrincipalId string
 
@@ -73,6 +84,7 @@ var roles = {
   storageTableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  keyVaultCryptoServiceEncryptionUser: 'e147488a-f6f5-4113-8e2d-b22465e65bf6'
 }
 
 resource host 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -143,6 +155,11 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
 resource sealKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' existing = {
   parent: vault
   name: sealKeyName
+}
+
+resource rootKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' existing = {
+  parent: vault
+  name: rootKeyName
 }
 
 // Custom role names must be unique in the tenant, so each carries a hash of the group's id.
@@ -311,6 +328,17 @@ resource appSealKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: sealKey
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', sealSigner.name)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Only with envelope mode, on the root key alone.
+resource appRootKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (envelope) {
+  name: guid(rootKey.id, appPrincipalId, roles.keyVaultCryptoServiceEncryptionUser)
+  scope: rootKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoServiceEncryptionUser)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }

@@ -83,6 +83,9 @@ param deadLetterContainerName string = 'eventgrid-deadletter'
 @description('Table of one row per thread per UTC hour it was written to (ARCHIVE_ACTIVITY_TABLE): what the jobs read by key instead of scanning every thread.')
 param activityTableName string = 'ChatActivity'
 
+@description('Table of envelope mode\'s wrapped keys (ARCHIVE_KEYS_TABLE): mutable, outside WORM, so that erasure destroys a key and never a sealed blob.')
+param keysTableName string = 'ChatKeys'
+
 @description('Queue the timers enqueue batches of threads on and run_job is triggered by (ARCHIVE_JOBS_QUEUE).')
 param jobsQueueName string = 'chat-jobs'
 
@@ -214,6 +217,13 @@ resource threadsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@20
 resource activityTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: archiveTables
   name: activityTableName
+}
+
+// Made whether envelope mode is on or not, as the app's own preparation makes it: the
+// first event of a fresh deployment may come before anything has prepared the account.
+resource keysTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: archiveTables
+  name: keysTableName
 }
 
 // The jobs queue, the search queue and their poison queues, made here rather than by the
