@@ -117,7 +117,12 @@ class Redaction:
             return Answer(receipt=done, items=done.items, again=True)
         affected = await self._affected(thread_key, message_key, version, target)
         held_by = tuple(
-            sorted({h.label for h in await holders(self._storage, thread_key, thread_id)})
+            sorted(
+                {
+                    h.matter or "legacy hold"
+                    for h in await holders(self._storage, thread_key, thread_id)
+                }
+            )
         )
         known = await self._storage.threads.get(thread_key)
         until = obligation_ends(

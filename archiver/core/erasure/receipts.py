@@ -19,6 +19,8 @@ the same request again finds its receipt instead of writing another. Pure.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -104,6 +106,11 @@ class Receipt:
     approved_by: tuple[str, ...]
     at: datetime
     items: tuple[Item, ...]
+    # Signed with the seal key when the archiver has one (always, for a plain archive's
+    # deletions: only a receipt signed by a trusted key accounts for a missing leaf).
+    key_id: str | None = None
+    algorithm: str | None = None
+    signature: bytes | None = None
 
     @property
     def name(self) -> str:
@@ -113,9 +120,19 @@ class Receipt:
             f"{self.receipt_id}-{self.phase}.json"
         )
 
+    def signed_bytes(self) -> bytes:
+        """What the signature signs: the canonical JSON without the signature."""
+        return rfc8785.dumps(self._fields())
+
     def document(self) -> bytes:
         """The receipt's canonical JSON (RFC 8785): the bytes its seal hashes."""
-        return rfc8785.dumps(
+        fields = self._fields()
+        if self.signature is not None:
+            fields["signature"] = base64.b64encode(self.signature).decode("ascii")
+        return rfc8785.dumps(fields)
+
+    def _fields(self) -> dict[str, Any]:
+        return dict(
             {
                 "format": FORMAT,
                 "receiptId": self.receipt_id,
@@ -129,6 +146,8 @@ class Receipt:
                 "approvedBy": list(self.approved_by),
                 "at": format_timestamp(self.at),
                 "items": [item.document() for item in self.items],
+                "keyId": self.key_id,
+                "algorithm": self.algorithm,
             }
         )
 
@@ -172,9 +191,20 @@ def parse_receipt(content: bytes, *, name: str) -> Receipt:
             approved_by=tuple(str(p) for p in document["approvedBy"]),
             at=parse_timestamp(document["at"]),
             items=tuple(_item(i) for i in document["items"]),
+            key_id=document.get("keyId"),
+            algorithm=document.get("algorithm"),
+            signature=_signature(document.get("signature")),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise DamagedArchive(f"{name} is not an erasure receipt ({exc})") from None
+
+
+def _signature(value: object) -> bytes | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("the signature is not text")
+    return base64.b64decode(value, validate=True)
 
 
 def _check_format(value: object) -> None:
