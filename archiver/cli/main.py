@@ -22,6 +22,7 @@ from archiver.cli import (
     jobs,
     local,
     replay,
+    restriction,
     seals,
     search,
     simulation,
@@ -111,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         checkpoints,
         jobs,
         governance,
+        restriction,
         verify,
     )
     for group in groups:

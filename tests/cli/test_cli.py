@@ -32,6 +32,7 @@ COMMANDS = [
     "hold",
     "dispose",
     "audit",
+    "restriction-key",
 ]
 
 
