@@ -23,6 +23,7 @@ from archiver.cli import (
     jobs,
     local,
     replay,
+    restriction,
     seals,
     search,
     simulation,
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         jobs,
         governance,
         erasure,
+        restriction,
         verify,
     )
     for group in groups:

@@ -12,6 +12,12 @@ keys are wrapped with its public half, unwrapped inside Key Vault);
 or, in development, 32 bytes in base64 (openssl rand -base64 32), as text or as the path
 to a file of it. The key table (ARCHIVE_KEYS_TABLE, mutable, outside WORM) holds every
 wrapped key; the root key is the one thing a storage reader or writer must never have.
+
+ARCHIVE_RESTRICTION_KEY: the public half of the restriction key
+(archiver.core.erasure.restriction), a PEM RSA public key as text (newlines or `\\n`
+escapes) or the path to a file of it (`archiver restriction-key create` makes one). An
+item under a retention obligation whose erasure is asked for has its keys restricted
+under it; its private half exists only as two admins' shares, never in a setting.
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from archiver.core.erasure.restriction import RestrictionKey
 from archiver.core.errors import ConfigurationError
 from archiver.core.flags import read_flag
 
 DEFAULT_KEYS_TABLE = "ChatKeys"
 ENVELOPE_SETTING = "ARCHIVE_ENVELOPE"
 ROOT_KEY_SETTING = "ARCHIVE_ROOT_KEY"
+RESTRICTION_KEY_SETTING = "ARCHIVE_RESTRICTION_KEY"
 ROOT_KEY_BYTES = 32
 MINIMUM_RETENTION_SETTING = "ARCHIVE_MINIMUM_RETENTION_DAYS"
 MAX_DAYS = 36500
@@ -46,7 +54,8 @@ class RootKey:
 
 @dataclass(frozen=True, kw_only=True)
 class KeySettings:
-    """`ChatKeys`, one row per wrapped subject or data key; envelope mode and its root key."""
+    """`ChatKeys`, one row per wrapped subject or data key; envelope mode and its root key;
+    the public half of the restriction key."""
 
     table: str = DEFAULT_KEYS_TABLE
     envelope: bool = False
@@ -54,11 +63,12 @@ class KeySettings:
     # ARCHIVE_MINIMUM_RETENTION_DAYS: a records obligation to keep each thread this many
     # days after its last activity; an erasure within it restricts instead of shredding.
     minimum_retention_days: int = 0
+    restriction_key: RestrictionKey | None = None
 
 
 def read_keys(values: Mapping[str, str]) -> KeySettings:
-    """ARCHIVE_KEYS_TABLE, ARCHIVE_ENVELOPE and ARCHIVE_ROOT_KEY; raise
-    ConfigurationError naming the setting (never a key's value)."""
+    """ARCHIVE_KEYS_TABLE, ARCHIVE_ENVELOPE, ARCHIVE_ROOT_KEY and ARCHIVE_RESTRICTION_KEY;
+    raise ConfigurationError naming the setting (never a key's value)."""
     table = values.get("ARCHIVE_KEYS_TABLE", "").strip() or DEFAULT_KEYS_TABLE
     if not _TABLE_NAME.match(table):
         raise ConfigurationError(
@@ -78,7 +88,11 @@ def read_keys(values: Mapping[str, str]) -> KeySettings:
             f"{MINIMUM_RETENTION_SETTING} must be a whole number of days from 0 to {MAX_DAYS}"
         )
     return KeySettings(
-        table=table, envelope=envelope, root_key=root_key, minimum_retention_days=int(days)
+        table=table,
+        envelope=envelope,
+        root_key=root_key,
+        minimum_retention_days=int(days),
+        restriction_key=read_restriction_key(values),
     )
 
 
@@ -96,6 +110,22 @@ def read_root_key(values: Mapping[str, str]) -> RootKey | None:
             "base64 (openssl rand -base64 32), as text or in a file"
         )
     return RootKey(material=material)
+
+
+def read_restriction_key(values: Mapping[str, str]) -> RestrictionKey | None:
+    """The restriction key's public half, or None when ARCHIVE_RESTRICTION_KEY is unset."""
+    text = values.get(RESTRICTION_KEY_SETTING, "").strip()
+    if not text:
+        return None
+    if "-----BEGIN" in text:
+        return RestrictionKey.from_pem(text.replace("\\n", "\n"), source=RESTRICTION_KEY_SETTING)
+    pem = _file_text(text)
+    if pem is None:
+        raise ConfigurationError(
+            f"{RESTRICTION_KEY_SETTING} must be a PEM public key, or the path to a readable "
+            "file of one"
+        )
+    return RestrictionKey.from_pem(pem, source=RESTRICTION_KEY_SETTING)
 
 
 def _material(text: str | None) -> bytes | None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from archiver.core.erasure.restriction import RestrictionKey, create_restriction_key
 from archiver.core.errors import ConfigurationError
 from archiver.core.settings import (
     DEFAULT_MAX_BODY_BYTES,
@@ -225,3 +228,48 @@ def test_the_key_table_is_named_by_its_setting():
     settings = Settings.from_mapping({"ARCHIVE_KEYS_TABLE": " EnvelopeKeys "})
 
     assert settings.keys.table == "EnvelopeKeys"
+
+
+@pytest.fixture(scope="module")
+def restriction_key() -> tuple[str, str, str]:
+    return create_restriction_key()
+
+
+@pytest.mark.parametrize("form", ["text", "escaped", "file"])
+def test_the_restriction_key_is_a_pem_public_key_as_text_escaped_text_or_a_file(
+    tmp_path, restriction_key, form
+):
+    pem = restriction_key[0]
+    (tmp_path / "restriction-public.pem").write_text(pem)
+    given = {
+        "text": pem,
+        "escaped": pem.replace("\n", "\\n"),
+        "file": str(tmp_path / "restriction-public.pem"),
+    }[form]
+
+    settings = Settings.from_mapping({"ARCHIVE_RESTRICTION_KEY": given})
+
+    assert settings.keys.restriction_key == RestrictionKey.from_pem(pem)
+
+
+def test_without_a_restriction_key_nothing_can_be_restricted():
+    assert Settings.from_mapping({}).keys.restriction_key is None
+
+
+@pytest.mark.parametrize("given", ["absent.pem", "share-1.txt", "private.pem"])
+def test_a_restriction_key_that_is_no_public_key_is_named(tmp_path, restriction_key, given):
+    (tmp_path / "share-1.txt").write_text(restriction_key[1])
+    private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    (tmp_path / "private.pem").write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    with pytest.raises(ConfigurationError, match="ARCHIVE_RESTRICTION_KEY") as raised:
+        Settings.from_mapping({"ARCHIVE_RESTRICTION_KEY": str(tmp_path / given)})
+
+    assert "PRIVATE" not in str(raised.value)
+    assert restriction_key[1].splitlines()[5] not in str(raised.value)
