@@ -59,6 +59,8 @@ def _redact(arguments: argparse.Namespace) -> int:
                 services.storage,
                 services.trail,
                 obligation_days=settings.keys.minimum_retention_days,
+                restriction=settings.keys.restriction_key,
+                signer=services.signer if settings.seal_key is not None else None,
                 forget=_forgetting(services),
             )
             return await redaction.redact(

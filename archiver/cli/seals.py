@@ -240,6 +240,13 @@ def _show_report(
         + (f", {len(unsealed)} unsealed" if unsealed else "")
         + ("" if done else " before it stopped"),
     )
+    leaves = report.as_json()["leaves"]
+    if leaves:
+        said = ", ".join(f"{count} {decision}" for decision, count in leaves.items())
+        print(
+            f"erased leaves, each accounted for by its receipt: {said} "
+            f"(receipts {', '.join(sorted(report.receipts))})"
+        )
     if report.cursor is not None:
         print(f"cursor: {_resume(report.cursor)}")
 

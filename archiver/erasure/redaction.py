@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from archiver.core.erasure.envelopes import read_header
@@ -41,6 +41,7 @@ from archiver.core.erasure.receipts import (
     receipt_of,
 )
 from archiver.core.errors import AlreadyStored, Immutable, InvalidQuery, UnknownThread
+from archiver.core.evidence.signatures import Signer
 from archiver.core.governance.principals import Principal
 from archiver.core.inventory import MessageBlob, entry
 from archiver.core.keys import encode_key
@@ -80,9 +81,11 @@ class Redaction:
         obligation_days: int = 0,
         restriction: Restriction | None = None,
         forget: Forget | None = None,
+        signer: Signer | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._storage = storage
+        self._signer = signer
         self._trail = trail
         self._obligation_days = obligation_days
         self._restriction = restriction
@@ -149,6 +152,11 @@ class Redaction:
                 for a, d in zip(affected, decisions, strict=True)
             )
             return Answer(receipt=None, items=items, dry_run=True)
+        if Decision.DELETED in decisions and self._signer is None:
+            raise InvalidQuery(
+                "the archive is not in envelope mode: a version can only be deleted, and the "
+                "receipt that accounts for its missing leaf must be signed: set ARCHIVE_SEAL_KEY"
+            )
         if Decision.RESTRICTED in decisions and self._restriction is None:
             raise InvalidQuery(
                 "the thread is under a retention obligation (ARCHIVE_MINIMUM_RETENTION_DAYS): "
@@ -193,6 +201,10 @@ class Redaction:
             at=now,
             items=tuple(done_items),
         )
+        if self._signer is not None:
+            key = await self._signer.public_key()
+            receipt = replace(receipt, key_id=key.key_id, algorithm=key.algorithm)
+            receipt = replace(receipt, signature=await self._signer.sign(receipt.signed_bytes()))
         with contextlib.suppress(AlreadyStored):  # the same second, the same request
             await self._storage.blobs.create(receipt.name, receipt.document())
         if gone and self._forget is not None:

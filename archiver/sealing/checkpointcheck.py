@@ -132,7 +132,7 @@ async def _thread(
             _, problem = await moved(storage, head, names, keys)
             if problem is not None:
                 report.add(f"thread {head.thread_id}", "chain rewritten", problem)
-    judgement = judge(await evidence(storage, head.thread_key), keys)
+    judgement = judge(await evidence(storage, head.thread_key, keys=keys), keys)
     for finding in judgement.altered:
         report.add(finding.subject, finding.what, finding.detail)
     report.checked["seals"] += judgement.checked["seals"]

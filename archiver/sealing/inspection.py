@@ -21,6 +21,7 @@ from archiver.core.evidence.signatures import PublicKey, public_key_from_pem
 from archiver.core.keys import decode_key, encode_key
 from archiver.core.layout import SEALS_PREFIX, LatestRow, content_sha256
 from archiver.core.progress import Progress
+from archiver.sealing.erasures import erasures_of
 from archiver.sealing.holdings import READERS, holdings, seal_names
 from archiver.sealing.judgement import Evidence, Judgement, judge
 from archiver.storage.catalog import thread_ids
@@ -63,7 +64,8 @@ async def inspect(
     reads = asyncio.Semaphore(READERS)
 
     async def one(thread_id: str) -> Judgement:
-        found = await evidence(storage, encode_key(thread_id, field="threadId"), reads=reads)
+        key = encode_key(thread_id, field="threadId")
+        found = await evidence(storage, key, reads=reads, keys=keys)
         return judge(found, keys)
 
     pending: deque[tuple[str, asyncio.Task[Judgement]]] = deque()
@@ -88,7 +90,11 @@ async def inspect(
 
 
 async def evidence(
-    storage: Storage, thread_key: str, *, reads: asyncio.Semaphore | None = None
+    storage: Storage,
+    thread_key: str,
+    *,
+    reads: asyncio.Semaphore | None = None,
+    keys: Mapping[str, PublicKey] | None = None,
 ) -> Evidence:
     """Everything about one thread the rules need, every blob read once, at most READERS
     at a time (or as many as `reads`, shared with other threads, lets)."""
@@ -125,6 +131,7 @@ async def evidence(
         rows=rows,
         documents=documents,
         thread_row=None if known is None else known.row,
+        erasures=await erasures_of(storage, held.blobs, keys or {}),
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archiver.core.documents import version_of
+from archiver.core.erasure.receipts import Decision
 from archiver.core.errors import DamagedArchive
 from archiver.core.evidence.seals import Covered, Seal, parse_seal, seal_name
 from archiver.core.evidence.signatures import PublicKey
@@ -28,6 +29,7 @@ from archiver.core.inventory import MessageBlob, entry
 from archiver.core.layout import LatestRow, content_sha256, latest_row
 from archiver.core.threads import ThreadRow
 from archiver.core.versions import Stamp
+from archiver.sealing.erasures import Erasure
 from archiver.storage.ports import StoredBlob
 
 
@@ -47,6 +49,7 @@ class Judgement:
     altered: list[Finding] = field(default_factory=list)
     unsealed: list[str] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)
+    receipts: set[str] = field(default_factory=set)  # the erasure receipts that count
     # What was recorded, by (subject, kind): a thread with every blob altered is judged
     # in time linear in its findings, not quadratic.
     _recorded: set[tuple[str, str]] = field(
@@ -72,6 +75,7 @@ class Evidence:
     rows: Sequence[LatestRow]
     documents: Mapping[str, dict[str, Any]]
     thread_row: ThreadRow | None
+    erasures: Mapping[str, Erasure] = field(default_factory=dict)  # what receipts say
 
 
 def judge(evidence: Evidence, keys: Mapping[str, PublicKey]) -> Judgement:
@@ -222,6 +226,12 @@ def _blobs(
     unsealed, and must at least hash as recorded when written."""
     for blob, by in sealed.values():
         now = evidence.actual.get(blob.name)
+        erased = _accounted(evidence, sealed, blob)
+        if erased is not None:
+            judgement.checked[f"leaves {erased.decision}"] += 1
+            judgement.receipts.add(erased.receipt_id)
+            if now is None and erased.decision is Decision.DELETED:
+                continue  # gone as its receipt says, its leaf still sealed
         if now is None:
             judgement.add(blob.name, "missing", f"sealed by {by}")
         elif now != blob.sha256:
@@ -235,6 +245,21 @@ def _blobs(
             judgement.add(
                 stored.name, "modified", "its bytes differ from the SHA-256 recorded at write"
             )
+
+
+def _accounted(
+    evidence: Evidence, sealed: Mapping[str, tuple[Covered, str]], blob: Covered
+) -> Erasure | None:
+    """What a receipt worth believing says of a sealed leaf: one signed by a trusted key,
+    or one itself sealed intact, naming the leaf with its sealed hash."""
+    erased = evidence.erasures.get(blob.name)
+    if erased is None or (erased.sha256, erased.size) != (blob.sha256, blob.size):
+        return None
+    if erased.trusted:
+        return erased
+    receipt = sealed.get(erased.receipt_blob)
+    intact = receipt is not None and evidence.actual.get(erased.receipt_blob) == receipt[0].sha256
+    return erased if intact and erased.decision is not Decision.DELETED else None
 
 
 def _rows(evidence: Evidence, sealed: Mapping[str, str], judgement: Judgement) -> None:

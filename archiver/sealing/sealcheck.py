@@ -31,6 +31,7 @@ class SealReport:
 
     threads: int = 0
     checked: Counter[str] = field(default_factory=Counter)
+    receipts: set[str] = field(default_factory=set)
     findings: list[ThreadFinding] = field(default_factory=list)
     unsealed: list[str] = field(default_factory=list)
     cursor: str | None = None
@@ -39,6 +40,7 @@ class SealReport:
         """Count in one thread's judgement; it becomes the cursor."""
         self.threads += 1
         self.checked += judgement.checked
+        self.receipts |= judgement.receipts
         self.findings += (ThreadFinding(thread_id, f) for f in judgement.altered)
         self.unsealed += judgement.unsealed
         self.cursor = thread_id
@@ -53,6 +55,13 @@ class SealReport:
         return {
             "threads": self.threads,
             "checked": {name: self.checked[name] for name in ("seals", "blobs", "rows")},
+            # Sealed leaves an erasure receipt accounts for, by its decision, and the receipts.
+            "leaves": {
+                name.removeprefix("leaves "): count
+                for name, count in sorted(self.checked.items())
+                if name.startswith("leaves ")
+            },
+            "receipts": sorted(self.receipts),
             "altered": len(self.findings),
             "kinds": dict(sorted(self.kinds.items())),
             "unsealedBlobs": len(self.unsealed),

@@ -43,6 +43,7 @@ from archiver.core.keys import encode_key
 from archiver.core.layout import content_sha256
 from archiver.core.threads import Patch, ThreadRow
 from archiver.governance.trail import AuditTrail
+from archiver.sealing.erasures import erasures_of, excused
 from archiver.sealing.holdings import covered, holdings
 from archiver.storage.catalog import thread_ids
 from archiver.storage.ports import Storage
@@ -125,6 +126,9 @@ class Sealer:
         thread_key = encode_key(thread_id, field="threadId")
         held = await holdings(self._storage, thread_key)
         blobs = await covered(self._storage, held.blobs)
+        # A leaf a trusted receipt deleted (a plain archive's redaction) stays sealed.
+        erased = await erasures_of(self._storage, held.blobs, await self.trusted_keys())
+        blobs += excused(erased, {blob.name for blob in blobs})
         last = None
         if held.seals:
             name, content = held.seals[-1]

@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from archiver.capture.archive import Archive
 from archiver.core.envelopes import RawEvent
-from archiver.core.erasure.envelopes import read_header
+from archiver.core.erasure.envelopes import open_version, read_header
 from archiver.core.erasure.keys import LocalKeyWrapper, new_key
 from archiver.core.erasure.receipts import ERASURES_PREFIX, Decision, parse_receipt
+from archiver.core.erasure.restriction import (
+    RestrictionKey,
+    create_restriction_key,
+    open_restricted,
+    read_share,
+)
 from archiver.core.errors import InvalidQuery, UnknownThread
 from archiver.core.events import classify
+from archiver.core.evidence.seals import Covered
+from archiver.core.evidence.signatures import PemSigner
 from archiver.core.governance.holds import Scope
 from archiver.core.governance.principals import Principal
 from archiver.core.keysettings import KeySettings, RootKey
@@ -27,6 +36,8 @@ from archiver.erasure.redaction import Redaction
 from archiver.governance.holds import Holds
 from archiver.governance.trail import AuditTrail
 from archiver.retrieval.readback import versions_of
+from archiver.sealing.inspection import inspect
+from archiver.sealing.sealer import Sealer
 from archiver.storage.azure import AzureStorage
 from archiver.storage.keyports import KeyState
 from archiver.storage.memory import MemoryStorage
@@ -253,14 +264,26 @@ async def test_an_unknown_version_or_a_bad_reason_is_refused_by_name(storage):
     assert await receipts(storage) == []
 
 
-async def test_a_plain_archive_deletes_the_version_and_the_receipt_accounts_for_it():
+async def test_a_plain_archive_deletes_the_version_and_its_signed_receipt_keeps_the_seals_whole():
     storage = MemoryStorage()
     await Archive(storage, concurrency=4, timeout_seconds=60).store(
         [classify(RawEvent.from_value(e)) for e in CONVERSATION]
     )
+    signer = PemSigner(Ed25519PrivateKey.generate())
+    sealer = Sealer(storage, signer, clock=lambda: NOW)
+    await sealer.seal(THREAD, principal=ADA)
     version = await card_version(storage)
 
-    answer = await redact(storage, version)
+    answer = await redaction(storage, signer=signer).redact(
+        thread_id=THREAD,
+        message_id=MESSAGE,
+        version=version,
+        reason="Card number pasted into chat (PCI DSS)",
+        request="TICKET-88",
+        principal=ADA,
+    )
+    later = Sealer(storage, signer, clock=lambda: NOW + timedelta(minutes=1))
+    resealed = await later.seal(THREAD, principal=ADA)
 
     [item] = answer.items
     assert item.decision is Decision.DELETED
@@ -269,4 +292,87 @@ async def test_a_plain_archive_deletes_the_version_and_the_receipt_accounts_for_
         "please refund order 7",
         "please refund order 7 (card removed)",
     ]
-    assert len(await receipts(storage)) == 1
+    assert resealed.seal is not None, resealed.refused
+    assert Covered(name=item.blob, size=item.size, sha256=item.sha256) in resealed.seal.blobs
+    [(_, judgement)] = [j async for j in inspect(storage, await later.trusted_keys())]
+    assert judgement.altered == []
+    assert judgement.checked["leaves deleted"] == 1
+
+
+async def test_a_forged_receipt_does_not_account_for_a_deleted_leaf():
+    storage = MemoryStorage()
+    await Archive(storage, concurrency=4, timeout_seconds=60).store(
+        [classify(RawEvent.from_value(e)) for e in CONVERSATION]
+    )
+    signer = PemSigner(Ed25519PrivateKey.generate())
+    await Sealer(storage, signer, clock=lambda: NOW).seal(THREAD, principal=ADA)
+    version = await card_version(storage)
+    forger = PemSigner(Ed25519PrivateKey.generate())  # a storage writer's own key
+
+    await redaction(storage, signer=forger).redact(
+        thread_id=THREAD,
+        message_id=MESSAGE,
+        version=version,
+        reason="cover-up",
+        request="NONE",
+        principal=ADA,
+    )
+    sealer = Sealer(storage, signer, clock=lambda: NOW + timedelta(minutes=1))
+    resealed = await sealer.seal(THREAD, principal=ADA)
+
+    assert resealed.seal is None
+    assert any("is gone since" in problem for problem in resealed.refused)
+    [(_, judgement)] = [j async for j in inspect(storage, await sealer.trusted_keys())]
+    assert [f.what for f in judgement.altered] == ["missing"]
+
+
+async def test_a_plain_archive_without_a_seal_key_refuses_and_deletes_nothing():
+    storage = MemoryStorage()
+    await Archive(storage, concurrency=4, timeout_seconds=60).store(
+        [classify(RawEvent.from_value(e)) for e in CONVERSATION]
+    )
+    version = await card_version(storage)
+
+    with pytest.raises(InvalidQuery, match="ARCHIVE_SEAL_KEY"):
+        await redact(storage, version)
+
+    assert await card_version(storage) == version
+
+
+async def test_under_a_retention_obligation_a_version_is_restricted_and_two_shares_open_it(storage):
+    version = await card_version(storage)
+    public, one, two = create_restriction_key()
+    restriction = RestrictionKey.from_pem(public)
+    bound = Redaction(
+        storage,
+        AuditTrail(storage),
+        obligation_days=3650,
+        restriction=restriction,
+        clock=lambda: NOW,
+    )
+
+    answer = await bound.redact(
+        thread_id=THREAD,
+        message_id=MESSAGE,
+        version=version,
+        reason="Card",
+        request="TICKET-90",
+        principal=ADA,
+    )
+
+    [item] = answer.items
+    assert item.decision is Decision.RESTRICTED
+    content = await storage.blobs.read(item.blob)
+    header = read_header(content)
+    known = await storage.keys.get(header.subject_key_id, header.data_key_id)
+    assert known is not None
+    assert (known.row.state, known.row.wrapped_by) == (KeyState.RESTRICTED, restriction.key_id)
+    shown = json.loads(await storage.versions.read(item.blob))
+    assert shown["redacted"] == {"receipt": answer.receipt.receipt_id, "restricted": True}
+    data_key = open_restricted(
+        known.row.wrapped,
+        data_key_id=header.data_key_id,
+        subject_key_id=header.subject_key_id,
+        shares=(read_share(one), read_share(two)),
+    )
+    assert CARD in open_version(content, data_key=data_key).event.decode()
