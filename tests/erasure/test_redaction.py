@@ -368,6 +368,7 @@ async def test_under_a_retention_obligation_a_version_is_restricted_and_two_shar
     assert known is not None
     assert (known.row.state, known.row.wrapped_by) == (KeyState.RESTRICTED, restriction.key_id)
     shown = json.loads(await storage.versions.read(item.blob))
+    assert answer.receipt is not None
     assert shown["redacted"] == {"receipt": answer.receipt.receipt_id, "restricted": True}
     data_key = open_restricted(
         known.row.wrapped,
