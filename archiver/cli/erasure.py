@@ -1,4 +1,5 @@
-"""`archiver redact`: destroy the keys of a message's versions (archiver.erasure)."""
+"""`archiver redact` and `archiver erase`: destroy the keys of a message's versions, or of
+everything a participant sent, with sealed receipts (archiver.erasure)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from archiver.bootstrap import Services, build
 from archiver.cli.exits import Exit
 from archiver.cli.options import cli_principal, load_settings, settings_option
 from archiver.core.erasure.receipts import Decision, Item
+from archiver.core.errors import RequestRejected
+from archiver.erasure.erasing import Erasing, ErasureAnswer
 from archiver.erasure.redaction import Answer, Redaction
+from archiver.erasure.release import release
 
 
 def add_commands(commands: Any) -> None:
@@ -47,6 +51,39 @@ def add_commands(commands: Any) -> None:
     redact.add_argument("--json", action="store_true", help="print the answer as JSON")
     settings_option(redact)
     redact.set_defaults(run=_redact)
+    erase = commands.add_parser(
+        "erase",
+        help="erase everything a participant sent, once a second principal approves",
+        description="Asks for (or, with --approve, as another principal, approves and does) "
+        "the erasure of a participant: in every thread, their data keys destroyed, or "
+        "re-wrapped under a custody key while a matter holds the thread (shredded by "
+        "--release once none does), or under the restriction key while a retention "
+        "obligation runs; then their subject key destroyed, their name and id scrubbed "
+        "from the rows, a signed receipt in each thread. Lists other people's messages "
+        "that name them, for review. Needs envelope mode's root key.",
+        epilog="examples:\n"
+        "  python -m archiver erase --participant '8:acs:1234' --request DSAR-17 "
+        "--basis 'GDPR Art. 17(1)(a)' --dry-run\n"
+        "  python -m archiver erase --participant '8:acs:1234' --request DSAR-17 "
+        "--basis 'GDPR Art. 17(1)(a)'\n"
+        "  python -m archiver erase --participant '8:acs:1234' --request DSAR-17 "
+        "--basis 'GDPR Art. 17(1)(a)' --approve\n"
+        "  python -m archiver erase --release",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    erase.add_argument("--participant", metavar="RAWID", help="the participant's ACS id")
+    erase.add_argument("--request", metavar="REF", help="the request's reference (a DSAR)")
+    erase.add_argument("--basis", metavar="TEXT", help="the legal basis")
+    erase.add_argument(
+        "--approve", action="store_true", help="approve another principal's request, and do it"
+    )
+    erase.add_argument("--dry-run", action="store_true", help="say what would go, change nothing")
+    erase.add_argument(
+        "--release", action="store_true", help="shred what erasures queued behind released holds"
+    )
+    erase.add_argument("--json", action="store_true", help="print the answer as JSON")
+    settings_option(erase)
+    erase.set_defaults(run=_erase)
 
 
 def _redact(arguments: argparse.Namespace) -> int:
@@ -123,3 +160,78 @@ def _said(item: Item) -> str:
         Decision.RESTRICTED: "restricted (its key re-wrapped under the restriction key)",
         Decision.DELETED: "deleted (a plain archive's blob)",
     }[item.decision]
+
+
+def _erase(arguments: argparse.Namespace) -> int:
+    settings = load_settings(arguments.settings)
+    named = [arguments.participant, arguments.request, arguments.basis]
+    if not arguments.release and None in named:
+        raise RequestRejected("erase needs --participant, --request and --basis (or --release)")
+    services = build(settings)
+    signer = services.signer if settings.seal_key is not None else None
+
+    async def run() -> dict[str, Any]:
+        try:
+            if arguments.release:
+                released = await release(
+                    services.storage, signer=signer, forget=_forgetting(services)
+                )
+                return {
+                    "receipts": [{"id": r.receipt_id, "blob": r.name} for r in released.receipts],
+                    "stillHeld": {t: list(m) for t, m in released.still_held.items()},
+                }
+            erasing = Erasing(
+                services.storage,
+                services.trail,
+                obligation_days=settings.keys.minimum_retention_days,
+                restriction=settings.keys.restriction_key,
+                forget=_forgetting(services),
+                signer=signer,
+            )
+            answer = await erasing.erase(
+                participant=arguments.participant,
+                request=arguments.request,
+                basis=arguments.basis,
+                principal=cli_principal(settings),
+                approve=arguments.approve,
+                dry_run=arguments.dry_run,
+            )
+            return _erased(answer)
+        finally:
+            await services.close()
+
+    shown = asyncio.run(run())
+    if arguments.json:
+        print(json.dumps(shown, indent=2))
+    else:
+        _print_erased(shown)
+    return Exit.OK
+
+
+def _erased(answer: ErasureAnswer) -> dict[str, Any]:
+    return {
+        "requestId": answer.request_id,
+        "awaitingApproval": answer.awaiting,
+        "dryRun": answer.dry_run,
+        "threads": {t: str(d) for t, d in sorted((answer.decisions or {}).items())},
+        "receipts": [{"id": r.receipt_id, "blob": r.name} for r in answer.receipts],
+        "review": [{"threadId": t, "messageId": m} for t, m in answer.review],
+    }
+
+
+def _print_erased(shown: dict[str, Any]) -> None:
+    for thread_id, decision in shown.get("threads", {}).items():
+        print(f"{thread_id}: {decision}")
+    for receipt in shown.get("receipts", []):
+        print(f"receipt {receipt['id']}: {receipt['blob']}")
+    for thread_id, matters in shown.get("stillHeld", {}).items():
+        print(f"{thread_id}: still held by {', '.join(matters)}")
+    for named in shown.get("review", []):
+        print(f"for review, names them: {named['threadId']} / {named['messageId']}")
+    if shown.get("awaitingApproval"):
+        print(
+            f"request {shown['requestId']} awaits a second approver: another principal runs "
+            "the same command with --approve"
+        )
+    elif shown.get("dryRun"):
+        print("dry run: nothing changed")

@@ -104,7 +104,7 @@ class Redaction:
         dry_run: bool = False,
     ) -> Answer:
         """Redact `version` of the message (every version when None)."""
-        reason, request = _text(reason, "reason"), _text(request, "request")
+        reason, request = check_text(reason, "reason"), check_text(request, "request")
         thread_key = encode_key(thread_id, field="threadId")
         message_key = encode_key(message_id, field="messageId")
         scope = f"{message_key}/{'all' if version is None else version}"
@@ -251,7 +251,8 @@ class Redaction:
         return None
 
 
-def _text(value: str, name: str) -> str:
+def check_text(value: str, name: str) -> str:
+    """`value` stripped; InvalidQuery unless it is 1 to MAX_TEXT characters on one line."""
     text = value.strip()
     if not text or len(text) > MAX_TEXT or _CONTROL.search(text):
         raise InvalidQuery(f"the {name} must be 1 to {MAX_TEXT} characters on one line")

@@ -9,7 +9,7 @@ A chain is append-only: every blob a seal covers is covered again, with the same
 and SHA-256, by every later seal. A blob's sealed bytes are the ones the earliest sound
 seal (parsed, linked, signed by a trusted key) covering it says, so history rewritten
 between two seals shows as that blob modified or missing, and the first seal that
-differs is named for it.
+differs is named for it. Leaves erasure receipts account for: archiver.sealing.erasures.
 """
 
 from __future__ import annotations
@@ -250,16 +250,14 @@ def _blobs(
 def _accounted(
     evidence: Evidence, sealed: Mapping[str, tuple[Covered, str]], blob: Covered
 ) -> Erasure | None:
-    """What a receipt worth believing says of a sealed leaf: one signed by a trusted key,
-    or one itself sealed intact, naming the leaf with its sealed hash."""
+    """What a trusted receipt (signed by a trusted key, or sealed intact) says of it."""
     erased = evidence.erasures.get(blob.name)
     if erased is None or (erased.sha256, erased.size) != (blob.sha256, blob.size):
         return None
-    if erased.trusted:
-        return erased
     receipt = sealed.get(erased.receipt_blob)
     intact = receipt is not None and evidence.actual.get(erased.receipt_blob) == receipt[0].sha256
-    return erased if intact and erased.decision is not Decision.DELETED else None
+    sound = intact and erased.decision is not Decision.DELETED  # a deletion needs a key
+    return erased if erased.trusted or sound else None
 
 
 def _rows(evidence: Evidence, sealed: Mapping[str, str], judgement: Judgement) -> None:

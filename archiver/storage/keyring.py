@@ -42,7 +42,8 @@ from archiver.core.erasure.keys import (
 )
 from archiver.core.erasure.pseudonyms import SECRET_BYTES, Pseudonymiser
 from archiver.core.errors import AlreadyStored, ConcurrentUpdate, Erased, UnreadableEnvelope
-from archiver.storage.keyports import MAX_TRANSACTION, KeyState, KeyTable, WrappedKey
+from archiver.storage.keybatches import KeyBatches, Subject
+from archiver.storage.keyports import KeyState, KeyTable, WrappedKey
 
 PSEUDONYMS_ID = "archive-pseudonyms"  # no pseudonym (64 hex digits) is ever this
 SUBJECT_SECONDS = 300.0  # how long an unwrapped subject key is kept in a process
@@ -55,21 +56,6 @@ class DataKey:
     subject_key_id: str
     data_key_id: str
     key: bytes = field(repr=False)
-
-
-@dataclass
-class _Subject:
-    key_id: str
-    key: bytes = field(repr=False)
-    row: WrappedKey | None  # still to insert, with the first data keys
-    until: float
-
-
-@dataclass
-class _Pending:
-    subject: _Subject
-    rows: list[WrappedKey]
-    done: asyncio.Future[None]
 
 
 class Keyring:
@@ -88,11 +74,10 @@ class Keyring:
         self._clock = clock
         self._monotonic = monotonic
         self._pseudonyms: Pseudonymiser | None = None
-        self._writing: dict[str, _Subject] = {}  # by pseudonym
-        self._resolving: dict[str, asyncio.Task[_Subject]] = {}  # one lookup per pseudonym
+        self._writing: dict[str, Subject] = {}  # by pseudonym
+        self._resolving: dict[str, asyncio.Task[Subject]] = {}  # one lookup per pseudonym
         self._reading: dict[str, tuple[bytes, float]] = {}  # by subject key id
-        self._pending: list[_Pending] = []
-        self._flush: asyncio.Task[None] | None = None
+        self._batches = KeyBatches(keys)
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -136,7 +121,7 @@ class Keyring:
                 for key_id, key, blob in made
             ]
             try:
-                await self._committed(subject, rows)
+                await self._batches.committed(subject, rows)
             except AlreadyStored:
                 # Another process made this subject's key first: use theirs.
                 self._writing.pop(pseudonym, None)
@@ -161,7 +146,9 @@ class Keyring:
                 receipt=known.row.receipt,
                 restricted=known.row.state is KeyState.RESTRICTED,
             )
-        subject_key = await self._opened(header.subject_key_id)
+        # Wrapped by its subject's key, or (a held item of an erased person) by the
+        # custody key of the erasure that waits for the hold's release.
+        subject_key = await self._opened(known.row.wrapped_by)
         return unwrap_data_key(
             known.row.wrapped,
             data_key_id=header.data_key_id,
@@ -169,23 +156,46 @@ class Keyring:
             subject_key_id=header.subject_key_id,
         )
 
+    async def opened_key(self, key_id: str) -> bytes:
+        """A subject (or custody) key, unwrapped: for re-wrapping the keys it wraps."""
+        return await self._opened(key_id)
+
+    async def new_custody_key(self, key_id: str) -> bytes:
+        """A new key of its own partition, wrapped by the root key and stored: it keeps
+        the data keys of held items readable after their subject key is destroyed."""
+        subject = await self._new_subject(key_id)
+        assert subject.row is not None
+        await self._keys.insert(subject.row)
+        return subject.key
+
+    def forget(self, pseudonym: str, key_ids: Sequence[str]) -> None:
+        """Drop this process's cached keys of a subject whose keys were destroyed."""
+        self._writing.pop(pseudonym, None)
+        for key_id in key_ids:
+            self._reading.pop(key_id, None)
+
     # --- subject keys -------------------------------------------------------------
 
-    async def _subject(self, pseudonym: str) -> _Subject:
+    async def _subject(self, pseudonym: str) -> Subject:
         cached = self._writing.get(pseudonym)
         if cached is not None and (cached.row is not None or cached.until > self._monotonic()):
             return cached
         # Versions of one new sender staged together must share one new subject key.
+        # The cache is filled inside the lookup, before it is done: a caller arriving
+        # between its end and its first waiter's turn finds it, never makes a second key.
         task = self._resolving.get(pseudonym)
         if task is None:
-            task = asyncio.ensure_future(self._current_subject(pseudonym))
+            task = asyncio.ensure_future(self._resolved(pseudonym))
             self._resolving[pseudonym] = task
             task.add_done_callback(lambda _: self._resolving.pop(pseudonym, None))
-        subject = await asyncio.shield(task)
+        return await asyncio.shield(task)
+
+    async def _resolved(self, pseudonym: str) -> Subject:
+        subject = await self._current_subject(pseudonym)
         self._writing[pseudonym] = subject
         return subject
 
-    async def _current_subject(self, pseudonym: str) -> _Subject:
+    async def _current_subject(self, pseudonym: str) -> Subject:
         """The subject key new versions of `pseudonym` are wrapped under: the newest
         generation still active, or a new one (to insert) after the last was destroyed
         or restricted by an erasure, whose versions stay erased."""
@@ -197,10 +207,10 @@ class Keyring:
                 return await self._new_subject(key_id)
             if known.row.state is KeyState.ACTIVE:
                 key = await self._wrapper.unwrap(known.row.wrapped, wrapped_by=known.row.wrapped_by)
-                return _Subject(key_id, key, None, self._monotonic() + SUBJECT_SECONDS)
+                return Subject(key_id, key, None, self._monotonic() + SUBJECT_SECONDS)
             generation += 1
 
-    async def _new_subject(self, key_id: str) -> _Subject:
+    async def _new_subject(self, key_id: str) -> Subject:
         key = new_key()
         now = self._clock()
         row = WrappedKey(
@@ -212,7 +222,7 @@ class Keyring:
             created=now,
             changed=now,
         )
-        return _Subject(key_id, key, row, self._monotonic() + SUBJECT_SECONDS)
+        return Subject(key_id, key, row, self._monotonic() + SUBJECT_SECONDS)
 
     async def _opened(self, subject_key_id: str) -> bytes:
         cached = self._reading.get(subject_key_id)
@@ -256,45 +266,3 @@ class Keyring:
         if known.row.state is not KeyState.ACTIVE:
             raise UnreadableEnvelope("the pseudonym secret was destroyed: pseudonyms are lost")
         return await self._wrapper.unwrap(known.row.wrapped, wrapped_by=known.row.wrapped_by)
-
-    # --- one transaction per subject for the rows written together ---------------
-
-    async def _committed(self, subject: _Subject, rows: list[WrappedKey]) -> None:
-        pending = _Pending(subject, rows, asyncio.get_running_loop().create_future())
-        self._pending.append(pending)
-        if self._flush is None:
-            self._flush = asyncio.ensure_future(self._flushed())
-        await asyncio.shield(pending.done)
-
-    async def _flushed(self) -> None:
-        # Let the other versions staged in this turn of the event loop join in.
-        for _ in range(3):
-            await asyncio.sleep(0)
-        batch, self._pending, self._flush = self._pending, [], None
-        by_subject: dict[str, list[_Pending]] = {}
-        for pending in batch:
-            by_subject.setdefault(pending.subject.key_id, []).append(pending)
-        await asyncio.gather(*(self._insert(group) for group in by_subject.values()))
-
-    async def _insert(self, group: Sequence[_Pending]) -> None:
-        subject = group[0].subject
-        rows = [row for pending in group for row in pending.rows]
-        new = [p.subject.row for p in group if p.subject.row is not None][:1]
-        try:
-            chunks = _chunks([*new, *rows])
-            for chunk in chunks:
-                await self._keys.insert_all(chunk)
-            subject.row = None  # stored: later versions need only their own rows
-            for pending in group:
-                pending.subject.row = None
-                pending.done.set_result(None)
-        except BaseException as exc:  # every waiter gets the failure, none is left hanging
-            for pending in group:
-                if not pending.done.done():
-                    pending.done.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-
-
-def _chunks(rows: Sequence[WrappedKey]) -> list[list[WrappedKey]]:
-    return [list(rows[i : i + MAX_TRANSACTION]) for i in range(0, len(rows), MAX_TRANSACTION)]

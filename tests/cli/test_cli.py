@@ -33,6 +33,7 @@ COMMANDS = [
     "dispose",
     "audit",
     "redact",
+    "erase",
     "restriction-key",
 ]
 

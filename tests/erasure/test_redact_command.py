@@ -18,8 +18,8 @@ from archiver.capture.archive import Archive
 from archiver.core.envelopes import RawEvent
 from archiver.core.erasure.keys import new_key
 from archiver.core.erasure.receipts import ERASURES_PREFIX, parse_receipt
-from archiver.core.evidence.signatures import public_key_from_pem
 from archiver.core.events import classify
+from archiver.core.evidence.signatures import public_key_from_pem
 from archiver.core.keysettings import KeySettings, RootKey
 from archiver.core.settings import Settings
 from archiver.storage.azure import AzureStorage

@@ -285,3 +285,18 @@ def test_a_development_root_key_is_32_bytes_of_base64(tmp_path):
         read_keys({"ARCHIVE_ROOT_KEY": base64.b64encode(ROOT[:16]).decode()})
     with pytest.raises(ConfigurationError, match="ARCHIVE_ENVELOPE=on needs ARCHIVE_ROOT_KEY"):
         read_keys({"ARCHIVE_ENVELOPE": "on"})
+
+
+async def test_a_new_senders_versions_in_many_threads_at_once_all_open(adapters):
+    storage = await adapters.open()
+    threads = [f"19:{n}a{n}@thread.v2" for n in range(4)]
+
+    # One delivery: the messages are staged concurrently, each asks for the new
+    # sender's subject key; a second key made in that moment would leave versions
+    # wrapped under a key that was never stored.
+    await store(storage, *(said(n, thread=t) for n, t in enumerate(threads, start=1)))
+
+    names = await blob_names(storage)
+    assert len(names) == 4
+    bodies = [json.loads(await storage.versions.read(n))["body"] for n in names]
+    assert sorted(bodies) == [f"message {n}: my card is {CARD}" for n in range(1, 5)]

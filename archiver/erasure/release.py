@@ -1,0 +1,96 @@
+"""Shredding what an erasure queued behind a legal hold, once no matter holds it.
+
+An erasure that met a held thread re-wrapped the person's data keys there under a
+custody key of its own and wrote a receipt with `queued` items. `archiver erase
+--release` (safe to run as often as wanted) reads those receipts, and for each thread no
+matter holds any more destroys the custody key and each data key, rewrites the rows and
+writes the thread's second receipt, each item `shredded`. A thread still held is left,
+and named in the answer with its matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from archiver.core.erasure.receipts import (
+    ERASURES_PREFIX,
+    Decision,
+    Kind,
+    Phase,
+    Receipt,
+    parse_receipt,
+    receipt_id,
+    receipt_of,
+)
+from archiver.core.evidence.signatures import Signer
+from archiver.erasure.redaction import Forget
+from archiver.erasure.rows import redact_row
+from archiver.governance.custody import holders
+from archiver.storage.keyports import KeyState
+from archiver.storage.ports import Storage
+
+
+@dataclass(frozen=True, kw_only=True)
+class Released:
+    """The receipts written now, and the threads still held (with their matters)."""
+
+    receipts: tuple[Receipt, ...]
+    still_held: dict[str, tuple[str, ...]]
+
+
+async def release(
+    storage: Storage,
+    *,
+    signer: Signer | None = None,
+    forget: Forget | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Released:
+    """Shred every queued erasure whose thread no matter holds now."""
+    names = [n async for n in storage.blobs.names(ERASURES_PREFIX)]
+    done = {named[1] for n in names if (named := receipt_of(n)) is not None}
+    written: list[Receipt] = []
+    held: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        receipt = parse_receipt(await storage.blobs.read(name), name=name)
+        queued = [i for i in receipt.items if i.decision is Decision.QUEUED]
+        follow = receipt_id(receipt.request, Kind.ERASURE, receipt.thread_key, receipt.receipt_id)
+        if not queued or receipt.kind is not Kind.ERASURE or follow in done:
+            continue
+        matters = await holders(storage, receipt.thread_key, receipt.thread_id)
+        if matters:
+            held[receipt.thread_id] = tuple(sorted({m.matter or "legacy hold" for m in matters}))
+            continue
+        now = clock()
+        items = []
+        for item in queued:
+            subject_id, _, key_id = (item.key or "").partition("/")
+            known = await storage.keys.get(subject_id, key_id)
+            if known is not None and known.row.state is not KeyState.DESTROYED:
+                await storage.keys.destroy(
+                    subject_id, key_id, etag=known.etag, at=now, receipt=follow
+                )
+            items.append(replace(item, decision=Decision.SHREDDED, held_by=()))
+        custody = f"custody-{receipt.receipt_id}"
+        known = await storage.keys.get(custody, custody)
+        if known is not None and known.row.state is not KeyState.DESTROYED:
+            await storage.keys.destroy(custody, custody, etag=known.etag, at=now, receipt=follow)
+        gone = frozenset(i.blob for i in items)
+        for message_key in sorted({blob.split("/")[2] for blob in gone}):
+            await redact_row(
+                storage, receipt.thread_key, message_key, gone=gone, receipt=follow, sender=True
+            )
+        second = replace(
+            receipt, receipt_id=follow, at=now, items=tuple(items), signature=None, key_id=None
+        )
+        second = replace(second, phase=Phase.KEYS_DESTROYED, algorithm=None)
+        if signer is not None:
+            key = await signer.public_key()
+            second = replace(second, key_id=key.key_id, algorithm=key.algorithm)
+            second = replace(second, signature=await signer.sign(second.signed_bytes()))
+        await storage.blobs.create(second.name, second.document())
+        if forget is not None:
+            await forget(sorted(gone))
+        written.append(second)
+    return Released(receipts=tuple(written), still_held=held)
