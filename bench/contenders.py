@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,10 +124,12 @@ def run_served(
     contender: str,
     senders: int,
     rate: float | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Result:
-    """A served contender's run: `contender` is "archiver" (bench.host) or "naive"."""
+    """A served contender's run: `contender` is "archiver" (bench.host, with `settings`
+    beside its connection) or "naive"."""
     module = {"archiver": "bench.host", "naive": "bench.naive"}[contender]
-    with azurite() as endpoints, served(module, endpoints) as (base, _):
+    with azurite() as endpoints, served(module, endpoints, settings=settings) as (base, _):
         return asyncio.run(
             _deliver(workload, traffic, base, contender=contender, senders=senders, rate=rate)
         )
@@ -191,9 +193,13 @@ async def _counts(session: aiohttp.ClientSession, base: str) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def served(module: str, endpoints: Endpoints) -> Iterator[tuple[str, int]]:
-    """Run a contender's server process; yield its base URL and pid once it answers."""
+def served(
+    module: str, endpoints: Endpoints, *, settings: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """Run a contender's server process (bench.host takes `settings`, NAME to value);
+    yield its base URL and pid once it answers."""
     (port,) = free_ports(1)
+    extra = [f"--setting={name}={value}" for name, value in (settings or {}).items()]
     process = subprocess.Popen(
         [
             sys.executable,
@@ -203,6 +209,7 @@ def served(module: str, endpoints: Endpoints) -> Iterator[tuple[str, int]]:
             str(port),
             "--connection",
             endpoints.connection_string,
+            *extra,
         ],
         cwd=PROJECT,
     )

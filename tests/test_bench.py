@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import WORKLOADS
+from bench.__main__ import SEED, WORKLOADS
+from bench.against import WORKLOADS as COMPARED
 from bench.report import ratio_text
+from bench.workload import traffic
 
 pytestmark = pytest.mark.process
 
@@ -194,6 +196,49 @@ def test_the_webhook_benchmark_against_a_commit_runs_both_sides(tmp_path):
         assert row["this eps"] > 0
         # The same code does the same storage work (a loaded machine may coalesce rows).
         assert row["this rpv"] == pytest.approx(row["ref rpv"], rel=0.2)
+
+
+def test_the_envelopes_benchmark_runs_both_modes_and_counts_the_key_tables_requests(tmp_path):
+    figures = bench_figures(
+        tmp_path,
+        "bench.envelopes",
+        *("--rounds", "1", "--versions", "60"),
+        shows="| Workload | events/s, plain | events/s, envelope |",
+    )
+
+    assert list(figures["workloads"]) == list(COMPARED)
+    for workload in (w for w in WORKLOADS if w.name in COMPARED):
+        runs = {r["mode"]: r for r in figures["runs"] if r["workload"] == workload.name}
+        plain, envelope = runs["plain"], runs["envelope"]
+        delivered = traffic(workload, versions=60, seed=SEED).batches
+        senders = [{sender_of(event) for event in batch.events} for batch in delivered]
+        keys = {k: n for k, n in envelope["storage"].items() if k.startswith("keys ")}
+        others = {k: n for k, n in envelope["storage"].items() if k not in keys}
+
+        assert plain["events"] == envelope["events"] == plain["versions"] * workload.fan_out
+        # Each version's blob once in either mode, the envelope in place of the document,
+        # and the same rows (a loaded machine may coalesce rows, in either run).
+        assert plain["storage"]["blob PUT"] == others["blob PUT"] == plain["versions"]
+        assert sum(others.values()) == pytest.approx(sum(plain["storage"].values()), rel=0.2)
+        # Beside them, one subject-key read per new sender in the process, and one
+        # key-table transaction per delivery and sender at most (concurrent deliveries
+        # may share one), at least one per sender.
+        every_sender = set().union(*senders)
+        assert keys["keys GET"] == len(every_sender)
+        assert len(every_sender) <= keys["keys POST"] <= sum(len(s) for s in senders)
+        row = figures["workloads"][workload.name]
+        assert row["plain eps"] > 0
+        assert row["envelope eps"] > 0
+        assert row["envelope/plain time per version"] > 0
+        assert row["envelope rpv"] > row["plain rpv"]
+    micro = figures["micro"]
+    assert micro["event bytes"] == 1024
+    assert micro["seal + open µs"] == micro["seal µs"] + micro["open µs"] > 0
+
+
+def sender_of(event: str) -> str:
+    raw_id: str = json.loads(event)["data"]["senderCommunicationIdentifier"]["rawId"]
+    return raw_id
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ NOT_RUN_HERE = {
     "./scripts/demo": "`archiver demo`, run by tests/sim/test_simulation.py",
     "./scripts/bench": "`python -m bench`, run with --quick by tests/test_bench.py",
     "python": "only `python -m bench.seals`, `bench.jobs`, `bench.scale`, `bench.against`, "
-    "`bench.search` and `bench.analytics` are shown so (the archiver is "
+    "`bench.search`, `bench.analytics` and `bench.envelopes` are shown so (the archiver is "
     "`python -m archiver`, parsed above); each run small by tests/test_bench.py",
     "./scripts/bootstrap": "run by ./scripts/test before anything else",
     "cp": "copies the sample settings, as scripts/run does",
