@@ -17,6 +17,7 @@ from archiver.bootstrap import quiet_sdk_logging
 from archiver.cli import (
     acs,
     checkpoints,
+    disclose,
     erasure,
     export,
     governance,
@@ -108,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         local,
         export,
         search,
+        disclose,
         replay,
         acs,
         simulation,

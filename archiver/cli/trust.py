@@ -29,7 +29,7 @@ class Keys:
 async def trusted_keys(services: Services, given: dict[str, PublicKey] | None) -> Keys:
     """The keys to check seals with (see the module's rules)."""
     if given is not None:
-        return Keys(given, True, f"{len(given)} key(s) given with --public-key")
+        return keys_given(given)
     settings = services.settings
     if settings.seal_key is not None or settings.trusted_keys:
         own = await services.sealer.trusted_keys() if settings.seal_key is not None else {}
@@ -38,6 +38,11 @@ async def trusted_keys(services: Services, given: dict[str, PublicKey] | None) -
     published = await published_keys(services.storage)
     print(UNTRUSTED, file=sys.stderr)
     return Keys(published, False, f"{len(published)} key(s) published in the archive (UNTRUSTED)")
+
+
+def keys_given(given: dict[str, PublicKey]) -> Keys:
+    """The keys of `--public-key`, trusted: the one case that needs no settings at all."""
+    return Keys(given, True, f"{len(given)} key(s) given with --public-key")
 
 
 UNTRUSTED = (

@@ -13,6 +13,7 @@ from typing import Any
 
 from archiver.bootstrap import build
 from archiver.cli.checkpoints import checkpoint_options, verify_checkpoint
+from archiver.cli.disclose import disclosure_option, verify_disclosure
 from archiver.cli.exits import Exit
 from archiver.cli.options import load_settings, settings_option
 from archiver.cli.seals import seal_options, verify_seals, verify_transcript
@@ -40,7 +41,8 @@ def add_commands(commands: Any) -> None:
         "  python -m archiver verify --seals --since '19:abc@thread.v2' --json\n"
         "  python -m archiver verify --transcript case-4471.json --public-key seal-public.pem\n"
         "  python -m archiver verify --checkpoint latest --public-key seal-public.pem\n"
-        "  python -m archiver verify --citation hit.json --public-key seal-public.pem",
+        "  python -m archiver verify --citation hit.json --public-key seal-public.pem\n"
+        "  python -m archiver verify --disclosure disclosure.json --public-key seal-public.pem",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--truth", type=Path, help="ground-truth file written by simulate")
@@ -53,6 +55,7 @@ def add_commands(commands: Any) -> None:
     seal_options(check)
     checkpoint_options(check)
     citation_option(check)
+    disclosure_option(check)
     check.set_defaults(run=_verify)
 
 
@@ -63,17 +66,22 @@ def _verify(arguments: argparse.Namespace) -> int:
         arguments.since is not None or arguments.concurrency != CONCURRENCY
     ):
         raise ConfigurationError("--since and --concurrency go with --seals")
+    disclosure = bool(arguments.disclosure)  # which takes --checkpoint latest along
     chosen = [
         arguments.seals,
         bool(arguments.transcript),
-        bool(arguments.checkpoint),
+        bool(arguments.checkpoint) and not disclosure,
         bool(arguments.citation),
+        disclosure,
     ]
     if any(chosen):
         if arguments.truth is not None or sum(chosen) > 1:
             raise ConfigurationError(
-                "--seals, --transcript, --checkpoint, --citation and --truth are separate checks"
+                "--seals, --transcript, --checkpoint, --citation, --disclosure and --truth "
+                "are separate checks"
             )
+        if disclosure:
+            return verify_disclosure(arguments)
         if arguments.citation:
             return verify_citation(arguments)
         if arguments.checkpoint:

@@ -14,6 +14,7 @@
   x OnHold                  a thread under legal hold cannot be disposed of    -> 409
   x UnknownThread           the archive holds nothing of a thread or message    -> 404
   x UnknownContainer        a dead-letter container that does not exist
+  x NotSealed               no seal covers a version yet, so nothing proves it -> 409
   x DamagedArchive          a stored blob is not what the storage contract says; run verify
   | + UnreadableEnvelope    an envelope or wrapped key does not open: a byte changed,
   |                         or the key is not the one it was sealed under
@@ -104,6 +105,11 @@ class UnknownThread(ArchiverError):
 class UnknownContainer(ArchiverError):
     """A container does not exist: one named on the command line, or one the archiver
     writes to (created then, where it may be)."""
+
+
+class NotSealed(ArchiverError):
+    """No seal of the thread covers the version yet, so nothing could prove it to anyone
+    else: seal the thread first."""
 
 
 class DamagedArchive(ArchiverError):

@@ -45,10 +45,17 @@ async def holdings(storage: Storage, thread_key: str) -> Holdings:
 async def newest_seal(storage: Storage, thread_key: str) -> Seal | None:
     """The thread's newest seal, or None when it was never sealed; raise DamagedArchive
     when the newest seal blob is not a seal."""
+    newest = await newest_seal_blob(storage, thread_key)
+    return None if newest is None else parse_seal(newest[1], name=newest[0])
+
+
+async def newest_seal_blob(storage: Storage, thread_key: str) -> tuple[str, bytes] | None:
+    """The name and stored bytes of the thread's newest seal (what a citation names and
+    hashes), or None when it was never sealed."""
     names = await seal_names(storage, thread_key)
     if not names:
         return None
-    return parse_seal(await storage.blobs.read(names[-1]), name=names[-1])
+    return names[-1], await storage.blobs.read(names[-1])
 
 
 async def seal_names(storage: Storage, thread_key: str) -> list[str]:

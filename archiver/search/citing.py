@@ -13,7 +13,7 @@ from archiver.core.errors import DamagedArchive
 from archiver.core.evidence.seals import Seal, parse_seal
 from archiver.core.layout import content_sha256
 from archiver.core.search.citations import Hit, cite
-from archiver.sealing.holdings import seal_names
+from archiver.sealing.holdings import newest_seal_blob
 from archiver.storage.ports import Storage
 
 
@@ -31,11 +31,11 @@ async def cited(storage: Storage, hits: Sequence[Hit]) -> list[Hit]:
 
 
 async def _newest(storage: Storage, thread_key: str) -> tuple[Seal | None, str]:
-    names = await seal_names(storage, thread_key)
-    if not names:
+    newest = await newest_seal_blob(storage, thread_key)
+    if newest is None:
         return None, ""
-    content = await storage.blobs.read(names[-1])
+    name, content = newest
     try:
-        return parse_seal(content, name=names[-1]), content_sha256(content)
+        return parse_seal(content, name=name), content_sha256(content)
     except DamagedArchive:
         return None, ""  # not a seal: nothing to cite by; verify --seals names it

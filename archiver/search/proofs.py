@@ -20,9 +20,8 @@ from archiver.core.errors import DamagedArchive, NotFound
 from archiver.core.evidence.seals import Covered, Seal, parse_seal
 from archiver.core.evidence.signatures import PublicKey
 from archiver.core.inventory import MessageBlob, entry
-from archiver.core.keys import encode_key
 from archiver.core.layout import content_sha256
-from archiver.core.search.citations import proves
+from archiver.core.search.citations import proves, seal_problem, signed_by
 from archiver.sealing.checkpointlog import CheckpointLog
 from archiver.sealing.holdings import seal_names
 from archiver.sealing.judgement import chain_findings
@@ -68,8 +67,7 @@ async def prove_citation(
         proof.problems.append(problem)
         return proof
     proof.proved.append(f"inclusion: the blob's leaf is under {seal.name}'s root {seal.root_hash}")
-    key = keys.get(seal.key_id)
-    if key is None or not key.verifies(seal.signed_bytes(), seal.signature, seal.algorithm):
+    if not signed_by(seal, keys):
         proof.problems.append(f"{seal.name} is not signed by a trusted key")
         return proof
     names = [n for n in await seal_names(storage, seal.thread_key) if n <= seal.name]
@@ -97,14 +95,8 @@ async def _seal(
     except (NotFound, DamagedArchive) as exc:
         proof.problems.append(f"the cited seal {name} is not in the archive ({exc})")
         return None
-    if content_sha256(content) != sealed.get("sha256"):
-        proof.problems.append(f"{name} in the archive is not the seal cited (SHA-256 differs)")
-        return None
-    if seal.thread_id != thread_id or seal.thread_key != encode_key(thread_id, field="threadId"):
-        proof.problems.append(f"{name} is a seal of thread {seal.thread_id}, not {thread_id}")
-        return None
-    if (len(seal.blobs), seal.root_hash) != (sealed.get("treeSize"), sealed.get("rootHash")):
-        proof.problems.append(f"the citation's tree size or root is not {name}'s")
+    if problem := seal_problem(seal, sealed, sha256=content_sha256(content), thread_id=thread_id):
+        proof.problems.append(f"in the archive, {problem}")
         return None
     return seal
 

@@ -24,6 +24,7 @@ COMMANDS = [
     "export",
     "index",
     "search",
+    "disclose",
     "replay-deadletters",
     "archive-thread",
     "create-identity",

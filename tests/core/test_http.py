@@ -33,6 +33,7 @@ EXPECTED = {
     "IdentityUnavailable": 503,
     "SearchUnavailable": 503,  # the index is derived: the archive is fine, ask again later
     "OnHold": 409,
+    "NotSealed": 409,
     "UnknownThread": 404,
     "UnknownContainer": 404,
     "DamagedArchive": 500,

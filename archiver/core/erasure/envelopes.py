@@ -124,6 +124,11 @@ def read_header(blob: bytes, *, name: str = "an envelope") -> Header:
     return _parts(blob, name).header
 
 
+def read_commitment(blob: bytes, *, name: str = "an envelope") -> str:
+    """The envelope's own commitment, read with no key (a disclosure checks it)."""
+    return _parts(blob, name).commitment
+
+
 def open_version(blob: bytes, *, data_key: bytes, name: str = "an envelope") -> Opened:
     """The event and salt inside `blob`; UnreadableEnvelope when a byte changed, the key
     is not its data key, or the commitment does not hold."""

@@ -14,6 +14,7 @@ path, whose first hash is the leaf's and the rest the RFC 9162 inclusion path. P
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,9 @@ from pymerkle.proof import InclusionProof, InvalidProof
 from archiver.core.errors import InvalidQuery
 from archiver.core.evidence.merkle import leaf_hash
 from archiver.core.evidence.seals import Covered, Seal
+from archiver.core.evidence.signatures import PublicKey
 from archiver.core.fields import format_timestamp
+from archiver.core.keys import encode_key
 from archiver.core.search.documents import SearchDocument
 
 FORMAT = "acs-chat-archiver/citation@1"
@@ -104,6 +107,14 @@ def cite(document: SearchDocument, seal: Seal | None, *, seal_sha256: str) -> Ci
     """The citation of `document` by `seal` (which must cover the blob with its bytes,
     else the citation says it is not sealed)."""
     covered = Covered(name=document.name, size=document.size, sha256=document.sha256)
+    return citation_of(covered, document.thread_id, seal, seal_sha256=seal_sha256)
+
+
+def citation_of(
+    covered: Covered, thread_id: str, seal: Seal | None, *, seal_sha256: str
+) -> Citation:
+    """The citation of the blob `covered` of thread `thread_id` by `seal`, whose blob's
+    SHA-256 is `seal_sha256` (not sealed unless the seal covers it with these bytes)."""
     sealed = None
     if seal is not None and covered in seal.blobs:
         sealed = SealProof(
@@ -114,10 +125,10 @@ def cite(document: SearchDocument, seal: Seal | None, *, seal_sha256: str) -> Ci
             proof=inclusion_proof(seal, covered),
         )
     return Citation(
-        blob=document.name,
-        sha256=document.sha256,
-        size=document.size,
-        thread_id=document.thread_id,
+        blob=covered.name,
+        sha256=covered.sha256,
+        size=covered.size,
+        thread_id=thread_id,
         sealed=sealed,
     )
 
@@ -130,6 +141,26 @@ def inclusion_proof(seal: Seal, covered: Covered) -> dict[str, Any]:
     position = seal.blobs.index(covered) + 1
     proof: dict[str, Any] = tree.prove_inclusion(position, len(seal.blobs)).serialize()
     return proof
+
+
+def seal_problem(
+    seal: Seal, sealed: Mapping[str, Any], *, sha256: str, thread_id: str
+) -> str | None:
+    """Why `seal`, whose blob's SHA-256 is `sha256`, is not the seal a citation of a blob
+    of thread `thread_id` names in `sealed` (None: it is)."""
+    if sha256 != sealed.get("sha256") or seal.name != sealed.get("name"):
+        return f"{seal.name} is not the seal cited (its name or SHA-256 differs)"
+    if seal.thread_id != thread_id or seal.thread_key != encode_key(thread_id, field="threadId"):
+        return f"{seal.name} is a seal of thread {seal.thread_id}, not {thread_id}"
+    if (len(seal.blobs), seal.root_hash) != (sealed.get("treeSize"), sealed.get("rootHash")):
+        return f"the citation's tree size or root is not {seal.name}'s"
+    return None
+
+
+def signed_by(seal: Seal, keys: Mapping[str, PublicKey]) -> bool:
+    """Whether `seal` is signed by one of `keys` (by its key id)."""
+    key = keys.get(seal.key_id)
+    return key is not None and key.verifies(seal.signed_bytes(), seal.signature, seal.algorithm)
 
 
 def proves(proof: Any, covered: Covered, seal: Seal) -> str | None:
