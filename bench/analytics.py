@@ -70,8 +70,7 @@ async def measure(threads: int, messages: int) -> dict[str, Any]:
     """Archive `threads` threads of `messages` messages, then export them; the figures."""
     workload = Workload(name="analytics", fan_out=1, batch=100, edits=1, threads=threads)
     load = traffic(workload, versions=threads * messages * 2, seed=SEED, shuffle_window=0)
-    storage = MemoryStorage()
-    storage._blobs = _Listed()  # the benchmark's own store: see _Listed
+    storage = MemoryStorage(blobs=_Listed())  # the benchmark's own store: see _Listed
     archive = Archive(storage, concurrency=32, timeout_seconds=600)
     for start in range(0, len(load.events), 500):
         body = ("[" + ",".join(load.events[start : start + 500]) + "]").encode()

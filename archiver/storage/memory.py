@@ -212,8 +212,15 @@ class MemoryThreadTable(_PerThreadTable[ThreadRow]):
 class MemoryStorage:
     """The in-memory stores, shaped like the Azure adapter."""
 
-    def __init__(self, *, root_key: KeyWrapper | None = None, sealing: bool = False) -> None:
-        self._blobs = MemoryBlobArchive()
+    def __init__(
+        self,
+        *,
+        root_key: KeyWrapper | None = None,
+        sealing: bool = False,
+        blobs: MemoryBlobArchive | None = None,
+    ) -> None:
+        """`blobs`: the container to use (a benchmark's own indexed one)."""
+        self._blobs = MemoryBlobArchive() if blobs is None else blobs
         self._messages = MemoryMessageTable()
         self._threads = MemoryThreadTable()
         self._holds = MemoryHoldTable()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -336,6 +337,8 @@ async def test_the_table_holds_exactly_the_opaque_ids_given_and_no_other_name(
             "state",
             "createdAt",
             "changedAt",
+            "blob",  # a data key's version blob: a name, no personal data
+            "receipt",  # the erasure receipt that destroyed or restricted it, once one has
         }
         assert base64.b64decode(entity["wrapped"]) == row.wrapped
         assert (entity["kind"], entity["state"]) == (str(row.kind), "active")
@@ -354,3 +357,24 @@ async def test_a_row_this_archiver_did_not_write_is_reported_as_damage(settings:
             await storage.keys.get(subject, subject)
     finally:
         await storage.close()
+
+
+async def test_a_data_key_names_its_blob_and_its_tombstone_the_receipt(storage: Storage):
+    subject = new_id()
+    own = subject_key(subject)
+    key = dataclasses.replace(
+        data_key(subject), blob="messages/t/m/00000000000000000001-received.json"
+    )
+    [_, etag] = await storage.keys.insert_all([own, key])
+
+    await storage.keys.destroy(
+        subject, key.key_id, etag=etag, at=CREATED, receipt="0123456789abcdef"
+    )
+
+    found = await storage.keys.get(subject, key.key_id)
+    assert found is not None
+    assert (found.row.blob, found.row.receipt, found.row.state) == (
+        key.blob,
+        "0123456789abcdef",
+        KeyState.DESTROYED,
+    )
