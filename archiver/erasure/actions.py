@@ -14,7 +14,9 @@ from typing import Protocol
 
 from archiver.core.erasure.envelopes import Header
 from archiver.core.erasure.receipts import Decision, Item
-from archiver.core.errors import NotFound, UnreadableEnvelope
+from archiver.core.errors import Immutable, NotFound, UnreadableEnvelope
+from archiver.core.layout import TRANSCRIPTS_PREFIX, is_transcript_name
+from archiver.core.summaries import is_summary_name, summaries_prefix
 from archiver.storage.keyports import KeyState
 from archiver.storage.ports import Storage
 
@@ -110,3 +112,35 @@ async def act(
     )
     await storage.keys.replace(restricted, etag=known.etag)
     return item
+
+
+async def derived(storage: Storage, thread_key: str, *, signed: bool) -> tuple[list[Item], int]:
+    """Delete what was written from a thread's text: its summaries (derived, never
+    sealed), and, when the receipt will be signed, its transcripts (sealed: each becomes
+    a `deleted` item whose leaf later seals keep). The transcripts' items, and how many
+    blobs stay because the container is immutable (WORM) or no signer would vouch."""
+    items: list[Item] = []
+    kept = 0
+    async for blob in storage.blobs.listing(summaries_prefix(thread_key)):
+        if is_summary_name(blob.name, thread_key):
+            kept += not await _deleted(storage, blob.name)
+    async for blob in storage.blobs.listing(f"{TRANSCRIPTS_PREFIX}{thread_key}/"):
+        if not is_transcript_name(blob.name):
+            continue
+        if not signed or blob.sha256 is None or not await _deleted(storage, blob.name):
+            kept += 1
+            continue
+        items.append(
+            Item(blob=blob.name, sha256=blob.sha256, size=blob.size, decision=Decision.DELETED)
+        )
+    return items, kept
+
+
+async def _deleted(storage: Storage, name: str) -> bool:
+    try:
+        await storage.blobs.delete(name)
+    except Immutable:
+        return False
+    except NotFound:
+        pass
+    return True

@@ -36,7 +36,7 @@ from archiver.core.errors import ConfigurationError, Forbidden, InvalidQuery
 from archiver.core.evidence.signatures import Signer
 from archiver.core.governance.principals import Principal
 from archiver.core.keys import encode_key
-from archiver.erasure.actions import Restriction
+from archiver.erasure.actions import Restriction, derived
 from archiver.erasure.redaction import Forget, check_text
 from archiver.erasure.rows import redact_row
 from archiver.erasure.subjects import data_keys_by_thread, generations, naming
@@ -250,7 +250,9 @@ class Erasing:
                 )
             )
         if decision is not Decision.QUEUED:
+            copies, _ = await derived(self._storage, thread_key, signed=self._signer is not None)
             gone = frozenset(i.blob for i in items)
+            items += copies
             for message_key in sorted({blob.split("/")[2] for blob in gone}):
                 await redact_row(
                     self._storage,

@@ -25,6 +25,7 @@ from archiver.core.erasure.receipts import (
     receipt_of,
 )
 from archiver.core.evidence.signatures import Signer
+from archiver.erasure.actions import derived
 from archiver.erasure.redaction import Forget
 from archiver.erasure.rows import redact_row
 from archiver.governance.custody import holders
@@ -76,7 +77,9 @@ async def release(
         known = await storage.keys.get(custody, custody)
         if known is not None and known.row.state is not KeyState.DESTROYED:
             await storage.keys.destroy(custody, custody, etag=known.etag, at=now, receipt=follow)
+        copies, _ = await derived(storage, receipt.thread_key, signed=signer is not None)
         gone = frozenset(i.blob for i in items)
+        items += copies
         for message_key in sorted({blob.split("/")[2] for blob in gone}):
             await redact_row(
                 storage, receipt.thread_key, message_key, gone=gone, receipt=follow, sender=True
