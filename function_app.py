@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import azure.functions as func
 
@@ -23,10 +22,11 @@ from archiver.capture.health import health
 from archiver.core.accesssettings import AccessSettings
 from archiver.core.envelopes import RawEvent
 from archiver.core.governance.principals import APP
-from archiver.core.http import HttpRequest, HttpResponse, client_ip
+from archiver.core.http import HttpRequest, HttpResponse
 from archiver.core.jobs import Kind, parse_job
 from archiver.core.settings import Settings
 from archiver.deadletters.replay import replay_recorded
+from archiver.functions import event_json, request_of, response_of
 
 runtime = Runtime(Settings.from_mapping(os.environ))
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -97,6 +97,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "participant_hold": lambda services, request: services.reader.participant_hold(request),
     "health_check": lambda services, request: health(services.storage),
     "search": lambda services, request: services.searcher.search(request),
+    "redact": lambda services, request: services.erasures.redact(request),
+    "erase": lambda services, request: services.erasures.erase(request),
 }
 
 # The HTTP functions whose caller the app itself checks when their setting says `entra`
@@ -106,7 +108,7 @@ TOKEN_CHECKED: dict[str, Callable[[AccessSettings], bool]] = {
     "events": lambda access: access.webhook_auth == "entra",
     **dict.fromkeys(
         ("read_thread", "read_messages", "read_versions", "change_hold", "participant_hold",
-         "search"),
+         "search", "redact", "erase"),
         lambda access: access.read_auth == "entra",
     ),
 }  # fmt: skip
@@ -170,6 +172,18 @@ async def search(req: func.HttpRequest, context: func.Context) -> func.HttpRespo
     return await _answer("search", req, context)
 
 
+@app.route(route="redactions", methods=["POST"], auth_level=_level("redact"))
+async def redact(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    """Redact a message's versions (function key, or Archive.Admin token)."""
+    return await _answer("redact", req, context)
+
+
+@app.route(route="erasures", methods=["POST"], auth_level=_level("erase"))
+async def erase(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    """Erase a participant, or approve it as a second principal (key or Archive.Admin)."""
+    return await _answer("erase", req, context)
+
+
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health_check(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """200 when archive storage answers, 503 otherwise."""
@@ -182,7 +196,7 @@ async def archive_event(event: func.EventGridEvent) -> None:
 
     Raising makes the host answer 500, so Event Grid redelivers (or dead-letters).
     """
-    await _archive(runtime.services(), RawEvent.from_value(_as_json(event)))
+    await _archive(runtime.services(), RawEvent.from_value(event_json(event)))
 
 
 @app.event_grid_trigger(arg_name="event")
@@ -191,7 +205,7 @@ async def replay_dead_letter(event: func.EventGridEvent) -> None:
     the same path as the webhook, then move it under replayed/. A blob of refused events
     stays and is logged; a storage failure raises, so Event Grid delivers the event again.
     """
-    await _replay(runtime.services(), RawEvent.from_value(_as_json(event)))
+    await _replay(runtime.services(), RawEvent.from_value(event_json(event)))
 
 
 @app.timer_trigger(schedule=INACTIVE_SCHEDULE, arg_name="timer", run_on_startup=False)
@@ -256,45 +270,4 @@ async def _start(kind: Kind) -> None:
 
 
 async def _answer(name: str, req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-    request = HttpRequest(
-        req.method.upper(),
-        req.get_body(),
-        dict(req.headers),
-        route=dict(req.route_params),
-        query=dict(req.params),
-        request_id=context.invocation_id,
-        client_ip=client_ip(req.headers.get("x-forwarded-for")),
-    )
-    response = await ENDPOINTS[name](runtime.services(), request)
-    headers = dict(response.headers)
-    content_type = headers.pop("Content-Type", None)
-    return func.HttpResponse(
-        body=response.body, status_code=response.status, headers=headers, mimetype=content_type
-    )
-
-
-def _as_json(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
-    """The event as Event Grid sent it, rebuilt from what the host passes in."""
-    if isinstance(event, func.CloudEvent):
-        fields = {
-            "specversion": event.specversion,
-            "id": event.id,
-            "source": event.source,
-            "type": event.type,
-            "subject": event.subject,
-            "time": event.time.isoformat() if event.time else None,
-            "datacontenttype": event.datacontenttype,
-            "data": event.get_json(),
-            **event.extension_attrs,
-        }
-    else:
-        fields = {
-            "id": event.id,
-            "topic": event.topic,
-            "subject": event.subject,
-            "eventType": event.event_type,
-            "eventTime": event.event_time.isoformat() if event.event_time else None,
-            "data": event.get_json(),
-            "dataVersion": event.data_version,
-        }
-    return {key: value for key, value in fields.items() if value is not None}
+    return response_of(await ENDPOINTS[name](runtime.services(), request_of(req, context)))

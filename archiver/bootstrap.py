@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from archiver.access.refusals import Refusals
     from archiver.acs.reconciliation import Chat, Reconciler
     from archiver.core.evidence.signatures import Signer
+    from archiver.erasure.api import Erasures
     from archiver.governance.disposal import Disposal
     from archiver.governance.holds import Holds
     from archiver.governance.trail import AuditTrail
@@ -44,8 +45,7 @@ _log = logging.getLogger("archiver")
 
 @dataclass(frozen=True)
 class Services:
-    """Everything an entry point needs, built once; the read side on first use, so that
-    the webhook's cold start never imports it."""
+    """Everything an entry point needs, built once; the read side on first use (cold starts)."""
 
     settings: Settings
     storage: Storage
@@ -100,8 +100,7 @@ class Services:
 
     @cached_property
     def signer(self) -> Signer:
-        """What signs seals, checkpoints and receipts: ARCHIVE_SEAL_KEY
-        (ConfigurationError without it)."""
+        """What signs seals, checkpoints and receipts: ARCHIVE_SEAL_KEY, or ConfigurationError."""
         from archiver.sealing.signers import signer_for
 
         credential = None
@@ -149,6 +148,13 @@ class Services:
         return indexes_for(self.settings.search, origin=self.settings.origin, client_id=client)
 
     @cached_property
+    def erasures(self) -> Erasures:
+        """Redaction and erasure: their use cases, and their Archive.Admin routes."""
+        from archiver.erasure.api import Erasures
+
+        return Erasures(self, gate=self.gate)
+
+    @cached_property
     def searcher(self) -> SearchApi:
         """`GET /api/search` (404 while ARCHIVE_SEARCH=off)."""
         from archiver.search.api import SearchApi
@@ -186,8 +192,7 @@ class Services:
         return Work(crew, _log)
 
     async def hold_flags(self) -> None:
-        """Every blob of a held thread, new seals included, has its legal-hold flag, and
-        no thread held by no matter keeps one (ARCHIVE_BLOB_LEGAL_HOLDS)."""
+        """Legal-hold flags on every blob of held threads, no other (ARCHIVE_BLOB_LEGAL_HOLDS)."""
         if self.settings.blob_legal_holds:
             try:
                 _log.info("Legal-hold flags: %s", await self.holds.enforce_flags())

@@ -13,8 +13,8 @@ from archiver.cli.exits import Exit
 from archiver.cli.options import cli_principal, load_settings, settings_option
 from archiver.core.erasure.receipts import Decision, Item
 from archiver.core.errors import RequestRejected
-from archiver.erasure.erasing import Erasing, ErasureAnswer
-from archiver.erasure.redaction import Answer, Redaction
+from archiver.erasure.api import erasure_json, redaction_json
+from archiver.erasure.redaction import Answer
 from archiver.erasure.release import release
 
 
@@ -92,15 +92,7 @@ def _redact(arguments: argparse.Namespace) -> int:
 
     async def run(services: Services) -> Answer:
         try:
-            redaction = Redaction(
-                services.storage,
-                services.trail,
-                obligation_days=settings.keys.minimum_retention_days,
-                restriction=settings.keys.restriction_key,
-                signer=services.signer if settings.seal_key is not None else None,
-                forget=_forgetting(services),
-            )
-            return await redaction.redact(
+            return await services.erasures.redaction().redact(
                 thread_id=arguments.thread,
                 message_id=arguments.message,
                 version=arguments.version,
@@ -114,31 +106,10 @@ def _redact(arguments: argparse.Namespace) -> int:
 
     answer = asyncio.run(run(services))
     if arguments.json:
-        print(json.dumps(_document(answer), indent=2))
+        print(json.dumps(redaction_json(answer), indent=2))
     else:
         _print(answer)
     return Exit.OK
-
-
-def _forgetting(services: Services) -> Any:
-    indexes = services.search_index
-    if indexes is None:
-        return None
-
-    async def forget(names: Any) -> None:
-        await indexes.forget(services.storage, names)
-
-    return forget
-
-
-def _document(answer: Answer) -> dict[str, Any]:
-    receipt = answer.receipt
-    return {
-        "dryRun": answer.dry_run,
-        "again": answer.again,
-        "receipt": None if receipt is None else {"id": receipt.receipt_id, "blob": receipt.name},
-        "items": [item.document() for item in answer.items],
-    }
 
 
 def _print(answer: Answer) -> None:
@@ -174,21 +145,13 @@ def _erase(arguments: argparse.Namespace) -> int:
         try:
             if arguments.release:
                 released = await release(
-                    services.storage, signer=signer, forget=_forgetting(services)
+                    services.storage, signer=signer, forget=services.erasures.forgetting()
                 )
                 return {
                     "receipts": [{"id": r.receipt_id, "blob": r.name} for r in released.receipts],
                     "stillHeld": {t: list(m) for t, m in released.still_held.items()},
                 }
-            erasing = Erasing(
-                services.storage,
-                services.trail,
-                obligation_days=settings.keys.minimum_retention_days,
-                restriction=settings.keys.restriction_key,
-                forget=_forgetting(services),
-                signer=signer,
-            )
-            answer = await erasing.erase(
+            answer = await services.erasures.erasing().erase(
                 participant=arguments.participant,
                 request=arguments.request,
                 basis=arguments.basis,
@@ -196,7 +159,7 @@ def _erase(arguments: argparse.Namespace) -> int:
                 approve=arguments.approve,
                 dry_run=arguments.dry_run,
             )
-            return _erased(answer)
+            return erasure_json(answer)
         finally:
             await services.close()
 
@@ -206,17 +169,6 @@ def _erase(arguments: argparse.Namespace) -> int:
     else:
         _print_erased(shown)
     return Exit.OK
-
-
-def _erased(answer: ErasureAnswer) -> dict[str, Any]:
-    return {
-        "requestId": answer.request_id,
-        "awaitingApproval": answer.awaiting,
-        "dryRun": answer.dry_run,
-        "threads": {t: str(d) for t, d in sorted((answer.decisions or {}).items())},
-        "receipts": [{"id": r.receipt_id, "blob": r.name} for r in answer.receipts],
-        "review": [{"threadId": t, "messageId": m} for t, m in answer.review],
-    }
 
 
 def _print_erased(shown: dict[str, Any]) -> None:

@@ -8,5 +8,6 @@ decision: a key destroyed, re-wrapped under the restriction key, a plain blob de
 themselves (redaction). The rules and the receipts' format are pure, in
 archiver.core.erasure.
 
-May import: archiver.core, archiver.storage and archiver.governance.
+May import: archiver.core, archiver.storage, archiver.governance and archiver.retrieval
+(its audited answers, for the HTTP routes: api). The search index it purges is given.
 """

@@ -186,8 +186,7 @@ class _PerThreadTable(Generic[_Row]):
             yield self.rows[key][0]
 
     async def delete(self, thread_key: str, *, etag: str | None = None) -> None:
-        """Delete a thread's row (one already gone is fine); with `etag`, only if it
-        still has it."""
+        """Delete a thread's row (one already gone is fine); with `etag`, only if it has it."""
         await asyncio.sleep(0)
         found = self.rows.get(thread_key)
         if found is not None and etag is not None and found[1] != etag:
@@ -218,8 +217,9 @@ class MemoryStorage:
         root_key: KeyWrapper | None = None,
         sealing: bool = False,
         blobs: MemoryBlobArchive | None = None,
+        keys: MemoryKeyTable | None = None,
     ) -> None:
-        """`blobs`: the container to use (a benchmark's own indexed one)."""
+        """`blobs`, `keys`: stores to use (a benchmark's indexed container; a sibling's)."""
         self._blobs = MemoryBlobArchive() if blobs is None else blobs
         self._messages = MemoryMessageTable()
         self._threads = MemoryThreadTable()
@@ -228,17 +228,15 @@ class MemoryStorage:
         self.containers: dict[str, MemoryBlobArchive] = {}
         self.queues: dict[str, MemoryJobQueue] = {}
         self._activity = MemoryActivityTable()
-        self._keys = MemoryKeyTable()
+        self._keys = MemoryKeyTable() if keys is None else keys
         keyring = None if root_key is None else Keyring(self._keys, root_key)
         self._versions = Versions(self._blobs, keyring, sealing=sealing)
 
     def sibling(self, *, root_key: KeyWrapper | None, sealing: bool) -> MemoryStorage:
-        """Another process's view of the same stores, with its own root key and mode
-        (and so its own caches of keys), as a second Azure adapter on one account is."""
-        other = MemoryStorage(root_key=root_key, sealing=sealing)
+        """Another process's view of the same stores, with its own keys' caches and mode."""
+        blobs, keys = self._blobs, self._keys
+        other = MemoryStorage(root_key=root_key, sealing=sealing, blobs=blobs, keys=keys)
         other.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_versions"})
-        keyring = None if root_key is None else Keyring(self._keys, root_key)
-        other._versions = Versions(self._blobs, keyring, sealing=sealing)
         return other
 
     def container(self, name: str) -> MemoryBlobArchive:

@@ -217,6 +217,8 @@ async def test_in_entra_mode_the_function_app_declares_the_token_checked_routes_
             "change_hold",
             "participant_hold",
             "search",
+            "redact",
+            "erase",
             "health_check",
         ),
         "ANONYMOUS",
