@@ -15,7 +15,7 @@ from archiver.core.erasure.receipts import Decision, Item
 from archiver.core.errors import RequestRejected
 from archiver.erasure.api import erasure_json, redaction_json
 from archiver.erasure.redaction import Answer
-from archiver.erasure.release import release
+from archiver.erasure.release import finish, release
 
 
 def add_commands(commands: Any) -> None:
@@ -68,7 +68,8 @@ def add_commands(commands: Any) -> None:
         "--basis 'GDPR Art. 17(1)(a)'\n"
         "  python -m archiver erase --participant '8:acs:1234' --request DSAR-17 "
         "--basis 'GDPR Art. 17(1)(a)' --approve\n"
-        "  python -m archiver erase --release",
+        "  python -m archiver erase --release\n"
+        "  python -m archiver erase --finish",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     erase.add_argument("--participant", metavar="RAWID", help="the participant's ACS id")
@@ -80,6 +81,11 @@ def add_commands(commands: Any) -> None:
     erase.add_argument("--dry-run", action="store_true", help="say what would go, change nothing")
     erase.add_argument(
         "--release", action="store_true", help="shred what erasures queued behind released holds"
+    )
+    erase.add_argument(
+        "--finish",
+        action="store_true",
+        help="write the irrecoverable receipts of erasures older than ARCHIVE_KEY_RECOVERY_DAYS",
     )
     erase.add_argument("--json", action="store_true", help="print the answer as JSON")
     settings_option(erase)
@@ -136,13 +142,20 @@ def _said(item: Item) -> str:
 def _erase(arguments: argparse.Namespace) -> int:
     settings = load_settings(arguments.settings)
     named = [arguments.participant, arguments.request, arguments.basis]
-    if not arguments.release and None in named:
-        raise RequestRejected("erase needs --participant, --request and --basis (or --release)")
+    if not (arguments.release or arguments.finish) and None in named:
+        raise RequestRejected(
+            "erase needs --participant, --request and --basis (or --release, or --finish)"
+        )
     services = build(settings)
     signer = services.signer if settings.seal_key is not None else None
 
     async def run() -> dict[str, Any]:
         try:
+            if arguments.finish:
+                done = await finish(
+                    services.storage, recovery_days=settings.keys.recovery_days, signer=signer
+                )
+                return {"receipts": [{"id": r.receipt_id, "blob": r.name} for r in done]}
             if arguments.release:
                 released = await release(
                     services.storage, signer=signer, forget=services.erasures.forgetting()

@@ -41,6 +41,8 @@ RESTRICTION_KEY_SETTING = "ARCHIVE_RESTRICTION_KEY"
 ROOT_KEY_BYTES = 32
 MINIMUM_RETENTION_SETTING = "ARCHIVE_MINIMUM_RETENTION_DAYS"
 MAX_DAYS = 36500
+RECOVERY_SETTING = "ARCHIVE_KEY_RECOVERY_DAYS"
+DEFAULT_RECOVERY_DAYS = 90  # Key Vault's longest soft-delete window, and backups' usual
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
 
@@ -63,6 +65,9 @@ class KeySettings:
     # ARCHIVE_MINIMUM_RETENTION_DAYS: a records obligation to keep each thread this many
     # days after its last activity; an erasure within it restricts instead of shredding.
     minimum_retention_days: int = 0
+    # ARCHIVE_KEY_RECOVERY_DAYS: how long a destroyed key row could still come back (a
+    # backup of the key table or its account): then a receipt's keys are irrecoverable.
+    recovery_days: int = DEFAULT_RECOVERY_DAYS
     restriction_key: RestrictionKey | None = None
 
 
@@ -87,11 +92,17 @@ def read_keys(values: Mapping[str, str]) -> KeySettings:
         raise ConfigurationError(
             f"{MINIMUM_RETENTION_SETTING} must be a whole number of days from 0 to {MAX_DAYS}"
         )
+    recovery = values.get(RECOVERY_SETTING, "").strip() or str(DEFAULT_RECOVERY_DAYS)
+    if not recovery.isdigit() or int(recovery) > MAX_DAYS:
+        raise ConfigurationError(
+            f"{RECOVERY_SETTING} must be a whole number of days from 0 to {MAX_DAYS}"
+        )
     return KeySettings(
         table=table,
         envelope=envelope,
         root_key=root_key,
         minimum_retention_days=int(days),
+        recovery_days=int(recovery),
         restriction_key=read_restriction_key(values),
     )
 

@@ -1,4 +1,5 @@
-"""Shredding what an erasure queued behind a legal hold, once no matter holds it.
+"""Shredding what an erasure queued behind a legal hold, once no matter holds it; and
+the second phase of every receipt, `irrecoverable`, once no backup could bring a key back.
 
 An erasure that met a held thread re-wrapped the person's data keys there under a
 custody key of its own and wrote a receipt with `queued` items. `archiver erase
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from archiver.core.erasure.receipts import (
     ERASURES_PREFIX,
@@ -97,3 +98,40 @@ async def release(
             await forget(sorted(gone))
         written.append(second)
     return Released(receipts=tuple(written), still_held=held)
+
+
+async def finish(
+    storage: Storage,
+    *,
+    recovery_days: int,
+    signer: Signer | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> tuple[Receipt, ...]:
+    """The second phase: for every `keys-destroyed` receipt older than `recovery_days`
+    (the longest a destroyed key row could come back from a backup of the key table),
+    an `irrecoverable` receipt with the same id and items, once. Items still queued
+    behind a hold are left out of it."""
+    names = [n async for n in storage.blobs.names(ERASURES_PREFIX)]
+    finished = {
+        named[1] for n in names if (named := receipt_of(n)) and named[2] is Phase.IRRECOVERABLE
+    }
+    now = clock()
+    written = []
+    for name in names:
+        named = receipt_of(name)
+        if named is None or named[2] is not Phase.KEYS_DESTROYED or named[1] in finished:
+            continue
+        receipt = parse_receipt(await storage.blobs.read(name), name=name)
+        gone = tuple(i for i in receipt.items if i.decision is not Decision.QUEUED)
+        if not gone or now < receipt.at + timedelta(days=recovery_days):
+            continue
+        second = replace(
+            receipt, phase=Phase.IRRECOVERABLE, at=now, items=gone, signature=None, key_id=None
+        )
+        if signer is not None:
+            key = await signer.public_key()
+            second = replace(second, key_id=key.key_id, algorithm=key.algorithm)
+            second = replace(second, signature=await signer.sign(second.signed_bytes()))
+        await storage.blobs.create(second.name, second.document())
+        written.append(second)
+    return tuple(written)

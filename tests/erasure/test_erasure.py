@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from archiver.capture.archive import Archive
 from archiver.core.envelopes import RawEvent
 from archiver.core.erasure.keys import LocalKeyWrapper, new_key
-from archiver.core.erasure.receipts import ERASURES_PREFIX, Decision, Kind, parse_receipt
+from archiver.core.erasure.receipts import ERASURES_PREFIX, Decision, Kind, Phase, parse_receipt
 from archiver.core.errors import Forbidden, InvalidQuery
 from archiver.core.events import classify
 from archiver.core.governance.holds import Scope
@@ -25,7 +25,7 @@ from archiver.core.governance.principals import Principal
 from archiver.core.keysettings import KeySettings, RootKey
 from archiver.core.settings import Settings
 from archiver.erasure.erasing import Erasing
-from archiver.erasure.release import release
+from archiver.erasure.release import finish, release
 from archiver.governance.holds import Holds
 from archiver.governance.trail import AuditTrail
 from archiver.retrieval.readback import every_version
@@ -192,3 +192,18 @@ async def test_what_the_person_sends_after_the_erasure_is_archived_and_readable(
     )  # fmt: skip
 
     assert (await bodies(storage, THREADS[0]))[-1] == "Alice again, new question"
+
+
+async def test_once_no_backup_could_bring_a_key_back_each_receipt_gets_its_second_phase(storage):
+    answer = await erased(storage)
+    later = NOW + timedelta(days=91)
+
+    early = await finish(storage, recovery_days=90, clock=lambda: NOW + timedelta(days=89))
+    done = await finish(storage, recovery_days=90, clock=lambda: later)
+    again = await finish(storage, recovery_days=90, clock=lambda: later)
+
+    assert early == ()
+    shredded = {r.receipt_id for r in answer.receipts if r.thread_id != HELD}
+    assert {r.receipt_id for r in done} == shredded  # the held thread's is still queued
+    assert {r.phase for r in done} == {Phase.IRRECOVERABLE}
+    assert again == ()
