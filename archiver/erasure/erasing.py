@@ -38,7 +38,7 @@ from archiver.core.governance.principals import Principal
 from archiver.core.keys import encode_key
 from archiver.erasure.actions import Restriction, derived
 from archiver.erasure.redaction import Forget, check_text
-from archiver.erasure.rows import redact_row
+from archiver.erasure.rows import redact_row, scrub_member
 from archiver.erasure.subjects import data_keys_by_thread, generations, naming
 from archiver.governance.custody import holders
 from archiver.governance.holds import who
@@ -136,6 +136,7 @@ class Erasing:
                 basis=basis,
                 people=(asked_by, who(principal)),
                 now=now,
+                participant=participant.strip(),
             )
             receipts.append(erased)
         subjects = await generations(self._storage, pseudonym)
@@ -200,6 +201,7 @@ class Erasing:
         basis: str,
         people: tuple[str, str],
         now: datetime,
+        participant: str,
     ) -> Receipt:
         thread_key = self._key(thread_id)
         thread_rid = receipt_id(request, Kind.ERASURE, thread_key, rid)
@@ -250,6 +252,7 @@ class Erasing:
                 )
             )
         if decision is not Decision.QUEUED:
+            await scrub_member(self._storage, thread_key, participant)
             copies, _ = await derived(self._storage, thread_key, signed=self._signer is not None)
             gone = frozenset(i.blob for i in items)
             items += copies

@@ -11,7 +11,7 @@ and named in the answer with its matters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -28,7 +28,7 @@ from archiver.core.erasure.receipts import (
 from archiver.core.evidence.signatures import Signer
 from archiver.erasure.actions import derived
 from archiver.erasure.redaction import Forget
-from archiver.erasure.rows import redact_row
+from archiver.erasure.rows import redact_row, scrub_member
 from archiver.governance.custody import holders
 from archiver.storage.keyports import KeyState
 from archiver.storage.ports import Storage
@@ -78,6 +78,7 @@ async def release(
         known = await storage.keys.get(custody, custody)
         if known is not None and known.row.state is not KeyState.DESTROYED:
             await storage.keys.destroy(custody, custody, etag=known.etag, at=now, receipt=follow)
+        await scrub_member(storage, receipt.thread_key, _pseudonymous(storage, queued[0].key))
         copies, _ = await derived(storage, receipt.thread_key, signed=signer is not None)
         gone = frozenset(i.blob for i in items)
         items += copies
@@ -135,3 +136,15 @@ async def finish(
         await storage.blobs.create(second.name, second.document())
         written.append(second)
     return tuple(written)
+
+
+def _pseudonymous(storage: Storage, key: str | None) -> Callable[[str], Awaitable[bool]]:
+    """Whether a member's ACS id is the erased person's, known by the pseudonym that
+    names their subject key (`{pseudonym}[-{generation}]/{data key}`)."""
+    pseudonym = (key or "").split("/")[0].split("-")[0]
+
+    async def matches(raw_id: str) -> bool:
+        keyring = storage.versions.keyring
+        return keyring is not None and await keyring.pseudonym(raw_id) == pseudonym
+
+    return matches

@@ -6,6 +6,7 @@ retried when a delivery moves the row meanwhile."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from archiver.core.erasure.redacted import redacted_text
@@ -48,3 +49,34 @@ def _redacted(row: LatestRow, *, receipt: str, sender: bool) -> LatestRow:
     if sender:
         rewritten = replace(rewritten, sender_id=None, sender_display_name=None)
     return rewritten
+
+
+async def scrub_member(
+    storage: Storage, thread_key: str, participant: str | Callable[[str], Awaitable[bool]]
+) -> bool:
+    """Drop the participant's display name from the thread's `ChatThreads` member list
+    (their ACS id stays: later events of theirs join by it, and custodian holds find it);
+    whether the row changed. `participant`: their ACS id, or a test of a member's id (by
+    pseudonym, when only that is known). ETag-checked, read again on a conflict."""
+    for _ in range(ATTEMPTS):
+        known = await storage.threads.get(thread_key)
+        if known is None:
+            return False
+        members = tuple(
+            [
+                replace(m, display_name=None) if await _is(participant, m.raw_id) else m
+                for m in known.row.members
+            ]
+        )
+        if members == known.row.members:
+            return False
+        try:
+            await storage.threads.replace(replace(known.row, members=members), etag=known.etag)
+        except ConcurrentUpdate:
+            continue
+        return True
+    raise ConcurrentUpdate(f"the thread row of {thread_key} kept changing")
+
+
+async def _is(participant: str | Callable[[str], Awaitable[bool]], raw_id: str) -> bool:
+    return participant == raw_id if isinstance(participant, str) else await participant(raw_id)

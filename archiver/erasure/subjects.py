@@ -39,11 +39,18 @@ async def data_keys_by_thread(storage: Storage, pseudonym: str) -> dict[str, lis
 async def naming(
     storage: Storage, participant: str, threads: dict[str, list[KnownKey]]
 ) -> tuple[tuple[str, str], ...]:
-    """Other people's messages in these threads that name the person."""
+    """Other people's messages in these threads that name the person: by the display
+    names their own messages and the threads' member lists give them."""
     names: set[str] = set()
     rows = []
     for thread_id in threads:
-        async for row in storage.messages.scan(encode_key(thread_id, field="threadId")):
+        thread_key = encode_key(thread_id, field="threadId")
+        known = await storage.threads.get(thread_key)
+        members = () if known is None else known.row.members
+        names |= {
+            m.display_name.casefold() for m in members if m.raw_id == participant and m.display_name
+        }
+        async for row in storage.messages.scan(thread_key):
             rows.append(row)
             if row.sender_id == participant and row.sender_display_name:
                 names.add(row.sender_display_name.casefold())

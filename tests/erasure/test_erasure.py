@@ -22,8 +22,10 @@ from archiver.core.errors import Forbidden, InvalidQuery
 from archiver.core.events import classify
 from archiver.core.governance.holds import Scope
 from archiver.core.governance.principals import Principal
+from archiver.core.keys import encode_key
 from archiver.core.keysettings import KeySettings, RootKey
 from archiver.core.settings import Settings
+from archiver.core.summaries import summary_name
 from archiver.erasure.erasing import Erasing
 from archiver.erasure.release import finish, release
 from archiver.governance.holds import Holds
@@ -32,7 +34,7 @@ from archiver.retrieval.readback import every_version
 from archiver.storage.azure import AzureStorage
 from archiver.storage.memory import MemoryStorage
 from archiver.storage.ports import Storage, Window
-from tests.builders import ALICE, BOB, message_event
+from tests.builders import ALICE, BOB, message_event, thread_event
 
 THREADS = tuple(f"19:e{n}a1f0c1d2b3a4958677a8b9c0d1e2f3@thread.v2" for n in range(3))
 HELD = THREADS[2]
@@ -69,6 +71,12 @@ async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
         await azure.prepare()
         store = azure
     events = [e for n, thread in enumerate(THREADS) for e in conversation(thread, n)]
+    events += [
+        thread_event(
+            "ChatThreadParticipantAdded", thread_id=t, participant=ALICE, display_name="Alice"
+        )
+        for t in THREADS
+    ]
     await Archive(store, concurrency=4, timeout_seconds=60).store(
         [classify(RawEvent.from_value(e)) for e in events]
     )
@@ -175,7 +183,10 @@ async def test_every_thread_has_a_receipt_naming_both_principals_and_no_text(sto
 async def test_other_peoples_messages_that_name_the_person_are_listed_for_review(storage):
     answer = await erased(storage)
 
-    assert sorted(answer.review) == []  # Bob says "Alice", ACS gave Alice no display name
+    # Bob says "Thanks Alice": Alice is her display name as the thread's members give it.
+    assert sorted(answer.review) == [
+        (t, str(1700000000001 + 10 * n)) for n, t in enumerate(THREADS)
+    ]
     trail = [r async for r in AuditTrail(storage).records()]
     erase = [(r["outcome"], r["principal"]["name"]) for r in trail if r["action"] == "erase"]
     assert erase == [("awaiting-approval", "ada"), ("approved", "grace"), ("done", "grace")]
@@ -207,3 +218,38 @@ async def test_once_no_backup_could_bring_a_key_back_each_receipt_gets_its_secon
     assert {r.receipt_id for r in done} == shredded  # the held thread's is still queued
     assert {r.phase for r in done} == {Phase.IRRECOVERABLE}
     assert again == ()
+
+
+async def test_the_thread_rows_lose_the_persons_display_name_the_held_one_after_the_release(
+    storage,
+):
+    async def names(thread: str) -> list[str | None]:
+        known = await storage.threads.get(encode_key(thread, field="threadId"))
+        assert known is not None
+        return [m.display_name for m in known.row.members if m.raw_id == ALICE]
+
+    assert await names(THREADS[0]) == ["Alice"]
+    await erased(storage)
+    kept = await names(HELD)
+    await Holds(storage, AuditTrail(storage)).release(
+        Scope.THREAD, HELD, matter="CASE-4471", reason="Case closed", principal=ADA
+    )
+    await release(storage, clock=lambda: NOW)
+
+    assert (await names(THREADS[0]), kept, await names(HELD)) == ([None], ["Alice"], [None])
+
+
+async def test_the_summaries_of_erased_threads_go_those_of_the_held_one_stay(storage):
+    def summary(thread: str) -> str:
+        transcript = f"transcripts/{encode_key(thread, field='threadId')}/20261102T100000Z.json"
+        name = summary_name(transcript)
+        assert name is not None
+        return name
+
+    for thread in THREADS:
+        await storage.blobs.create(summary(thread), b'{"summary": "Alice lives on Elm Street"}')
+
+    await erased(storage)
+
+    left = [n async for n in storage.blobs.names("summaries/")]
+    assert left == [summary(HELD)]
