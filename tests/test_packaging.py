@@ -129,7 +129,7 @@ def test_the_installed_command_runs_from_anywhere(wheel, tmp_path):
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[0].split()
     assert all(Path(path).is_relative_to(site) for path in first[:2])
-    assert first[2:] == ["8", "['archive_event',", "'replay_dead_letter']"]  # 8 HTTP routes
+    assert first[2:] == ["10", "['archive_event',", "'replay_dead_letter']"]  # 10 HTTP routes
     assert "usage: archiver verify" in done.stdout
 
 

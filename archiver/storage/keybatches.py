@@ -20,6 +20,7 @@ class Subject:
     key: bytes = field(repr=False)
     row: WrappedKey | None  # still to insert, with the first data keys
     until: float
+    inserting: asyncio.Event | None = field(default=None, repr=False)  # its row on its way
 
 
 @dataclass
@@ -63,15 +64,19 @@ class KeyBatches:
 
     async def _insert(self, group: Sequence[Pending]) -> None:
         subject = group[0].subject
+        if subject.inserting is not None:
+            # An earlier transaction carries this new subject's own key: wait for it, so
+            # that this one does not carry it again and lose to it.
+            await subject.inserting.wait()
         rows = [row for pending in group for row in pending.rows]
-        new = [p.subject.row for p in group if p.subject.row is not None][:1]
+        new = [] if subject.row is None else [subject.row]
+        if new:
+            subject.inserting = asyncio.Event()
         try:
-            chunks = _chunks([*new, *rows])
-            for chunk in chunks:
+            for chunk in _chunks([*new, *rows]):
                 await self._keys.insert_all(chunk)
             subject.row = None  # stored: later versions need only their own rows
             for pending in group:
-                pending.subject.row = None
                 pending.done.set_result(None)
         except BaseException as exc:  # every waiter gets the failure, none is left hanging
             for pending in group:
@@ -79,6 +84,10 @@ class KeyBatches:
                     pending.done.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
+        finally:
+            if new and subject.inserting is not None:
+                subject.inserting.set()
+                subject.inserting = None
 
 
 def _chunks(rows: Sequence[WrappedKey]) -> list[list[WrappedKey]]:
