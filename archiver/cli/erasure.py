@@ -147,7 +147,7 @@ def _erase(arguments: argparse.Namespace) -> int:
             "erase needs --participant, --request and --basis (or --release, or --finish)"
         )
     services = build(settings)
-    signer = services.signer if settings.seal_key is not None else None
+    signer = services.erasures.signer()
 
     async def run() -> dict[str, Any]:
         try:

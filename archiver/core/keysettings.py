@@ -28,11 +28,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from archiver.core.erasure.restriction import RestrictionKey
 from archiver.core.errors import ConfigurationError
 from archiver.core.flags import read_flag
+from archiver.core.sealsettings import key_vault_uri
 
 DEFAULT_KEYS_TABLE = "ChatKeys"
 ENVELOPE_SETTING = "ARCHIVE_ENVELOPE"
@@ -87,24 +87,21 @@ def read_keys(values: Mapping[str, str]) -> KeySettings:
             f"{ENVELOPE_SETTING}=on needs {ROOT_KEY_SETTING}: a Key Vault key URI, "
             "or (in development) 32 bytes in base64 or a file of them"
         )
-    days = values.get(MINIMUM_RETENTION_SETTING, "").strip() or "0"
-    if not days.isdigit() or int(days) > MAX_DAYS:
-        raise ConfigurationError(
-            f"{MINIMUM_RETENTION_SETTING} must be a whole number of days from 0 to {MAX_DAYS}"
-        )
-    recovery = values.get(RECOVERY_SETTING, "").strip() or str(DEFAULT_RECOVERY_DAYS)
-    if not recovery.isdigit() or int(recovery) > MAX_DAYS:
-        raise ConfigurationError(
-            f"{RECOVERY_SETTING} must be a whole number of days from 0 to {MAX_DAYS}"
-        )
     return KeySettings(
         table=table,
         envelope=envelope,
         root_key=root_key,
-        minimum_retention_days=int(days),
-        recovery_days=int(recovery),
+        minimum_retention_days=_days(values, MINIMUM_RETENTION_SETTING, 0),
+        recovery_days=_days(values, RECOVERY_SETTING, DEFAULT_RECOVERY_DAYS),
         restriction_key=read_restriction_key(values),
     )
+
+
+def _days(values: Mapping[str, str], name: str, default: int) -> int:
+    text = values.get(name, "").strip() or str(default)
+    if not text.isdigit() or int(text) > MAX_DAYS:
+        raise ConfigurationError(f"{name} must be a whole number of days from 0 to {MAX_DAYS}")
+    return int(text)
 
 
 def read_root_key(values: Mapping[str, str]) -> RootKey | None:
@@ -113,7 +110,7 @@ def read_root_key(values: Mapping[str, str]) -> RootKey | None:
     if not text:
         return None
     if text.startswith("https://"):
-        return RootKey(key_vault_uri=_key_vault_uri(text))
+        return RootKey(key_vault_uri=key_vault_uri(text, setting=ROOT_KEY_SETTING))
     material = _material(text) or _material(_file_text(text))
     if material is None:
         raise ConfigurationError(
@@ -154,14 +151,3 @@ def _file_text(path: str) -> str | None:
         return Path(path).read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-
-
-def _key_vault_uri(text: str) -> str:
-    where = urlsplit(text)
-    parts = [part for part in where.path.split("/") if part]
-    if not where.netloc or len(parts) not in (2, 3) or parts[0] != "keys":
-        raise ConfigurationError(
-            f"{ROOT_KEY_SETTING} as a Key Vault key must be "
-            f"https://<vault>.vault.azure.net/keys/<name>[/<version>], got {text!r}"
-        )
-    return text.rstrip("/")

@@ -47,7 +47,7 @@ def read_seal_key(values: Mapping[str, str]) -> SealKey | None:
     if not text:
         return None
     if text.startswith("https://"):
-        return SealKey(key_vault_uri=_key_vault_uri(text))
+        return SealKey(key_vault_uri=key_vault_uri(text))
     pem = _pem(text, f"{SETTING} must be a PEM private key, a path to one, or a Key Vault key URI")
     pem = pem.strip() + b"\n"
     private_key(pem)
@@ -96,12 +96,14 @@ def private_key(pem: bytes) -> Ed25519PrivateKey:
     return key
 
 
-def _key_vault_uri(text: str) -> str:
+def key_vault_uri(text: str, *, setting: str = SETTING) -> str:
+    """`text` as a Key Vault key's URI, `https://{vault}.vault.azure.net/keys/{name}`
+    (optionally `/{version}`); ConfigurationError naming `setting` otherwise."""
     where = urlsplit(text)
     parts = [part for part in where.path.split("/") if part]
     if not where.netloc or len(parts) not in (2, 3) or parts[0] != "keys":
         raise ConfigurationError(
-            f"{SETTING} as a Key Vault key must be https://<vault>.vault.azure.net/keys/<name>"
+            f"{setting} as a Key Vault key must be https://<vault>.vault.azure.net/keys/<name>"
             f"[/<version>], got {text!r}"
         )
     return text.rstrip("/")

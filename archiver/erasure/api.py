@@ -63,30 +63,24 @@ class Erasures:
 
     def redaction(self) -> Redaction:
         """`archiver redact`'s use case, with this archive's settings and keys."""
-        wired, keys = self._wiring, self._wiring.settings.keys
-        return Redaction(
-            wired.storage,
-            wired.trail,
-            obligation_days=keys.minimum_retention_days,
-            restriction=keys.restriction_key,
-            forget=self.forgetting(),
-            signer=self._signer(),
-        )
+        return Redaction(self._wiring.storage, self._wiring.trail, **self._options())
 
     def erasing(self) -> Erasing:
         """`archiver erase`'s use case, with this archive's settings and keys."""
-        wired, keys = self._wiring, self._wiring.settings.keys
-        return Erasing(
-            wired.storage,
-            wired.trail,
-            obligation_days=keys.minimum_retention_days,
-            restriction=keys.restriction_key,
-            forget=self.forgetting(),
-            signer=self._signer(),
-        )
+        return Erasing(self._wiring.storage, self._wiring.trail, **self._options())
 
-    def _signer(self) -> Signer | None:
+    def signer(self) -> Signer | None:
+        """The seal key's signer, when there is one: receipts are signed with it."""
         return self._wiring.signer if self._wiring.settings.seal_key is not None else None
+
+    def _options(self) -> dict[str, Any]:
+        keys = self._wiring.settings.keys
+        return {
+            "obligation_days": keys.minimum_retention_days,
+            "restriction": keys.restriction_key,
+            "forget": self.forgetting(),
+            "signer": self.signer(),
+        }
 
     def forgetting(self) -> Forget | None:
         """How the use cases make the app's search index forget versions (None: no index)."""

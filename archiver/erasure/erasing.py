@@ -39,6 +39,7 @@ from archiver.core.keys import encode_key
 from archiver.erasure.actions import Restriction, derived
 from archiver.erasure.redaction import Forget, check_text
 from archiver.erasure.rows import redact_row, scrub_member
+from archiver.erasure.signing import signed
 from archiver.erasure.subjects import data_keys_by_thread, generations, naming
 from archiver.governance.custody import holders
 from archiver.governance.holds import who
@@ -278,10 +279,7 @@ class Erasing:
             at=now,
             items=tuple(items),
         )
-        if self._signer is not None:
-            key = await self._signer.public_key()
-            receipt = replace(receipt, key_id=key.key_id, algorithm=key.algorithm)
-            receipt = replace(receipt, signature=await self._signer.sign(receipt.signed_bytes()))
+        receipt = await signed(receipt, self._signer)
         await self._storage.blobs.create(receipt.name, receipt.document())
         return receipt
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from archiver.core.erasure.envelopes import read_header
@@ -48,6 +48,7 @@ from archiver.core.keys import encode_key
 from archiver.core.layout import MESSAGES_PREFIX, content_sha256
 from archiver.erasure.actions import Affected, Restriction, act
 from archiver.erasure.rows import redact_row
+from archiver.erasure.signing import signed
 from archiver.governance.custody import holders
 from archiver.governance.holds import who
 from archiver.governance.trail import AuditTrail
@@ -201,10 +202,7 @@ class Redaction:
             at=now,
             items=tuple(done_items),
         )
-        if self._signer is not None:
-            key = await self._signer.public_key()
-            receipt = replace(receipt, key_id=key.key_id, algorithm=key.algorithm)
-            receipt = replace(receipt, signature=await self._signer.sign(receipt.signed_bytes()))
+        receipt = await signed(receipt, self._signer)
         with contextlib.suppress(AlreadyStored):  # the same second, the same request
             await self._storage.blobs.create(receipt.name, receipt.document())
         if gone and self._forget is not None:

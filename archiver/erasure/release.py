@@ -29,6 +29,7 @@ from archiver.core.evidence.signatures import Signer
 from archiver.erasure.actions import derived
 from archiver.erasure.redaction import Forget
 from archiver.erasure.rows import redact_row, scrub_member
+from archiver.erasure.signing import signed
 from archiver.governance.custody import holders
 from archiver.storage.keyports import KeyState
 from archiver.storage.ports import Storage
@@ -86,14 +87,8 @@ async def release(
             await redact_row(
                 storage, receipt.thread_key, message_key, gone=gone, receipt=follow, sender=True
             )
-        second = replace(
-            receipt, receipt_id=follow, at=now, items=tuple(items), signature=None, key_id=None
-        )
-        second = replace(second, phase=Phase.KEYS_DESTROYED, algorithm=None)
-        if signer is not None:
-            key = await signer.public_key()
-            second = replace(second, key_id=key.key_id, algorithm=key.algorithm)
-            second = replace(second, signature=await signer.sign(second.signed_bytes()))
+        second = replace(receipt, receipt_id=follow, at=now, items=tuple(items))
+        second = await signed(second, signer)
         await storage.blobs.create(second.name, second.document())
         if forget is not None:
             await forget(sorted(gone))
@@ -126,13 +121,8 @@ async def finish(
         gone = tuple(i for i in receipt.items if i.decision is not Decision.QUEUED)
         if not gone or now < receipt.at + timedelta(days=recovery_days):
             continue
-        second = replace(
-            receipt, phase=Phase.IRRECOVERABLE, at=now, items=gone, signature=None, key_id=None
-        )
-        if signer is not None:
-            key = await signer.public_key()
-            second = replace(second, key_id=key.key_id, algorithm=key.algorithm)
-            second = replace(second, signature=await signer.sign(second.signed_bytes()))
+        second = replace(receipt, phase=Phase.IRRECOVERABLE, at=now, items=gone)
+        second = await signed(second, signer)
         await storage.blobs.create(second.name, second.document())
         written.append(second)
     return tuple(written)

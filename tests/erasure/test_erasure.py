@@ -16,25 +16,21 @@ import pytest
 
 from archiver.capture.archive import Archive
 from archiver.core.envelopes import RawEvent
-from archiver.core.erasure.keys import LocalKeyWrapper, new_key
 from archiver.core.erasure.receipts import ERASURES_PREFIX, Decision, Kind, Phase, parse_receipt
 from archiver.core.errors import Forbidden, InvalidQuery
 from archiver.core.events import classify
 from archiver.core.governance.holds import Scope
 from archiver.core.governance.principals import Principal
 from archiver.core.keys import encode_key
-from archiver.core.keysettings import KeySettings, RootKey
-from archiver.core.settings import Settings
 from archiver.core.summaries import summary_name
 from archiver.erasure.erasing import Erasing
 from archiver.erasure.release import finish, release
 from archiver.governance.holds import Holds
 from archiver.governance.trail import AuditTrail
 from archiver.retrieval.readback import every_version
-from archiver.storage.azure import AzureStorage
-from archiver.storage.memory import MemoryStorage
 from archiver.storage.ports import Storage, Window
 from tests.builders import ALICE, BOB, message_event, thread_event
+from tests.erasure.archives import envelope_archive
 
 THREADS = tuple(f"19:e{n}a1f0c1d2b3a4958677a8b9c0d1e2f3@thread.v2" for n in range(3))
 HELD = THREADS[2]
@@ -57,19 +53,6 @@ def conversation(thread: str, n: int) -> list[dict]:
 
 @pytest.fixture(params=["memory", "azurite"])
 async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
-    root = LocalKeyWrapper(new_key())
-    if request.param == "memory":
-        store: Storage = MemoryStorage(root_key=root, sealing=True)
-    else:
-        settings: Settings = request.getfixturevalue("settings")
-        keys = KeySettings(
-            table=settings.keys.table, envelope=True, root_key=RootKey(material=b"x" * 32)
-        )
-        azure = AzureStorage.from_settings(
-            Settings(**{**vars(settings), "keys": keys}), root_key=root
-        )
-        await azure.prepare()
-        store = azure
     events = [e for n, thread in enumerate(THREADS) for e in conversation(thread, n)]
     events += [
         thread_event(
@@ -77,9 +60,7 @@ async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
         )
         for t in THREADS
     ]
-    await Archive(store, concurrency=4, timeout_seconds=60).store(
-        [classify(RawEvent.from_value(e)) for e in events]
-    )
+    store = await envelope_archive(request, events)
     await Holds(store, AuditTrail(store)).add(
         Scope.THREAD, HELD, matter="CASE-4471", reason="Litigation", principal=ADA
     )

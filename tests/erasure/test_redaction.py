@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from archiver.capture.archive import Archive
 from archiver.core.envelopes import RawEvent
 from archiver.core.erasure.envelopes import open_version, read_header
-from archiver.core.erasure.keys import LocalKeyWrapper, new_key
 from archiver.core.erasure.receipts import ERASURES_PREFIX, Decision, parse_receipt
 from archiver.core.erasure.restriction import (
     RestrictionKey,
@@ -30,19 +29,17 @@ from archiver.core.evidence.seals import Covered
 from archiver.core.evidence.signatures import PemSigner
 from archiver.core.governance.holds import Scope
 from archiver.core.governance.principals import Principal
-from archiver.core.keysettings import KeySettings, RootKey
-from archiver.core.settings import Settings
 from archiver.erasure.redaction import Redaction
 from archiver.governance.holds import Holds
 from archiver.governance.trail import AuditTrail
 from archiver.retrieval.readback import versions_of
 from archiver.sealing.inspection import inspect
 from archiver.sealing.sealer import Sealer
-from archiver.storage.azure import AzureStorage
 from archiver.storage.keyports import KeyState
 from archiver.storage.memory import MemoryStorage
 from archiver.storage.ports import Storage
 from tests.builders import ALICE, message_event
+from tests.erasure.archives import envelope_archive
 
 THREAD = "19:5ea1f0c1d2b3a4958677a8b9c0d1e2f3@thread.v2"
 MESSAGE = "1700000000001"
@@ -73,22 +70,7 @@ CONVERSATION = (
 @pytest.fixture(params=["memory", "azurite"])
 async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
     """Envelope-mode storage of either adapter, holding CONVERSATION."""
-    root = LocalKeyWrapper(new_key())
-    if request.param == "memory":
-        store: Storage = MemoryStorage(root_key=root, sealing=True)
-    else:
-        settings: Settings = request.getfixturevalue("settings")
-        keys = KeySettings(
-            table=settings.keys.table, envelope=True, root_key=RootKey(material=b"x" * 32)
-        )
-        azure = AzureStorage.from_settings(
-            Settings(**{**vars(settings), "keys": keys}), root_key=root
-        )
-        await azure.prepare()
-        store = azure
-    await Archive(store, concurrency=4, timeout_seconds=60).store(
-        [classify(RawEvent.from_value(e)) for e in CONVERSATION]
-    )
+    store = await envelope_archive(request, CONVERSATION)
     try:
         yield store
     finally:
